@@ -1,0 +1,102 @@
+/**
+ * The shapes shared by the package layer: the user model contract, the load context, the parsed
+ * MLmodel and the loaded model. Types only (plus the optional {@link JsModel} base class).
+ *
+ * @module
+ */
+import type { RecordBatch, Table } from 'apache-arrow';
+import type { ModelSignature, Params } from '../signature/types.js';
+
+/**
+ * What a model receives in `loadContext` and `predict`, as MLflow's `PythonModelContext`.
+ */
+export interface ModelContext {
+  /** Artifact name -> absolute path inside the loaded package. */
+  readonly artifacts: Readonly<Record<string, string>>;
+  /** The saved `config`, with load-time overrides applied. */
+  readonly modelConfig: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Optional base class for user models (types only: plain classes with the same methods work).
+ *
+ * The model input is an Arrow `Table` whose columns already match the input signature (names,
+ * order and Arrow types), or the raw table when the model has no signature.
+ *
+ * @example
+ * ```ts
+ * export default class Doubler extends JsModel {
+ *   predict(_ctx: ModelContext, input: Table) {
+ *     return Float64Array.from(input.getChild('x')!.toArray(), (v) => v * 2);
+ *   }
+ * }
+ * ```
+ */
+export abstract class JsModel<Input = Table, Output = unknown> {
+  /** Called once per load, before any predict. Load artifacts here. */
+  loadContext?(context: ModelContext): void | Promise<void>;
+  /** Scores one batch. */
+  abstract predict(context: ModelContext, input: Input, params: Params): Output | Promise<Output>;
+}
+
+/** Where a model class comes from: a module path, or a path plus a named export. */
+export type ModelSource = string | { path: string; exportName?: string };
+
+/** A value `predict` accepts: Arrow data, rows, columns or a danfo DataFrame. */
+export type PredictInput =
+  | Table
+  | RecordBatch
+  | readonly Record<string, unknown>[]
+  | Readonly<Record<string, ArrayLike<unknown>>>
+  | readonly (readonly unknown[])[]
+  | object;
+
+/** `saved_input_example_info` of an MLmodel. */
+export interface InputExampleInfo {
+  artifact_path: string;
+  type: string;
+  pandas_orient?: string;
+  serving_input_path?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A parsed `MLmodel` file. Known keys are typed; every key of the file (known or not) is kept
+ * in `raw` so a read-then-write loses nothing.
+ */
+export interface ModelMetadata {
+  /** Flavor name -> that flavor's configuration. */
+  flavors: Record<string, Record<string, unknown>>;
+  /** 32 hex chars for jsfunc-written packages; any string MLflow wrote. */
+  modelUuid: string | null;
+  /** `utc_time_created` as written, e.g. `'2024-05-17 23:15:28.764394'`. */
+  utcTimeCreated: string | null;
+  mlflowVersion: string | null;
+  signature: ModelSignature | null;
+  savedInputExampleInfo: InputExampleInfo | null;
+  modelSizeBytes: number | null;
+  metadata: Record<string, unknown> | null;
+  /** All top-level keys of the file as parsed (signature still as JSON strings). */
+  raw: Record<string, unknown>;
+}
+
+/** A model loaded through the full lifecycle, ready to predict. */
+export interface LoadedModel {
+  /** Absolute path of the package directory. */
+  readonly path: string;
+  /** The parsed MLmodel. */
+  readonly metadata: ModelMetadata;
+  /** Shortcut for `metadata.signature`. */
+  readonly signature: ModelSignature | null;
+  /** The context handed to `loadContext` and `predict`. */
+  readonly context: ModelContext;
+  /** The method `predict` calls on the user's model (`predict` unless overridden). */
+  readonly predictFn: string;
+  /**
+   * Enforces the input signature and params schema, then calls the user's predict method.
+   * @throws {ModelError} E_SCHEMA_MISMATCH, E_PARAMS_INVALID, E_MODEL_PREDICT
+   */
+  predict(input: PredictInput, params?: Params): Promise<unknown>;
+  /** The user's model instance. */
+  unwrap<T = unknown>(): T;
+}
