@@ -1,0 +1,245 @@
+/**
+ * The worker-thread pool that scores batches: a thin, model-aware wrapper over tinypool.
+ *
+ * Why a wrapper and not tinypool as is (see `shared/reference/perf-probes.md`):
+ * - tinypool reaps idle workers when `minThreads < maxThreads`, and a reaped worker loses its
+ *   model cache, so the pool always runs `minThreads = maxThreads` and `isolateWorkers: false`.
+ * - tinypool's thread runtime listens for a worker's `error` event but not its `exit` event: a
+ *   worker that ends without an error (`process.exit()` from model code) would hang its task and
+ *   `destroy()`. `worker-entry` turns `process.exit` into an uncaught error (which tinypool does
+ *   handle), and this module also watches every thread's `exit` event and reports an unexpected
+ *   exit to tinypool as an `error`, so the held batch fails and a replacement thread starts.
+ * - tasks carry SharedArrayBuffer-backed columns; nothing is structured-cloned but descriptors.
+ *
+ * Several UDFs share one default pool per worker count ({@link acquireDefaultPool}): it is
+ * created lazily, reference counted, and destroyed when the last UDF using it closes, so ten
+ * UDFs in one process do not start ten times `availableParallelism()` threads.
+ *
+ * Worker file: tinypool needs JavaScript. The pool runs `worker-entry.js` next to this module;
+ * when this module itself runs from `src/*.ts` (vitest), there is no `.js` twin beside it, and the
+ * compiled one under `dist/` is used instead, so tests need `npm run build` first (the `test`
+ * script does it).
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Tinypool from 'tinypool';
+import { ModelError } from '../errors.js';
+import { kDefaultModelCacheOptions, type ModelCacheOptions } from './model-cache.js';
+
+/** Options of {@link createPool}. */
+export interface PoolOptions {
+  /** Worker threads, all started up front and kept. Default `os.availableParallelism()`. */
+  workers?: number;
+  /** Per-worker model cache bounds. Default {@link kDefaultModelCacheOptions}. */
+  cache?: ModelCacheOptions;
+  /** V8 heap limits per worker (a worker over them dies with E_WORKER_CRASHED and is replaced). */
+  resourceLimits?: {
+    maxOldGenerationSizeMb?: number;
+    maxYoungGenerationSizeMb?: number;
+    codeRangeSizeMb?: number;
+    stackSizeMb?: number;
+  };
+}
+
+/** What the pool passes to every worker as `workerData`. */
+export interface PoolWorkerData {
+  cache: ModelCacheOptions;
+}
+
+/** Options of {@link ModelPool.run}. */
+export interface PoolRunOptions {
+  /** Aborting terminates the worker running the task (tinypool) and rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+/** Message prefix worker-entry uses for a model that called `process.exit`. */
+export const kWorkerExitMarker = 'jsfunc worker exit:';
+
+/**
+ * Returns the compiled worker entry: `worker-entry.js` beside this module, or, when running
+ * from TypeScript sources, the twin under `dist/` (`/src/` replaced by `/dist/`).
+ *
+ * @returns a `file:` URL of an existing JavaScript file
+ * @throws {ModelError} E_WORKER_CRASHED when neither file exists (run `npm run build`)
+ */
+export function workerEntryUrl(): URL {
+  const beside = new URL('./worker-entry.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const path = fileURLToPath(beside);
+  const twin = path.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2');
+  if (twin !== path && existsSync(twin)) return pathToFileURL(twin);
+  throw new ModelError(
+    'E_WORKER_CRASHED',
+    `Worker entry not found: expected ${path} or its compiled twin ${twin}; run "npm run build" first`,
+    { details: { path, twin } }
+  );
+}
+
+/**
+ * A pool of worker threads that keep their models loaded between tasks.
+ */
+export class ModelPool {
+  readonly #pool: Tinypool;
+  readonly #watched = new WeakSet<object>();
+  readonly workers: number;
+  #closed = false;
+
+  /**
+   * @param options - see {@link PoolOptions}; already validated
+   */
+  constructor(options: PoolOptions = {}) {
+    const workers = options.workers ?? availableParallelism();
+    assertPositiveInt('options.workers', workers);
+    this.workers = workers;
+    const workerData: PoolWorkerData = { cache: { ...kDefaultModelCacheOptions, ...options.cache } };
+    this.#pool = new Tinypool({
+      filename: workerEntryUrl().href,
+      minThreads: workers,
+      maxThreads: workers,
+      isolateWorkers: false,
+      // Keep the event loop of idle workers running: model code may keep timers or async
+      // work alive between batches, and worker-entry schedules its own exit after a reply.
+      useAtomics: false,
+      workerData,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    });
+    // With no tasks queued, a crashed idle worker's error is emitted on the pool.
+    this.#pool.on('error', () => undefined);
+    this.#watchThreads();
+  }
+
+  /** True after {@link ModelPool.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Thread ids of the live workers. */
+  get threadIds(): number[] {
+    return this.#pool.threads.map((t) => t.threadId);
+  }
+
+  /**
+   * Runs one task on a worker.
+   *
+   * @param task - a structured-clonable message for worker-entry
+   * @param options - abort signal
+   * @returns the worker's reply
+   * @throws {ModelError} E_POOL_CLOSED after close; E_WORKER_CRASHED when the worker died while
+   *   holding the task; the signal's AbortError (tinypool's) when aborted
+   */
+  async run<R>(task: unknown, options: PoolRunOptions = {}): Promise<R> {
+    if (this.#closed) throw poolClosed();
+    this.#watchThreads();
+    try {
+      return (await this.#pool.run(task, options.signal ? { signal: options.signal } : {})) as R;
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      if (this.#closed) throw poolClosed(error);
+      throw workerCrashed(error);
+    } finally {
+      // Replacement workers appear after crashes; watch them too.
+      this.#watchThreads();
+    }
+  }
+
+  /**
+   * Destroys the pool: terminates every worker (releasing their models). Tasks still running
+   * fail with E_POOL_CLOSED. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.destroy();
+  }
+
+  #watchThreads(): void {
+    for (const thread of this.#pool.threads) {
+      if (this.#watched.has(thread)) continue;
+      this.#watched.add(thread);
+      thread.once('exit', (code: number) => {
+        // A thread tinypool removed itself (abort, crash, destroy) is no longer listed; one that
+        // is still listed ended on its own. Tell tinypool through the event it does handle.
+        if (this.#pool.threads.includes(thread)) {
+          thread.emit('error', new Error(`${kWorkerExitMarker} worker thread ${thread.threadId} exited with code ${code}`));
+        }
+      });
+    }
+  }
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+function poolClosed(cause?: unknown): ModelError {
+  return new ModelError('E_POOL_CLOSED', 'The worker pool is closed', cause === undefined ? {} : { cause });
+}
+
+function workerCrashed(cause: unknown): ModelError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ModelError('E_WORKER_CRASHED', `A worker thread died while scoring a batch: ${reason}`, {
+    cause,
+    details: { reason },
+  });
+}
+
+function assertPositiveInt(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ModelError('E_OPTION_INVALID', `${name} must be a positive integer, got ${String(value)}`, {
+      details: { option: name, value: String(value) },
+    });
+  }
+}
+
+/**
+ * Creates a pool to share explicitly between UDFs (`sparkUdf(path, { pool })`); the caller
+ * closes it. Most callers use the default pool instead.
+ *
+ * @param options - workers (default `os.availableParallelism()`), cache bounds, resource limits
+ * @returns a started pool
+ * @throws {ModelError} E_OPTION_INVALID for a bad worker count
+ */
+export function createPool(options: PoolOptions = {}): ModelPool {
+  return new ModelPool(options);
+}
+
+const defaultPools = new Map<number, { pool: ModelPool; refs: number }>();
+
+/**
+ * Takes a reference on the process-wide default pool with `workers` threads, creating it on
+ * first use. Pair every call with {@link releaseDefaultPool}.
+ *
+ * @param workers - thread count; default `os.availableParallelism()`
+ * @returns the shared pool
+ */
+export function acquireDefaultPool(workers: number = availableParallelism()): ModelPool {
+  let slot = defaultPools.get(workers);
+  if (slot === undefined || slot.pool.closed) {
+    slot = { pool: new ModelPool({ workers }), refs: 0 };
+    defaultPools.set(workers, slot);
+  }
+  slot.refs++;
+  return slot.pool;
+}
+
+/**
+ * Drops a reference taken by {@link acquireDefaultPool}; the last one destroys the pool.
+ *
+ * @param pool - the pool returned by `acquireDefaultPool`
+ */
+export async function releaseDefaultPool(pool: ModelPool): Promise<void> {
+  const slot = defaultPools.get(pool.workers);
+  if (slot === undefined || slot.pool !== pool) return;
+  slot.refs--;
+  if (slot.refs > 0) return;
+  defaultPools.delete(pool.workers);
+  await pool.close();
+}
+
+/** Number of live default pools (for tests and diagnostics). */
+export function defaultPoolCount(): number {
+  return defaultPools.size;
+}

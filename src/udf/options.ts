@@ -1,0 +1,179 @@
+/**
+ * Options of {@link sparkUdf}: the type, its defaults and the boundary validation.
+ *
+ * @module
+ */
+import type { DataType } from 'apache-arrow';
+import { availableParallelism } from 'node:os';
+import { ModelError } from '../errors.js';
+import type { ModelPool } from '../pool/pool.js';
+import type { Params } from '../signature/types.js';
+import { defaultWarn, type WarnFn } from '../warnings.js';
+
+/** Options of `sparkUdf(path, options)`. Every field is optional. */
+export interface SparkUdfOptions {
+  /**
+   * Type of the result column: a Spark DDL string (`'double'`, `'array<float>'`,
+   * `'a int, b string'`) or an Arrow `DataType`. Default: inferred from the output signature,
+   * else `double` (with a warning), as MLflow's `spark_udf`.
+   */
+  resultType?: string | DataType;
+  /** Inference params, validated once against the params schema. Default `{}`. */
+  params?: Params;
+  /** Overrides of the saved model config, forwarded to loading. Default `{}`. */
+  modelConfig?: Record<string, unknown>;
+  /** Name of the model method to call. Default `'predict'`. */
+  predictFn?: string;
+  /** Worker threads of the default pool used. Default `os.availableParallelism()`. Ignored with `pool`. */
+  workers?: number;
+  /** Most rows per task; larger input batches are split. Default 65536. */
+  batchSize?: number;
+  /**
+   * Most milliseconds one task may run on its worker (from the moment the worker starts it,
+   * including a first-batch model load). The worker running it is terminated and replaced.
+   * Default: none.
+   */
+  timeoutMs?: number;
+  /** How many times a batch whose worker died (E_WORKER_CRASHED) is re-run. Default 0. */
+  retries?: number;
+  /** Aborts every call of this UDF: running tasks are stopped, calls reject with E_ABORTED. */
+  signal?: AbortSignal;
+  /** A pool from `createPool()` to run on instead of the shared default pool. */
+  pool?: ModelPool;
+  /** Receives warnings (from the driver and, forwarded once each, from the workers). */
+  warn?: WarnFn;
+  /** Tasks in flight per worker (submitted and not yet collected). Default 2. */
+  inFlightPerWorker?: number;
+  /** Smallest task a table is split into to keep every worker busy. Default 1024 rows. */
+  minTaskRows?: number;
+}
+
+/** {@link SparkUdfOptions} after defaults and validation. */
+export interface FilledSparkUdfOptions {
+  resultType: string | DataType | undefined;
+  params: Params;
+  modelConfig: Record<string, unknown>;
+  predictFn: string;
+  workers: number;
+  batchSize: number;
+  timeoutMs: number | undefined;
+  retries: number;
+  signal: AbortSignal | undefined;
+  pool: ModelPool | undefined;
+  warn: WarnFn;
+  inFlightPerWorker: number;
+  minTaskRows: number;
+}
+
+/** Defaults of {@link SparkUdfOptions} (`workers` is computed per machine at call time). */
+export const kDefaultSparkUdfOptions = Object.freeze({
+  params: {},
+  modelConfig: {},
+  predictFn: 'predict',
+  batchSize: 65_536,
+  retries: 0,
+  warn: defaultWarn,
+  inFlightPerWorker: 2,
+  minTaskRows: 1024,
+} as const);
+
+const kKnown = new Set([
+  'resultType', 'params', 'modelConfig', 'predictFn', 'workers', 'batchSize', 'timeoutMs',
+  'retries', 'signal', 'pool', 'warn', 'inFlightPerWorker', 'minTaskRows',
+]);
+
+/**
+ * Validates `options` and fills defaults.
+ *
+ * @param options - the caller's options (may be undefined)
+ * @returns every field filled
+ * @throws {ModelError} E_OPTION_INVALID naming the option and the rule, e.g.
+ *   `options.workers must be a positive integer, got 0`
+ */
+export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): FilledSparkUdfOptions {
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    throw invalid('options', 'must be an object', o);
+  }
+  for (const key of Object.keys(o)) {
+    if (!kKnown.has(key)) throw invalid(`options.${key}`, 'is not a known option', o[key]);
+  }
+  const positive = (name: string, fallback: number | undefined): number | undefined => {
+    const v = o[name];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw invalid(`options.${name}`, 'must be a positive integer', v);
+    }
+    return v;
+  };
+  const plainObject = (name: string): Record<string, unknown> | undefined => {
+    const v = o[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      throw invalid(`options.${name}`, 'must be a plain object', v);
+    }
+    return v as Record<string, unknown>;
+  };
+
+  const resultType = o['resultType'];
+  if (resultType !== undefined && typeof resultType !== 'string' && !isDataTypeLike(resultType)) {
+    throw invalid('options.resultType', 'must be a Spark DDL string or an Arrow DataType', resultType);
+  }
+  const predictFn = o['predictFn'];
+  if (predictFn !== undefined && (typeof predictFn !== 'string' || predictFn === '')) {
+    throw invalid('options.predictFn', 'must be a non-empty string', predictFn);
+  }
+  const retries = o['retries'];
+  if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)) {
+    throw invalid('options.retries', 'must be a non-negative integer', retries);
+  }
+  const timeoutMs = o['timeoutMs'];
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
+    throw invalid('options.timeoutMs', 'must be a positive finite number of milliseconds', timeoutMs);
+  }
+  const signal = o['signal'];
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw invalid('options.signal', 'must be an AbortSignal', signal);
+  }
+  const warn = o['warn'];
+  if (warn !== undefined && typeof warn !== 'function') {
+    throw invalid('options.warn', 'must be a function', warn);
+  }
+  const pool = o['pool'];
+  if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof (pool as ModelPool).run !== 'function')) {
+    throw invalid('options.pool', 'must be a pool from createPool()', pool);
+  }
+  const workers = positive('workers', undefined);
+  const p = pool as ModelPool | undefined;
+  return {
+    resultType: resultType as string | DataType | undefined,
+    params: plainObject('params') ?? kDefaultSparkUdfOptions.params,
+    modelConfig: plainObject('modelConfig') ?? kDefaultSparkUdfOptions.modelConfig,
+    predictFn: (predictFn as string | undefined) ?? kDefaultSparkUdfOptions.predictFn,
+    workers: p?.workers ?? workers ?? availableParallelism(),
+    batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
+    timeoutMs: timeoutMs as number | undefined,
+    retries: (retries as number | undefined) ?? kDefaultSparkUdfOptions.retries,
+    signal: signal as AbortSignal | undefined,
+    pool: p,
+    warn: (warn as WarnFn | undefined) ?? kDefaultSparkUdfOptions.warn,
+    inFlightPerWorker: positive('inFlightPerWorker', kDefaultSparkUdfOptions.inFlightPerWorker)!,
+    minTaskRows: positive('minTaskRows', kDefaultSparkUdfOptions.minTaskRows)!,
+  };
+}
+
+function isDataTypeLike(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && typeof (x as { typeId?: unknown }).typeId === 'number';
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : (value.constructor?.name ?? 'an object');
+}
+
+function invalid(option: string, rule: string, value: unknown): ModelError {
+  return new ModelError('E_OPTION_INVALID', `${option} ${rule}, got ${describe(value)}`, {
+    details: { option, rule },
+  });
+}
