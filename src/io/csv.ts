@@ -1,0 +1,234 @@
+/**
+ * Streaming CSV: parse incrementally into typed column batches, and write batches back so that a
+ * scored file can be scored again (integers without `.0`, floats exact, nulls empty, strings
+ * always quoted so `"007"` stays a string even where the column type is inferred).
+ *
+ * @module
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { type DataType, type RecordBatch, Type } from 'apache-arrow';
+import { parse, type CastingContext, type Info } from 'csv-parse';
+import { ModelError } from '../errors.js';
+import type { Schema } from '../signature/types.js';
+import { throwIfAborted } from './file-errors.js';
+import { jsonValue } from './json-values.js';
+import { TextBatchAssembler, signatureColumnTypes } from './text-columns.js';
+
+/** Options of {@link readCsvBatches}. */
+export interface CsvReadOptions {
+  /** The model input signature that types the columns; null/undefined infers every column. */
+  schema?: Schema | null;
+  /** Rows per batch; default 65536. */
+  batchSize?: number;
+  /** Stops reading between batches. */
+  signal?: AbortSignal;
+  /** Name used in error messages (defaults to the path, or `CSV input` for text). */
+  name?: string;
+}
+
+/**
+ * Reads a CSV file (header row first) as typed RecordBatches of at most `batchSize` rows.
+ *
+ * @param path - the CSV file
+ * @param options - see {@link CsvReadOptions}
+ * @returns the batches, in file order
+ * @throws {ModelError} E_FORMAT_MALFORMED for a bad row (wrong field count, unclosed quote) or a
+ *   value that does not parse to its column type, naming file, line, column and value
+ */
+export function readCsvBatches(path: string, options: CsvReadOptions = {}): AsyncIterable<RecordBatch> {
+  return readCsvStream(() => createReadStream(path), { name: path, ...options });
+}
+
+/**
+ * Reads CSV text held in memory (a `text/csv` request body) as one table's batches.
+ *
+ * @param text - the CSV text
+ * @param options - see {@link CsvReadOptions}
+ * @returns the batches
+ * @throws {ModelError} E_FORMAT_MALFORMED as {@link readCsvBatches}
+ */
+export function readCsvText(text: string, options: CsvReadOptions = {}): AsyncIterable<RecordBatch> {
+  return readCsvStream(
+    async function* () {
+      yield text;
+    },
+    { name: 'CSV input', ...options }
+  );
+}
+
+async function* readCsvStream(
+  open: () => Readable | AsyncIterable<string | Buffer>,
+  options: CsvReadOptions & { name: string }
+): AsyncGenerator<RecordBatch> {
+  const batchSize = options.batchSize ?? 65536;
+  const file = options.name;
+  // Which columns held a quoted non-empty cell within the first batch (drives inference).
+  const quotedCols = new Set<number>();
+  const parser = parse({
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    cast: (value: string, ctx: CastingContext) => {
+      if (ctx.quoting) {
+        if (value !== '' && ctx.records >= 1 && ctx.records <= batchSize) {
+          quotedCols.add(ctx.index);
+        }
+        return value;
+      }
+      return value === '' ? null : value;
+    },
+  });
+  const source = open();
+  const input: AsyncIterable<string | Buffer> = source;
+  const pump = (async () => {
+    try {
+      for await (const chunk of input) {
+        if (!parser.write(chunk)) await new Promise((r) => parser.once('drain', r));
+      }
+      parser.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  })();
+  let assembler: TextBatchAssembler | null = null;
+  try {
+    for await (const item of parser as AsyncIterable<{ record: (string | null)[]; info: Info }>) {
+      const { record, info } = item;
+      if (assembler === null) {
+        const names = record.map((n, i) => n ?? `Unnamed: ${i}`);
+        assembler = new TextBatchAssembler(
+          names,
+          signatureColumnTypes(options.schema, names),
+          'csv',
+          file
+        );
+        continue;
+      }
+      assembler.push(record, info.lines);
+      if (assembler.size >= batchSize) {
+        for (const i of quotedCols) assembler.markQuoted(i);
+        throwIfAborted(options.signal);
+        yield assembler.flush();
+      }
+    }
+    if (assembler !== null && assembler.size > 0) {
+      for (const i of quotedCols) assembler.markQuoted(i);
+      throwIfAborted(options.signal);
+      yield assembler.flush();
+    }
+  } catch (e) {
+    throw csvError(file, e);
+  } finally {
+    parser.destroy();
+    if (typeof (source as Readable).destroy === 'function') (source as Readable).destroy();
+    await pump;
+  }
+}
+
+function csvError(file: string, e: unknown): unknown {
+  if (ModelError.is(e)) return e;
+  const err = e as { code?: string; lines?: number; message?: string };
+  if (typeof err.code === 'string' && err.code.startsWith('CSV_')) {
+    return new ModelError('E_FORMAT_MALFORMED', `${file}: line ${err.lines ?? '?'}: ${err.message}`, {
+      details: { file, line: err.lines, csvCode: err.code },
+      cause: e,
+    });
+  }
+  if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+    return new ModelError('E_FILE_NOT_FOUND', `Input file ${file} cannot be read (${err.code}).`, {
+      details: { path: file },
+      cause: e,
+    });
+  }
+  return e;
+}
+
+function quote(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+/** Formats a float so it re-reads as the same float and as a float (`1.0`, not `1`). */
+export function formatCsvFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return 'inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-inf';
+  const s = String(v);
+  return /^-?\d+$/.test(s) ? `${s}.0` : s;
+}
+
+type CellFormatter = (v: unknown) => string;
+
+function cellFormatter(type: DataType): CellFormatter {
+  switch (type.typeId) {
+    case Type.Int:
+      return (v) => String(v);
+    case Type.Float:
+      return (v) => formatCsvFloat(v as number);
+    case Type.Bool:
+      return (v) => (v ? 'true' : 'false');
+    case Type.Utf8:
+    case Type.LargeUtf8:
+      return (v) => quote(v as string);
+    case Type.Dictionary:
+      return cellFormatter((type as unknown as { dictionary: DataType }).dictionary);
+    case Type.Timestamp:
+    case Type.Date:
+      return (v) => jsonValue(v, type) as string;
+    case Type.Binary:
+    case Type.LargeBinary:
+    case Type.FixedSizeBinary:
+      return (v) => quote(jsonValue(v, type) as string);
+    default:
+      // Lists, structs, maps: JSON text, which the reader parses back against the signature.
+      return (v) => {
+        const j = jsonValue(v, type);
+        return typeof j === 'number' ? String(j) : quote(JSON.stringify(j));
+      };
+  }
+}
+
+/**
+ * Turns batches into CSV text: a header row, then one line per row (`\n` line ends).
+ */
+export class CsvEncoder {
+  private header: string | null = null;
+
+  /**
+   * Encodes one batch (the header is emitted before the first batch only).
+   *
+   * @param batch - the batch
+   * @returns CSV text ending with a newline
+   */
+  encode(batch: RecordBatch): string {
+    const fields = batch.schema.fields;
+    const parts: string[] = [];
+    if (this.header === null) {
+      this.header = fields.map((f) => (/[",\r\n]/.test(f.name) ? quote(f.name) : f.name)).join(',');
+      parts.push(this.header, '\n');
+    }
+    const cols = fields.map((f, i) => ({ vec: batch.getChildAt(i), fmt: cellFormatter(f.type) }));
+    for (let r = 0; r < batch.numRows; r++) {
+      for (let c = 0; c < cols.length; c++) {
+        if (c > 0) parts.push(',');
+        const col = cols[c];
+        const v: unknown = col?.vec?.get(r);
+        if (v !== null && v !== undefined && col !== undefined) parts.push(col.fmt(v));
+      }
+      parts.push('\n');
+    }
+    return parts.join('');
+  }
+
+  /**
+   * The header line for a file with no batches, from the output schema.
+   *
+   * @param names - the column names
+   * @returns the header text (empty if a header was already written)
+   */
+  headerOnly(names: readonly string[]): string {
+    if (this.header !== null) return '';
+    this.header = names.map((n) => (/[",\r\n]/.test(n) ? quote(n) : n)).join(',');
+    return `${this.header}\n`;
+  }
+}

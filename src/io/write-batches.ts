@@ -1,0 +1,177 @@
+/**
+ * One entry point for writing record batches to any supported file, atomically: bytes go to a
+ * temporary file in the same directory (`.<name>.tmp-<pid>-<rand>`), which is renamed over the
+ * target on `close()`. `abort()` and any failed write delete the temporary file, so a failed run
+ * never leaves a half-written file that looks complete.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
+import { ModelError } from '../errors.js';
+import { IpcEncoder } from './arrow-ipc.js';
+import { fileSink, type ByteSink } from './byte-sink.js';
+import { CsvEncoder } from './csv.js';
+import { detectFormat, type Format } from './format.js';
+import { encodeNdjson } from './ndjson.js';
+import { ParquetEncoder } from './parquet.js';
+
+/** Options of {@link createBatchWriter}. */
+export interface BatchWriterOptions {
+  /** The file format; default: from the extension ({@link detectFormat}). */
+  format?: Format;
+  /** The Arrow schema of the output, used for the header/schema when no batch is written. */
+  schema?: ArrowSchema | null;
+}
+
+/** Writes batches to one file; nothing appears at the target path until `close()` succeeds. */
+export interface BatchWriter {
+  /** Appends a batch (every batch must have the same schema). Fails -> temp file removed. */
+  write(batch: RecordBatch): Promise<void>;
+  /** Finishes the file and renames it into place. */
+  close(): Promise<void>;
+  /** Discards everything written; the target is left untouched. Safe to call more than once. */
+  abort(): Promise<void>;
+}
+
+interface Encoder {
+  write(batch: RecordBatch): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+function textEncoder(sink: ByteSink, encode: (b: RecordBatch) => string, header: () => string): Encoder {
+  let wrote = false;
+  return {
+    async write(batch) {
+      wrote = true;
+      await sink.write(encode(batch));
+    },
+    async finish() {
+      if (!wrote) {
+        const h = header();
+        if (h !== '') await sink.write(h);
+      }
+    },
+    async abort() {},
+  };
+}
+
+function makeEncoder(format: Format, sink: ByteSink, schema: ArrowSchema | null): Encoder {
+  switch (format) {
+    case 'parquet':
+      return new ParquetEncoder(sink, schema);
+    case 'arrow':
+      return new IpcEncoder(sink, 'file', schema);
+    case 'arrows':
+      return new IpcEncoder(sink, 'stream', schema);
+    case 'csv': {
+      const csv = new CsvEncoder();
+      return textEncoder(
+        sink,
+        (b) => csv.encode(b),
+        () => (schema === null ? '' : csv.headerOnly(schema.fields.map((f) => f.name)))
+      );
+    }
+    case 'ndjson':
+      return textEncoder(sink, encodeNdjson, () => '');
+    case 'json':
+      throw new ModelError(
+        'E_FORMAT_UNSUPPORTED',
+        'Batch output cannot be written as .json; use .ndjson/.jsonl, .csv, .parquet, .arrow or .arrows.',
+        { details: { format } }
+      );
+  }
+}
+
+/**
+ * Opens a writer for `path` in the given format (default: from the extension).
+ *
+ * @param path - the target file; its directory must exist
+ * @param options - see {@link BatchWriterOptions}
+ * @returns the writer; the temporary file is created on the first write or close
+ * @throws {ModelError} E_FORMAT_UNSUPPORTED for an unknown extension (synchronously);
+ *   E_SCHEMA_MISMATCH from `write` when a batch's schema differs from the first batch's (binary
+ *   formats); E_FILE_NOT_FOUND from `write`/`close` when the directory is not writable
+ * @example
+ * ```ts
+ * const out = createBatchWriter('scores.parquet');
+ * try {
+ *   for await (const b of batches) await out.write(b);
+ *   await out.close();
+ * } catch (e) {
+ *   await out.abort();
+ *   throw e;
+ * }
+ * ```
+ */
+export function createBatchWriter(path: string, options: BatchWriterOptions = {}): BatchWriter {
+  const format = options.format ?? detectFormat(path);
+  if (format === 'json') makeEncoder(format, { write: async () => {} }, null);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let fh: FileHandle | null = null;
+  let encoder: Encoder | null = null;
+  let state: 'open' | 'closed' | 'aborted' = 'open';
+
+  const ensureOpen = async (): Promise<Encoder> => {
+    if (encoder !== null) return encoder;
+    try {
+      fh = await open(tmp, 'wx');
+    } catch (e) {
+      throw new ModelError('E_FILE_NOT_FOUND', `Cannot create output file next to ${path}: ${(e as Error).message}`, {
+        details: { path, temp: tmp },
+        cause: e,
+      });
+    }
+    encoder = makeEncoder(format, fileSink(fh), options.schema ?? null);
+    return encoder;
+  };
+
+  const discard = async (): Promise<void> => {
+    state = 'aborted';
+    const enc: Encoder | null = encoder;
+    if (enc !== null) await enc.abort().catch(() => undefined);
+    const handle: FileHandle | null = fh;
+    if (handle !== null) await handle.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+  };
+
+  const guard = (): void => {
+    if (state !== 'open') {
+      throw new ModelError('E_OPTION_INVALID', `The writer for ${path} is already ${state}.`, {
+        details: { path, state },
+      });
+    }
+  };
+
+  return {
+    async write(batch) {
+      guard();
+      try {
+        await (await ensureOpen()).write(batch);
+      } catch (e) {
+        await discard();
+        throw e;
+      }
+    },
+    async close() {
+      guard();
+      try {
+        await (await ensureOpen()).finish();
+        await (fh as FileHandle | null)?.close();
+        fh = null;
+        await rename(tmp, path);
+        state = 'closed';
+      } catch (e) {
+        await discard();
+        throw e;
+      }
+    },
+    async abort() {
+      if (state === 'closed') return;
+      await discard();
+    },
+  };
+}
