@@ -55,7 +55,9 @@ export function generateEmbeddingTable(options = {}) {
   const path = resolve(options.outPath ?? defaultPath);
   for (const [key, value] of Object.entries({ rows, dims, seed })) {
     if (!Number.isInteger(value) || value < (key === 'seed' ? 0 : 1) || value > 0xffffffff) {
-      throw new Error(`generateEmbeddingTable: ${key} must be a uint32 (>= 1 for sizes); found ${value}`);
+      throw new Error(
+        `generateEmbeddingTable: ${key} must be a uint32 (>= 1 for sizes); found ${value}`
+      );
     }
   }
   mkdirSync(dirname(path), { recursive: true });

@@ -99,9 +99,9 @@ describe('udf/embedding-lookup model', () => {
     expect(out[0]).toBeCloseTo(reference(1, 1), 6);
     expect(out[1]).toBeNaN();
     expect(out[2]).toBeNaN();
-    expect(() => model.predict(context, new Table({ x: makeVector(Float64Array.from([1])) }))).toThrow(
-      /column "id" is missing/
-    );
+    expect(() =>
+      model.predict(context, new Table({ x: makeVector(Float64Array.from([1])) }))
+    ).toThrow(/column "id" is missing/);
   });
 
   it('rejects corrupted, truncated and foreign files', () => {

@@ -18,7 +18,6 @@ import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import type { Table } from 'apache-arrow';
 import type { JsModel, ModelContext } from '../../src/package/types.js';
-import type { Params } from '../../src/signature/types.js';
 import { readFloat64, requireColumn } from '../shared/columns.js';
 import { appendLoadLog } from '../shared/load-log.js';
 
@@ -54,7 +53,7 @@ export default class EmbeddingLookupModel implements JsModel {
   }
 
   /** `x * cos(embedding[id mod rows], q)` per row. */
-  predict(_context: ModelContext, input: Table, _params?: Params): Float64Array {
+  predict(_context: ModelContext, input: Table): Float64Array {
     const { rows, dims, unit, query } = this.loaded();
     const index = readRowIndex(input, 'id', rows);
     const x = readFloat64(input, 'x');
@@ -158,7 +157,8 @@ function readRowIndex(input: Table, name: string, rows: number): Int32Array {
       out[i] = Number.isFinite(n) ? ((n % rows) + rows) % rows : -1;
     }
   }
-  if (column.nullCount > 0) for (let i = 0; i < out.length; i++) if (!column.isValid(i)) out[i] = -1;
+  if (column.nullCount > 0)
+    for (let i = 0; i < out.length; i++) if (!column.isValid(i)) out[i] = -1;
   return out;
 }
 

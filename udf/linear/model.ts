@@ -16,7 +16,6 @@
 import { readFileSync } from 'node:fs';
 import type { Table } from 'apache-arrow';
 import type { JsModel, ModelContext } from '../../src/package/types.js';
-import type { Params } from '../../src/signature/types.js';
 import { readFloat64 } from '../shared/columns.js';
 import { configNumber } from '../shared/config-number.js';
 import { appendLoadLog } from '../shared/load-log.js';
@@ -67,7 +66,7 @@ export default class LinearModel implements JsModel {
   }
 
   /** `scale * (w·x + b)` per row. */
-  predict(context: ModelContext, input: Table, _params?: Params): Float64Array {
+  predict(context: ModelContext, input: Table): Float64Array {
     const out = this.margin(input);
     const scale = configNumber(context.modelConfig, 'scale', 1);
     if (scale !== 1) for (let i = 0; i < out.length; i++) out[i]! *= scale;
@@ -75,7 +74,7 @@ export default class LinearModel implements JsModel {
   }
 
   /** `(w·x + b) / ‖w‖` per row: the signed distance to the decision hyperplane. */
-  predictMargin(_context: ModelContext, input: Table, _params?: Params): Float64Array {
+  predictMargin(_context: ModelContext, input: Table): Float64Array {
     const { weights } = this.loaded();
     const out = this.margin(input);
     let norm = 0;

@@ -119,7 +119,10 @@ export default class SentimentModel implements JsModel {
       const raw = texts[i] ?? '';
       const { sum, hits } = scoreText(lowercase ? raw.toLowerCase() : raw, words, lexicon);
       const score = 1 / (1 + Math.exp(-sum));
-      out[i] = { label: hits === 0 ? 'neutral' : score >= threshold ? 'positive' : 'negative', score };
+      out[i] = {
+        label: hits === 0 ? 'neutral' : score >= threshold ? 'positive' : 'negative',
+        score,
+      };
     }
     return out;
   }
@@ -135,7 +138,11 @@ export default class SentimentModel implements JsModel {
 }
 
 /** Sums word polarities with negation; `hits` counts lexicon (non-negator) words. */
-function scoreText(text: string, words: WordTable, lexicon: Lexicon): { sum: number; hits: number } {
+function scoreText(
+  text: string,
+  words: WordTable,
+  lexicon: Lexicon
+): { sum: number; hits: number } {
   let sum = 0;
   let hits = 0;
   // Tokens left during which a seen negator still flips the next lexicon word.

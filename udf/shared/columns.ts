@@ -49,7 +49,9 @@ export function readFloat64(table: Table, name: string): Float64Array {
   } else if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
     out = Float64Array.from(values as unknown as ArrayLike<number>);
   } else {
-    throw new Error(`Input column "${name}" must be numeric; found Arrow type ${String(column.type)}`);
+    throw new Error(
+      `Input column "${name}" must be numeric; found Arrow type ${String(column.type)}`
+    );
   }
   if (column.nullCount > 0) {
     // toArray() exposes the raw value buffer, where null slots hold arbitrary values.
