@@ -1,0 +1,157 @@
+/**
+ * Input examples in MLflow's layout: `input_example.json` holds a DataFrame in pandas' `split`
+ * orient (`{"columns": [...], "data": [[...], ...]}`) and `serving_input_example.json` holds the
+ * scoring-server request for it (`{"dataframe_split": {...}}`), as `mlflow/models/utils.py`
+ * `_Example` writes them.
+ *
+ * @module
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isArrowRecordBatch, isArrowTable, type RecordBatch, type Table } from 'apache-arrow';
+import { ModelError } from '../errors.js';
+import type { InputExampleInfo } from './types.js';
+
+/** File name of the input example. */
+export const INPUT_EXAMPLE_FILE_NAME = 'input_example.json';
+/** File name of the serving request built from the input example. */
+export const SERVING_INPUT_FILE_NAME = 'serving_input_example.json';
+
+/** A DataFrame in pandas' `split` orient. */
+export interface SplitFrame {
+  columns: string[];
+  data: unknown[][];
+}
+
+/**
+ * Converts an input example to pandas' `split` orient.
+ *
+ * Accepted: an Arrow Table or RecordBatch; rows (array of plain objects; columns in order of
+ * first appearance, missing cells null); columns (object whose values are arrays or typed
+ * arrays of equal length); a single row (object of scalars); a 2-D array (columns named "0", "1",
+ * ... as pandas does). Values become JSON: bigint -> number (string when unsafe), Date -> ISO
+ * string, bytes -> base64, typed arrays and Arrow vectors -> arrays, NaN -> null.
+ *
+ * @param example - The example.
+ * @returns The split frame.
+ * @throws {ModelError} E_INPUT_INVALID for anything else, or columns of unequal length.
+ */
+export function toSplitFrame(example: unknown): SplitFrame {
+  if (isArrowTable(example) || isArrowRecordBatch(example)) {
+    const t = example as Table | RecordBatch;
+    const columns = t.schema.fields.map((f) => f.name);
+    const vectors = columns.map((_, i) => t.getChildAt(i));
+    const data: unknown[][] = [];
+    for (let r = 0; r < t.numRows; r++) data.push(vectors.map((v) => jsonValue(v?.get(r))));
+    return { columns, data };
+  }
+  if (Array.isArray(example)) {
+    if (example.length > 0 && example.every((r) => Array.isArray(r))) {
+      const width = Math.max(...(example as unknown[][]).map((r) => r.length));
+      const columns = Array.from({ length: width }, (_, i) => String(i));
+      return { columns, data: (example as unknown[][]).map((r) => columns.map((_, i) => jsonValue(r[i]))) };
+    }
+    if (example.every((r) => isPlainObject(r))) {
+      const rows = example as Record<string, unknown>[];
+      const columns: string[] = [];
+      const seen = new Set<string>();
+      for (const row of rows) for (const k of Object.keys(row)) if (!seen.has(k)) (seen.add(k), columns.push(k));
+      return { columns, data: rows.map((row) => columns.map((c) => jsonValue(row[c]))) };
+    }
+    throw invalidExample('an array that is neither rows (objects) nor a 2-D array');
+  }
+  if (isPlainObject(example)) {
+    const entries = Object.entries(example);
+    const isColumn = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || ArrayBuffer.isView(v);
+    if (entries.length > 0 && entries.every(([, v]) => isColumn(v))) {
+      const lengths = new Set(entries.map(([, v]) => (v as ArrayLike<unknown>).length));
+      if (lengths.size > 1) {
+        throw invalidExample(`columns of unequal lengths (${entries.map(([k, v]) => `${k}: ${(v as ArrayLike<unknown>).length}`).join(', ')})`);
+      }
+      const n = [...lengths][0] ?? 0;
+      const columns = entries.map(([k]) => k);
+      const data = Array.from({ length: n }, (_, r) => entries.map(([, v]) => jsonValue((v as ArrayLike<unknown>)[r])));
+      return { columns, data };
+    }
+    return { columns: entries.map(([k]) => k), data: [entries.map(([, v]) => jsonValue(v))] };
+  }
+  throw invalidExample(example === null ? 'null' : typeof example);
+}
+
+function invalidExample(found: string): ModelError {
+  return new ModelError(
+    'E_INPUT_INVALID',
+    `inputExample must be an Arrow table, rows (array of objects), columns (object of arrays) or a 2-D array; found ${found}`,
+    { details: { option: 'inputExample' } }
+  );
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto: unknown = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+function jsonValue(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, jsonValue);
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (typeof v === 'object') {
+    const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
+    // Arrow list cells are Vectors, struct cells are StructRows: both have toJSON.
+    if (typeof o.toJSON === 'function' && !isPlainObject(v)) return jsonValue(o.toJSON());
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
+  }
+  return v;
+}
+
+/**
+ * Writes `input_example.json` and `serving_input_example.json` into a package directory.
+ *
+ * @param dir - Package directory.
+ * @param example - The example (see {@link toSplitFrame}).
+ * @returns The `saved_input_example_info` to record in MLmodel.
+ * @throws {ModelError} E_INPUT_INVALID when the example cannot be converted.
+ */
+export async function writeInputExample(dir: string, example: unknown): Promise<InputExampleInfo> {
+  const split = toSplitFrame(example);
+  await writeFile(join(dir, INPUT_EXAMPLE_FILE_NAME), JSON.stringify(split));
+  await writeFile(join(dir, SERVING_INPUT_FILE_NAME), `${JSON.stringify({ dataframe_split: split }, null, 2)}\n`);
+  return {
+    artifact_path: INPUT_EXAMPLE_FILE_NAME,
+    type: 'dataframe',
+    pandas_orient: 'split',
+    serving_input_path: SERVING_INPUT_FILE_NAME,
+  };
+}
+
+/**
+ * Reads the input example a package recorded, as parsed JSON (split frames stay in split form).
+ *
+ * @param dir - Package directory.
+ * @param info - The package's `saved_input_example_info`.
+ * @returns The parsed example, or null when the file is missing or escapes the package.
+ */
+export async function readInputExample(dir: string, info: InputExampleInfo): Promise<unknown> {
+  const rel = info.artifact_path;
+  if (rel.startsWith('/') || rel.split(/[\\/]/).includes('..')) return null;
+  try {
+    return JSON.parse(await readFile(join(dir, rel), 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Turns a split frame back into rows.
+ *
+ * @param split - `{columns, data}`.
+ * @returns One object per row.
+ */
+export function splitToRows(split: SplitFrame): Record<string, unknown>[] {
+  return split.data.map((row) => Object.fromEntries(split.columns.map((c, i) => [c, row[i] ?? null])));
+}

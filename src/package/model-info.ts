@@ -1,0 +1,87 @@
+/**
+ * `getModelInfo`: a printable summary of any MLmodel package (jsfunc's or MLflow's), read
+ * without running any model code.
+ *
+ * @module
+ */
+import { dirname } from 'node:path';
+import { ModelError } from '../errors.js';
+import { JS_FUNCTION_FLAVOR } from '../flavors/js-function.js';
+import { LOADABLE_FLAVORS } from '../flavors/registry.js';
+import type { ModelSignature } from '../signature/types.js';
+import { readJsEnv, type JsEnv } from './environment.js';
+import { readInputExample } from './input-example.js';
+import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
+import type { InputExampleInfo } from './types.js';
+
+/** What {@link getModelInfo} returns: plain data, safe to `JSON.stringify`. */
+export interface ModelInfo {
+  /** Absolute package directory. */
+  path: string;
+  /** Absolute path of the MLmodel file. */
+  mlmodelPath: string;
+  /** Flavor name -> configuration, as written. */
+  flavors: Record<string, Record<string, unknown>>;
+  /** The flavors of this package jsfunc can load (empty: `loadModel` fails). */
+  loadableFlavors: string[];
+  modelUuid: string | null;
+  utcTimeCreated: string | null;
+  mlflowVersion: string | null;
+  /** `jsfunc_version` of jsfunc-written packages. */
+  jsfuncVersion: string | null;
+  signature: ModelSignature | null;
+  /** The signature as written (`{inputs, outputs, params}` JSON strings), or null. */
+  signatureJson: Record<string, unknown> | null;
+  modelSizeBytes: number | null;
+  inputExampleInfo: InputExampleInfo | null;
+  /** The parsed `input_example.json` when present (split frames stay in split form). */
+  inputExample: unknown;
+  metadata: Record<string, unknown> | null;
+  /** `js_env.json` of jsfunc-written packages. */
+  env: JsEnv | null;
+  /** Every top-level key of the MLmodel file. */
+  raw: Record<string, unknown>;
+}
+
+/**
+ * Reads a package's MLmodel (and, when present, its input example and `js_env.json`) into a
+ * plain summary. No model code is imported or run.
+ *
+ * @param path - The package directory, or its `MLmodel` file.
+ * @returns The summary.
+ * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID.
+ */
+export async function getModelInfo(path: string): Promise<ModelInfo> {
+  const file = await resolveMLmodelPath(path);
+  const dir = dirname(file);
+  const meta = await readMLmodel(file);
+  const info = meta.savedInputExampleInfo;
+  const inputExample = info === null ? null : await readInputExample(dir, info);
+  let env: JsEnv | null = null;
+  if (meta.flavors[JS_FUNCTION_FLAVOR] !== undefined) {
+    env = await readJsEnv(dir).catch((e: unknown) => {
+      if (ModelError.is(e)) return null;
+      throw e;
+    });
+  }
+  const jsfuncVersion = meta.raw['jsfunc_version'];
+  const sig = meta.raw['signature'];
+  return {
+    path: dir,
+    mlmodelPath: file,
+    flavors: meta.flavors,
+    loadableFlavors: LOADABLE_FLAVORS.filter((f) => meta.flavors[f] !== undefined),
+    modelUuid: meta.modelUuid,
+    utcTimeCreated: meta.utcTimeCreated,
+    mlflowVersion: meta.mlflowVersion,
+    jsfuncVersion: typeof jsfuncVersion === 'string' ? jsfuncVersion : null,
+    signature: meta.signature,
+    signatureJson: typeof sig === 'object' && sig !== null ? (sig as Record<string, unknown>) : null,
+    modelSizeBytes: meta.modelSizeBytes,
+    inputExampleInfo: info,
+    inputExample,
+    metadata: meta.metadata,
+    env,
+    raw: meta.raw,
+  };
+}
