@@ -22,7 +22,7 @@ export interface SparkUdfOptions {
   params?: Params;
   /** Overrides of the saved model config, forwarded to loading. Default `{}`. */
   modelConfig?: Record<string, unknown>;
-  /** Name of the model method to call. Default `'predict'`. */
+  /** Name of the model method to call. Default: the package's saved `predict_fn`. */
   predictFn?: string;
   /** Worker threads of the default pool used. Default `os.availableParallelism()`. Ignored with `pool`. */
   workers?: number;
@@ -53,7 +53,7 @@ export interface FilledSparkUdfOptions {
   resultType: string | DataType | undefined;
   params: Params;
   modelConfig: Record<string, unknown>;
-  predictFn: string;
+  predictFn: string | undefined;
   workers: number;
   batchSize: number;
   timeoutMs: number | undefined;
@@ -69,7 +69,6 @@ export interface FilledSparkUdfOptions {
 export const kDefaultSparkUdfOptions = Object.freeze({
   params: {},
   modelConfig: {},
-  predictFn: 'predict',
   batchSize: 65_536,
   retries: 0,
   warn: defaultWarn,
@@ -149,7 +148,7 @@ export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): Fi
     resultType: resultType as string | DataType | undefined,
     params: plainObject('params') ?? kDefaultSparkUdfOptions.params,
     modelConfig: plainObject('modelConfig') ?? kDefaultSparkUdfOptions.modelConfig,
-    predictFn: (predictFn as string | undefined) ?? kDefaultSparkUdfOptions.predictFn,
+    predictFn: predictFn as string | undefined,
     workers: p?.workers ?? workers ?? availableParallelism(),
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
     timeoutMs: timeoutMs as number | undefined,

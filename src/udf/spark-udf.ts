@@ -159,7 +159,7 @@ export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise
   const pool = opts.pool ?? acquireDefaultPool(opts.workers);
   return new SparkUdfImpl({
     modelUri,
-    modelKey: `${identity.hash}|${stableStringify(opts.modelConfig)}|${opts.predictFn}`,
+    modelKey: `${identity.hash}|${stableStringify(opts.modelConfig)}|${opts.predictFn ?? ''}`,
     modelBytes: identity.bytes,
     inputSchema: signature?.inputs ?? null,
     resultType,
@@ -389,7 +389,7 @@ class SparkUdfImpl implements SparkUdf {
     if (started !== undefined) {
       // The worker flips `started` when it picks the task up: the timeout covers running the
       // task, not waiting behind the other in-flight tasks.
-      const wait = Atomics.waitAsync(started, 0, 0);
+      const wait = waitAsync(started, 0, 0);
       const arm = () => {
         if (settled) return;
         timer = setTimeout(() => {
@@ -408,7 +408,9 @@ class SparkUdfImpl implements SparkUdf {
       modelConfig: opts.modelConfig,
       predictFn: opts.predictFn,
       table: wire,
-      mapping: slice.mapping,
+      // protocol.ts still types `mapping` as a name->name record; the worker hands it to
+      // applyMapping, which takes column-mapping's union.
+      mapping: slice.mapping as unknown as ScoreTask['mapping'],
       resultType: this.resultType,
       params: this.params,
       batchIndex: slice.batchIndex,
@@ -569,6 +571,10 @@ function appendColumn(batch: RecordBatch, name: string, vector: Vector): RecordB
   const data = makeData({ type: new Struct(fields), length: batch.numRows, children, nullCount: 0 });
   return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
 }
+
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+// Node 20 has Atomics.waitAsync (V8); TypeScript's ES2023 lib does not declare it.
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync;
 
 function sameNames(a: Schema, b: Schema): boolean {
   return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i]!.name && f.type.typeId === b.fields[i]!.type.typeId);

@@ -1,0 +1,110 @@
+// Runs the worker's task handler in this thread (no pool): decode -> mapping -> predict ->
+// result vector -> encode, the per-worker load-once cache, and error serialization.
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromArrays } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageIdentity } from '../../src/package/package-hash.js';
+import type { ScoreResponse, ScoreTask } from '../../src/pool/protocol.js';
+import { decodeVector, encodeTable } from '../../src/pool/transfer.js';
+import score, { teardown } from '../../src/pool/worker-entry.js';
+import { resolveColumns } from '../../src/udf/column-mapping.js';
+import { parseResultType } from '../../src/udf/result-type.js';
+import { readMLmodel } from '../../src/package/mlmodel.js';
+// @ts-expect-error plain .mjs fixture generator without types
+import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
+
+let dir: string;
+let probe: string;
+let base: Omit<ScoreTask, 'table' | 'params'>;
+let loadLog: string;
+
+function table(n: number, start = 0) {
+  return tableFromArrays({
+    x: Float64Array.from({ length: n }, (_, i) => start + i),
+    id: BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i)),
+  });
+}
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jsfunc-worker-entry-'));
+  ({ probe } = makeFixtures(dir) as { probe: string });
+  loadLog = join(dir, 'loads.log');
+  const identity = await packageIdentity(probe);
+  const meta = await readMLmodel(probe);
+  const t = table(1);
+  base = {
+    modelKey: `${identity.hash}|worker-entry-test`,
+    modelPath: probe,
+    modelBytes: identity.bytes,
+    modelConfig: { loadLog, offset: 0.5 },
+    mapping: resolveColumns(meta.signature!.inputs, t.schema) as unknown as ScoreTask['mapping'],
+    resultType: parseResultType('double'),
+    batchIndex: 0,
+    rowOffset: 0,
+  };
+});
+
+afterAll(async () => {
+  await teardown();
+});
+
+describe('worker-entry score()', () => {
+  it('scores a batch and loads the model only on the first task', async () => {
+    const first = (await score({ ...base, table: encodeTable(table(5)), params: {} })) as ScoreResponse;
+    const second = (await score({ ...base, table: encodeTable(table(3, 10)), params: {} })) as ScoreResponse;
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok || !second.ok) return;
+    expect([...decodeVector(first.vector)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
+    expect([...decodeVector(second.vector)]).toEqual([20.5, 22.5, 24.5]);
+    expect([first.loaded, second.loaded]).toEqual([true, false]);
+    expect(first.loadMs).toBeGreaterThan(0);
+    expect(lines(loadLog)).toBe(1);
+    expect(typeof first.threadId).toBe('number');
+  });
+
+  it('replies a serialized ModelError when the model throws, keeping its message and stack', async () => {
+    const reply = (await score({
+      ...base,
+      table: encodeTable(table(4)),
+      params: { mode: 'throw', failOnId: 2 },
+    })) as ScoreResponse;
+    expect(reply.ok).toBe(false);
+    if (reply.ok) return;
+    expect(reply.error.name).toBe('ModelError');
+    expect(reply.error.code).toMatch(/^E_/);
+    const text = JSON.stringify(reply.error);
+    expect(text).toContain('probe model failed on id 2');
+    expect(text).toContain('model.mjs');
+    expect(lines(loadLog)).toBe(1);
+  });
+
+  it('fails a batch whose result has the wrong length with both numbers', async () => {
+    const reply = (await score({
+      ...base,
+      table: encodeTable(table(7)),
+      params: { mode: 'short', failOnId: 0 },
+    })) as ScoreResponse;
+    expect(reply.ok).toBe(false);
+    if (reply.ok) return;
+    expect(reply.error.message).toMatch(/6/);
+    expect(reply.error.message).toMatch(/7/);
+  });
+
+  it('teardown releases cached models (close() runs)', async () => {
+    const closeLog = join(dir, 'close.log');
+    const reply = (await score({
+      ...base,
+      modelKey: `${base.modelKey}|close`,
+      modelConfig: { closeLog },
+      table: encodeTable(table(2)),
+      params: {},
+    })) as ScoreResponse;
+    expect(reply.ok).toBe(true);
+    await teardown();
+    expect(lines(closeLog)).toBe(1);
+  });
+});

@@ -1,0 +1,240 @@
+// sparkUdf against real worker threads. The probe fixture model logs each loadContext to a file,
+// so load counts are read from the log, not inferred from timing.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordBatch, Table, tableFromArrays, type Vector } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelError } from '../../src/errors.js';
+import { createPool, type ModelPool } from '../../src/pool/pool.js';
+import { planTaskSizes, sparkUdf, type SparkUdf } from '../../src/udf/spark-udf.js';
+// @ts-expect-error plain .mjs fixture generator without types
+import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
+
+let dir: string;
+let probe: string;
+let probeB: string;
+let pool: ModelPool;
+let seq = 0;
+
+const file = (name: string) => join(dir, `${name}-${seq++}.log`);
+const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
+
+function table(n: number, start = 0): Table {
+  return tableFromArrays({
+    x: Float64Array.from({ length: n }, (_, i) => start + i),
+    id: BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i)),
+  });
+}
+
+const expected = (n: number, start = 0, offset = 0) => Array.from({ length: n }, (_, i) => (start + i) * 2 + offset);
+
+async function rejection(p: Promise<unknown>): Promise<ModelError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(ModelError.is(e)).toBe(true);
+    return e as ModelError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function withUdf<T>(path: string, options: Parameters<typeof sparkUdf>[1], fn: (udf: SparkUdf) => Promise<T>): Promise<T> {
+  const udf = await sparkUdf(path, { pool, warn: () => undefined, ...options });
+  try {
+    return await fn(udf);
+  } finally {
+    await udf.close();
+  }
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'jsfunc-spark-udf-'));
+  ({ probe, probeB } = makeFixtures(dir) as { probe: string; probeB: string });
+  pool = createPool({ workers: 2 });
+});
+
+afterAll(async () => {
+  await pool.close();
+});
+
+describe('sparkUdf: load once per worker', () => {
+  it('loads a package at most once per worker across batches, tables and UDF objects', async () => {
+    const loadLog = file('loads');
+    const options = { modelConfig: { loadLog }, batchSize: 1000 };
+    const udf1 = await sparkUdf(probe, { pool, ...options });
+    const udf2 = await sparkUdf(probe, { pool, ...options });
+    try {
+      for (const n of [5000, 3, 2500]) {
+        expect([...(await udf1.apply(table(n)) as Vector)]).toEqual(expected(n));
+        expect([...(await udf2.apply(table(n, 7)) as Vector)]).toEqual(expected(n, 7));
+      }
+      const loads = lines(loadLog);
+      expect(loads).toBeGreaterThanOrEqual(1);
+      expect(loads).toBeLessThanOrEqual(2);
+      expect(udf1.stats().modelLoads + udf2.stats().modelLoads).toBe(loads);
+      expect(udf1.stats().batches).toBeGreaterThan(2);
+    } finally {
+      await udf1.close();
+      await udf2.close();
+    }
+  });
+
+  it('keeps different configs and packages in different cache entries', async () => {
+    const loadLog = file('loads');
+    await withUdf(probe, { modelConfig: { loadLog, offset: 1 } }, async (udf) => {
+      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 1));
+    });
+    const afterA = lines(loadLog);
+    await withUdf(probe, { modelConfig: { loadLog, offset: 2 } }, async (udf) => {
+      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 2));
+    });
+    const afterB = lines(loadLog);
+    await withUdf(probeB, { modelConfig: { loadLog, offset: 1 } }, async (udf) => {
+      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 1));
+    });
+    expect(afterA).toBe(1);
+    expect(afterB).toBe(2);
+    expect(lines(loadLog)).toBe(3);
+  });
+
+  it('evicts beyond the cache bound and closes the evicted model', async () => {
+    const small = createPool({ workers: 1, cache: { maxEntries: 1 } });
+    const loadLog = file('loads');
+    const closeLog = file('close');
+    try {
+      const a = await sparkUdf(probe, { pool: small, modelConfig: { loadLog, closeLog, offset: 1 } });
+      const b = await sparkUdf(probe, { pool: small, modelConfig: { loadLog, closeLog, offset: 2 } });
+      for (let i = 0; i < 2; i++) {
+        await a.apply(table(4));
+        await b.apply(table(4));
+      }
+      expect(lines(loadLog)).toBe(4);
+      expect(lines(closeLog)).toBe(3);
+      await a.close();
+      await b.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('shares one default pool between UDFs and closes it with the last one', async () => {
+    const { defaultPoolCount } = await import('../../src/pool/pool.js');
+    const before = defaultPoolCount();
+    const a = await sparkUdf(probe, { workers: 1 });
+    const b = await sparkUdf(probe, { workers: 1 });
+    expect(defaultPoolCount()).toBe(before + 1);
+    expect([...(await a.apply(table(3)) as Vector)]).toEqual(expected(3));
+    expect([...(await b.apply(table(3)) as Vector)]).toEqual(expected(3));
+    await a.close();
+    expect(defaultPoolCount()).toBe(before + 1);
+    await b.close();
+    expect(defaultPoolCount()).toBe(before);
+  });
+});
+
+describe('sparkUdf: splitting and order', () => {
+  it('plans balanced tasks, at most batchSize rows each', () => {
+    const opts = { batchSize: 65_536, workers: 2, minTaskRows: 1024 };
+    expect(planTaskSizes(200_000, opts)).toEqual([50_000, 50_000, 50_000, 50_000]);
+    const three = planTaskSizes(300_000, opts);
+    expect(three).toHaveLength(6);
+    expect(Math.max(...three) - Math.min(...three)).toBeLessThanOrEqual(1);
+    expect(planTaskSizes(1500, opts)).toEqual([1500]);
+    expect(planTaskSizes(10_000, { ...opts, workers: 4 }).length).toBe(8);
+    expect(planTaskSizes(0, opts)).toEqual([]);
+    for (const n of [1, 999, 4097, 131_073, 1_000_003]) {
+      const sizes = planTaskSizes(n, { ...opts, batchSize: 4096 });
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    }
+  });
+
+  it('returns results in input order despite random per-batch delays', async () => {
+    await withUdf(probe, { batchSize: 250, params: { maxDelayMs: 15 } }, async (udf) => {
+      const v = (await udf.apply(table(5000))) as Vector;
+      expect(v.length).toBe(5000);
+      expect([...v]).toEqual(expected(5000));
+      expect(udf.stats().batches).toBe(20);
+    });
+  });
+
+  it('mapBatches yields input + prediction batches in order, splitting large ones', async () => {
+    await withUdf(probe, { batchSize: 100, params: { maxDelayMs: 10 } }, async (udf) => {
+      async function* source() {
+        let start = 0;
+        for (const n of [150, 0, 80, 230, 1]) {
+          yield table(n, start).batches[0] ?? new RecordBatch(table(0).schema);
+          start += n;
+        }
+      }
+      const out: RecordBatch[] = [];
+      for await (const b of udf.mapBatches(source(), { outputColumn: 'prediction' })) out.push(b);
+      const all = new Table(out);
+      expect(all.numRows).toBe(461);
+      expect(all.schema.fields.map((f) => f.name)).toEqual(['x', 'id', 'prediction']);
+      expect([...all.getChild('prediction')!]).toEqual(expected(461));
+      expect([...all.getChild('x')!]).toEqual(Array.from({ length: 461 }, (_, i) => i));
+      expect(out.every((b) => b.numRows <= 100)).toBe(true);
+    });
+  });
+});
+
+describe('sparkUdf: columns, result types, tables', () => {
+  it('withColumn appends (or replaces) the prediction column', async () => {
+    await withUdf(probe, {}, async (udf) => {
+      const t = (await udf.withColumn(table(6), 'p')) as Table;
+      expect(t.schema.fields.map((f) => f.name)).toEqual(['x', 'id', 'p']);
+      expect([...t.getChild('p')!]).toEqual(expected(6));
+      const again = (await udf.withColumn(t, 'p')) as Table;
+      expect(again.schema.fields.map((f) => f.name)).toEqual(['x', 'id', 'p']);
+    });
+  });
+
+  it('maps columns by position onto the signature', async () => {
+    await withUdf(probe, {}, async (udf) => {
+      const t = tableFromArrays({ a: Float64Array.from([1, 2]), b: BigInt64Array.from([1n, 2n]) });
+      expect([...(await udf.apply(t, ['a', 'b']) as Vector)]).toEqual([2, 4]);
+    });
+  });
+
+  it('fails on missing required columns before any batch runs', async () => {
+    const loadLog = file('loads');
+    await withUdf(probe, { modelConfig: { loadLog } }, async (udf) => {
+      const err = await rejection(udf.apply(tableFromArrays({ x: Float64Array.from([1, 2]) })));
+      expect(err.message).toMatch(/id/);
+      expect(udf.stats().batches).toBe(0);
+    });
+    expect(lines(loadLog)).toBe(0);
+  });
+
+  it('never sends an empty batch to the model', async () => {
+    const loadLog = file('loads');
+    await withUdf(probe, { modelConfig: { loadLog } }, async (udf) => {
+      const v = (await udf.apply(table(0))) as Vector;
+      expect(v.length).toBe(0);
+      expect(String(v.type)).toBe('Float64');
+    });
+    expect(lines(loadLog)).toBe(0);
+  });
+
+  it('honours an explicit result type', async () => {
+    await withUdf(probe, { resultType: 'string' }, async (udf) => {
+      expect(udf.arrowType.toString()).toBe('Utf8');
+      expect([...(await udf.apply(table(2)) as Vector)]).toEqual(['0', '2']);
+    });
+  });
+
+  it('reports stats per worker that add up to the totals', async () => {
+    await withUdf(probe, { batchSize: 500 }, async (udf) => {
+      await udf.apply(table(4000));
+      const s = udf.stats();
+      expect(s.rows).toBe(4000);
+      expect(s.batches).toBe(8);
+      expect(s.perWorker.reduce((a, w) => a + w.rows, 0)).toBe(4000);
+      expect(s.perWorker.reduce((a, w) => a + w.batches, 0)).toBe(8);
+      expect(s.predictMs).toBeGreaterThanOrEqual(0);
+      expect(s.perWorker.length).toBeLessThanOrEqual(2);
+    });
+  });
+});
