@@ -36,6 +36,7 @@ export async function* readIpcBatches(path: string, signal?: AbortSignal): Async
   } catch (e) {
     throw fileNotFound(path, e);
   }
+  let stream: ReturnType<typeof createReadStream> | null = null;
   try {
     const head = Buffer.alloc(6);
     const { bytesRead } = await fh.read(head, 0, 6, 0);
@@ -44,9 +45,8 @@ export async function* readIpcBatches(path: string, signal?: AbortSignal): Async
     try {
       // A file handle gives random access for the IPC file format (footer first, then each
       // batch by offset); the stream format is read sequentially from a byte stream.
-      reader = isFile
-        ? await RecordBatchReader.from(fh)
-        : await RecordBatchReader.from(createReadStream(path, { fd: fh.fd, autoClose: false, start: 0 }));
+      if (!isFile) stream = createReadStream(path);
+      reader = await RecordBatchReader.from(stream ?? fh);
       await reader.open();
     } catch (e) {
       throw malformedFile(path, 'Arrow IPC', e);
@@ -69,6 +69,7 @@ export async function* readIpcBatches(path: string, signal?: AbortSignal): Async
       yield next.value as RecordBatch;
     }
   } finally {
+    stream?.destroy();
     await fh.close();
   }
 }

@@ -225,6 +225,8 @@ function decodeBase64(t: string): Uint8Array {
 export function convertText(cell: string | null, vt: ValueType): unknown {
   if (cell === null) return null;
   if (vt.type === 'string') return cell;
+  // A quoted empty cell is an empty byte string (the writer quotes binary); elsewhere it is null.
+  if (vt.type === 'binary' && cell === '') return new Uint8Array(0);
   const t = cell.trim();
   if (t === '') return null;
   switch (vt.type) {
