@@ -11,7 +11,9 @@
  */
 import type { WireError } from '../errors.js';
 import type { Params } from '../signature/types.js';
-// Type-only (erased at run time): the result type is plain data defined by the UDF layer.
+// Type-only (erased at run time): result type and column mapping are plain data that the UDF
+// layer defines and resolves; the pool only carries them to the worker.
+import type { ColumnMapping } from '../udf/column-mapping.js';
 import type { ResultType } from '../udf/result-type.js';
 import type { WireTable, WireVector } from './transfer.js';
 
@@ -21,11 +23,8 @@ import type { WireTable, WireVector } from './transfer.js';
  */
 export type SerializedResultType = ResultType | string;
 
-/**
- * How the batch's columns feed the model: source column name -> model input (signature) name.
- * Columns not listed keep their names.
- */
-export type ColumnMapping = Record<string, string>;
+/** How the batch's columns feed the model (made by `resolveColumns` in the UDF layer). */
+export type { ColumnMapping };
 
 /** One batch to score: what to load (once per worker) and what to run it on. */
 export interface ScoreTask {
@@ -41,7 +40,7 @@ export interface ScoreTask {
   predictFn?: string;
   /** Inference params passed to `predict` (validated against the params schema there). */
   params?: Params;
-  /** Source column -> signature input name. */
+  /** Source columns -> signature input names, applied by the worker with `applyMapping`. */
   mapping: ColumnMapping;
   /** The UDF's result type. */
   resultType: SerializedResultType;

@@ -97,7 +97,7 @@ export type WireType =
   | { kind: 'fixed-size-binary'; byteWidth: number }
   | { kind: 'date'; unit: 'day' | 'millisecond' }
   | { kind: 'time'; unit: WireTimeUnit; bitWidth: 32 | 64 }
-  | { kind: 'timestamp'; unit: WireTimeUnit; timezone: string | null }
+  | { kind: 'timestamp'; unit: WireTimeUnit; timezone?: string | null }
   | { kind: 'duration'; unit: WireTimeUnit }
   | { kind: 'interval'; unit: 'year-month' | 'day-time' | 'month-day-nano' }
   | { kind: 'decimal'; precision: number; scale: number; bitWidth: number }
@@ -265,8 +265,13 @@ function encodeType(type: TypeLike, column: string): WireType {
     case T.Date: return { kind: 'date', unit: p['unit'] === 0 ? 'day' : 'millisecond' };
     case T.Time:
       return { kind: 'time', unit: timeUnit(p['unit']), bitWidth: p['bitWidth'] === 64 ? 64 : 32 };
-    case T.Timestamp:
-      return { kind: 'timestamp', unit: timeUnit(p['unit']), timezone: (p['timezone'] as string | null | undefined) ?? null };
+    case T.Timestamp: {
+      // `undefined` and `null` time zones compare unequal in Arrow JS: keep which one it was.
+      const timezone = p['timezone'] as string | null | undefined;
+      return timezone === undefined
+        ? { kind: 'timestamp', unit: timeUnit(p['unit']) }
+        : { kind: 'timestamp', unit: timeUnit(p['unit']), timezone };
+    }
     case T.Duration: return { kind: 'duration', unit: timeUnit(p['unit']) };
     case T.Interval:
       return { kind: 'interval', unit: INTERVAL_UNITS[p['unit'] as number] ?? 'day-time' };
