@@ -19,7 +19,7 @@ import Tinypool from 'tinypool';
 import { ModelError, serializeError, type WireError } from '../errors.js';
 import { loadModel } from '../package/load-model.js';
 import type { LoadedModel } from '../package/types.js';
-import { applyMapping, type ColumnMapping } from '../udf/column-mapping.js';
+import { applyMapping } from '../udf/column-mapping.js';
 import { parseResultType } from '../udf/result-type.js';
 import { toResultVector } from '../udf/to-result-vector.js';
 import { ModelCache, releaseModel } from './model-cache.js';
@@ -84,7 +84,7 @@ export default async function score(task: ScoreTask): Promise<unknown> {
     loaded = lookup.loaded;
     loadMs = lookup.loadMs;
     const resultType = parseResultType(task.resultType);
-    const table = applyMapping(decodeTable(task.table), task.mapping as unknown as ColumnMapping);
+    const table = applyMapping(decodeTable(task.table), task.mapping);
     const started = performance.now();
     const output = await lookup.value.predict(table, task.params);
     predictMs = performance.now() - started;

@@ -408,9 +408,7 @@ class SparkUdfImpl implements SparkUdf {
       modelConfig: opts.modelConfig,
       predictFn: opts.predictFn,
       table: wire,
-      // protocol.ts still types `mapping` as a name->name record; the worker hands it to
-      // applyMapping, which takes column-mapping's union.
-      mapping: slice.mapping as unknown as ScoreTask['mapping'],
+      mapping: slice.mapping,
       resultType: this.resultType,
       params: this.params,
       batchIndex: slice.batchIndex,

@@ -41,7 +41,7 @@ beforeAll(async () => {
     modelPath: probe,
     modelBytes: identity.bytes,
     modelConfig: { loadLog, offset: 0.5 },
-    mapping: resolveColumns(meta.signature!.inputs, t.schema) as unknown as ScoreTask['mapping'],
+    mapping: resolveColumns(meta.signature!.inputs, t.schema),
     resultType: parseResultType('double'),
     batchIndex: 0,
     rowOffset: 0,
