@@ -77,11 +77,8 @@ export function readStrings(
   name: string,
   optional = false
 ): (string | null)[] | null {
-  const column = table.getChild(name);
-  if (column === null) {
-    if (optional) return null;
-    return requireColumn(table, name) as never;
-  }
+  const column = optional ? table.getChild(name) : requireColumn(table, name);
+  if (column === null) return null;
   const out = new Array<string | null>(column.length);
   let i = 0;
   for (const value of column) {
