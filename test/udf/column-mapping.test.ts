@@ -1,0 +1,190 @@
+import { describe, it, expect } from 'vitest';
+import { Field, Float64, Int32, makeData, makeVector, Struct, Table, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import { ModelError } from '../../src/errors.js';
+import type { ColSpec, Schema } from '../../src/signature/types.js';
+import { applyMapping, resolveColumns } from '../../src/udf/column-mapping.js';
+
+const col = (name: string | undefined, required = true): ColSpec => ({
+  kind: 'column',
+  ...(name === undefined ? {} : { name }),
+  type: { type: 'long' },
+  required,
+});
+const abc: Schema = [col('a'), col('b'), col('c')];
+const abcd = tableFromArrays({
+  a: new Int32Array([1]),
+  b: new Int32Array([2]),
+  c: new Int32Array([3]),
+  d: new Int32Array([4]),
+});
+
+function errorOf(f: () => unknown): ModelError {
+  try {
+    f();
+  } catch (e) {
+    if (ModelError.is(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a ModelError');
+}
+
+describe('resolveColumns: no columns (udf(), test_spark.py L576)', () => {
+  it('looks the signature names up in the table, ignoring extra columns (#8)', () => {
+    const m = resolveColumns(abc, abcd.schema);
+    expect(m).toEqual({
+      kind: 'columns',
+      pairs: ['a', 'b', 'c'].map((n) => ({ source: n, target: n })),
+    });
+    expect(applyMapping(abcd, m).schema.fields.map((f) => f.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('names the missing required columns and the available ones before any batch runs (#8)', () => {
+    const xbcd = tableFromArrays({ x: [1], b: [2], c: [3], d: [4] });
+    const e = errorOf(() => resolveColumns(abc, xbcd.schema));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toContain("missing required columns ['a']");
+    expect(e.message).toContain("['x', 'b', 'c', 'd']");
+  });
+
+  it('includes optional columns when present and skips them when absent (#9, better than MLflow)', () => {
+    const withOptional: Schema = [col('a'), col('b'), col('c'), col('d', false)];
+    expect(resolveColumns(withOptional, abcd.schema)).toMatchObject({
+      pairs: [{ source: 'a' }, { source: 'b' }, { source: 'c' }, { source: 'd' }],
+    });
+    const abcOnly = tableFromArrays({ a: [1], b: [2], c: [3] });
+    expect(resolveColumns(withOptional, abcOnly.schema)).toMatchObject({
+      pairs: [{ source: 'a' }, { source: 'b' }, { source: 'c' }],
+    });
+  });
+
+  it('refuses an unnamed signature and a missing signature like MLflow', () => {
+    const unnamed: Schema = [col(undefined), col(undefined)];
+    expect(errorOf(() => resolveColumns(unnamed, abcd.schema)).message).toContain(
+      'Cannot apply udf because no column names specified'
+    );
+    expect(errorOf(() => resolveColumns(null, abcd.schema)).message).toContain(
+      'Attempting to apply udf on zero columns'
+    );
+  });
+});
+
+describe('resolveColumns: explicit columns', () => {
+  it('maps by position onto the signature names, ignoring table names (#12, L746-L777)', () => {
+    const xy = tableFromArrays({ x: new Int32Array([11]), y: new Int32Array([21]) });
+    const m = resolveColumns([col('a'), col('b')], xy.schema, ['x', 'y']);
+    expect(m).toEqual({
+      kind: 'columns',
+      pairs: [
+        { source: 'x', target: 'a' },
+        { source: 'y', target: 'b' },
+      ],
+    });
+    const t = applyMapping(xy, m);
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['a', 'b']);
+    expect(t.getChild('a')?.get(0)).toBe(11);
+  });
+
+  it('truncates columns beyond the signature (#10, L683)', () => {
+    const m = resolveColumns(abc, abcd.schema, ['a', 'b', 'c', 'd']);
+    expect(m.kind === 'columns' && m.pairs.map((p) => p.target)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('raises MLflow\'s message for fewer columns than required (#8, L576)', () => {
+    const e = errorOf(() => resolveColumns(abc, abcd.schema, ['b', 'c']));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toContain(
+      "Model input is missing required columns. Expected 3 required input columns ['a', 'b', 'c'], but the model received only 2 unnamed input columns"
+    );
+  });
+
+  it('accepts fewer columns than inputs when the rest are optional', () => {
+    const m = resolveColumns([col('a'), col('b', false)], abcd.schema, ['c']);
+    expect(m).toEqual({ kind: 'columns', pairs: [{ source: 'c', target: 'a' }] });
+  });
+
+  it('names columns "0", "1", ... without a signature (#2, L282)', () => {
+    const m = resolveColumns(null, abcd.schema, ['b', 'd']);
+    expect(m).toEqual({
+      kind: 'columns',
+      pairs: [
+        { source: 'b', target: '0' },
+        { source: 'd', target: '1' },
+      ],
+    });
+  });
+
+  it('maps an unnamed signature positionally onto "0", "1", ...', () => {
+    const m = resolveColumns([col(undefined), col(undefined)], abcd.schema, ['d', 'a']);
+    expect(m).toMatchObject({ pairs: [{ source: 'd', target: '0' }, { source: 'a', target: '1' }] });
+  });
+
+  it('names an explicit column missing from the table', () => {
+    const e = errorOf(() => resolveColumns(abc, abcd.schema, ['a', 'zz', 'c']));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toContain("Column 'zz'");
+    expect(e.details).toMatchObject({ column: 'zz' });
+  });
+
+  it('accepts a plain list of fields as the table schema', () => {
+    const m = resolveColumns(null, [{ name: 'q', type: new Float64() }], ['q']);
+    expect(m).toEqual({ kind: 'columns', pairs: [{ source: 'q', target: '0' }] });
+  });
+});
+
+describe('resolveColumns + applyMapping: a struct column (#2, L282; #12 struct form)', () => {
+  const structType = new Struct([new Field('a', new Int32(), true), new Field('b', new Int32(), true)]);
+  // Children hold values in every row; only the struct's own bitmap marks row 1 null.
+  const ab = makeVector(
+    makeData({
+      type: structType,
+      length: 3,
+      nullCount: 1,
+      nullBitmap: new Uint8Array([0b101]),
+      children: [makeData({ type: new Int32(), data: new Int32Array([1, 2, 3]) }), makeData({ type: new Int32(), data: new Int32Array([4, 5, 6]) })],
+    })
+  );
+  const table = new Table({ ab, other: vectorFromArray([7, 8, 9], new Int32()) });
+
+  it('flattens the struct fields into columns named by field', () => {
+    const m = resolveColumns(null, table.schema, ['ab']);
+    expect(m).toEqual({ kind: 'struct', source: 'ab' });
+    const t = applyMapping(table, m);
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['a', 'b']);
+    expect(t.getChild('a')?.get(0)).toBe(1);
+    expect(t.getChild('b')?.get(2)).toBe(6);
+  });
+
+  it('makes a null struct row null in every field', () => {
+    const t = applyMapping(table, resolveColumns(null, table.schema, ['ab']));
+    expect(t.getChild('a')?.get(1)).toBeNull();
+    expect(t.getChild('b')?.get(1)).toBeNull();
+    expect(t.getChild('a')?.nullCount).toBe(1);
+  });
+
+  it('keeps sliced batches aligned', () => {
+    const sliced = table.slice(1, 3);
+    const t = applyMapping(sliced, resolveColumns(null, sliced.schema, ['ab']));
+    expect(t.numRows).toBe(2);
+    expect(t.getChild('a')?.get(0)).toBeNull();
+    expect(t.getChild('a')?.get(1)).toBe(3);
+  });
+});
+
+describe('applyMapping', () => {
+  it('reuses column data (zero-copy) across several batches', () => {
+    const t = new Table([...abcd.batches, ...abcd.batches]);
+    const m = resolveColumns(abc, t.schema, ['d', 'a', 'b']);
+    const out = applyMapping(t, m);
+    expect(out.batches.length).toBe(2);
+    expect(out.numRows).toBe(2);
+    expect(out.getChild('a')?.data[0]).toBe(t.getChild('d')?.data[0]);
+    expect(out.getChild('c')?.get(1)).toBe(2);
+  });
+
+  it('raises E_SCHEMA_MISMATCH when a mapped column vanished', () => {
+    const e = errorOf(() =>
+      applyMapping(tableFromArrays({ z: [1] }), { kind: 'columns', pairs: [{ source: 'a', target: 'a' }] })
+    );
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+  });
+});
