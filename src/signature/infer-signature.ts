@@ -341,7 +341,8 @@ function scalarParamType(v: unknown): ValueType | null {
 }
 
 function inferParam(name: string, value: unknown): ParamSpec {
-  const typed = typedArrayElementType(value);
+  // A Uint8Array / Buffer value is bytes (binary, which params reject), as in row values.
+  const typed = tag(value) === 'Uint8Array' ? null : typedArrayElementType(value);
   if (typed !== null) {
     return validateParamDefault({ name, type: typed, default: Array.from(value as ArrayLike<unknown>), shape: [-1] });
   }
