@@ -21,18 +21,27 @@
  * nothing is copied or detached, the sender's table stays usable, and the receiver may write
  * into it (for example results). With `{ shared: false }` it is a plain `ArrayBuffer` that
  * {@link transferListOf} returns for the `postMessage`/`Tinypool.run` transfer list.
- * Measured with `benchmarks/transfer.mjs` (Node 20, 2 cores, apache-arrow 21.2.0; median
- * round trip main -> worker -> main, the worker decoding and answering with a 65,536-row
- * Float64 vector through the same path): for 65,536 x 10 Float64 the shared path took about
- * 1.9 ms, the transfer-list path about 2.3 ms, IPC + transfer about 3.4 ms and structured
- * clone of the raw arrays about 6.7 ms; for a 65,536-row Utf8 column the shared path was
- * again the fastest of the four. A fresh SharedArrayBuffer costs a little more to allocate than
- * an ArrayBuffer, but the transfer list still pays per-buffer detach/re-attach work and leaves
- * the buffer unusable on the sending side, so shared is the default.
+ * Measured with `benchmarks/transfer.mjs` (Node 20.20.2, 2 shared cores under load average ~7,
+ * apache-arrow 21.2.0; median round trip main -> worker -> main, the worker decoding, computing
+ * and answering with a 65,536-row Float64 vector through the same path; two runs):
+ *
+ * | batch | shared SAB | ArrayBuffer + transfer list | IPC + transfer | clone raw arrays |
+ * |---|---|---|---|---|
+ * | 65,536 x 10 Float64 (5 MB) | 2.1-2.6 ms | 2.7-3.0 ms | 3.5-4.9 ms | 2.1-3.1 ms |
+ * | 65,536-row Utf8 (1.6 MB) | 0.92-1.03 ms | 0.92-0.93 ms | 1.3-2.0 ms | 1.06 ms |
+ *
+ * Shared and transfer-list are equal within noise and both 0.5-0.7x of IPC. Shared is the
+ * default because it is never slower, it never detaches anything (a wire table can be posted
+ * to several workers, retried after a worker crash, or kept by the sender), and the worker can
+ * read and write the very same memory. Structured clone of raw arrays is competitive at this
+ * size only because it skips Arrow entirely; it copies twice and cannot carry nulls or nesting.
  *
  * Arrow objects are recognised by shape and `typeId`, never `instanceof`: a table built by the
  * CommonJS copy of apache-arrow and one built by the ESM copy are both accepted. Decoding
- * always builds objects of the ESM copy this module imports.
+ * builds objects of whichever copy this module itself imports.
+ *
+ * Known cost: a Dictionary column's dictionary is sent whole, even for a small slice of a
+ * column with a huge dictionary (e.g. `tableFromArrays` dictionary-encodes strings).
  *
  * @module
  */
