@@ -25,7 +25,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ModelError } from '../errors.js';
 import type { ModelContext } from '../package/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
-import { prepareBundle } from '../package/bundle.js';
+import { cleanBundleStack, prepareBundle } from '../package/bundle.js';
 
 /** The flavor name in MLmodel. */
 export const JS_FUNCTION_FLAVOR = 'js_function';
@@ -228,6 +228,8 @@ export interface LoadedJsFunction {
   predictFn: string;
   /** External package -> the file URL it resolved to. */
   externals: Record<string, string>;
+  /** Rewrites an error thrown by the model so its stack names the bundle file, not a data: URL. */
+  cleanStack(error: unknown): void;
 }
 
 type Ctor = new () => object;
@@ -287,6 +289,7 @@ export async function loadJsFunction(
   try {
     mod = (await import(prepared.url)) as Record<string, unknown>;
   } catch (cause) {
+    cleanBundleStack(cause, prepared);
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new ModelError('E_MODEL_IMPORT', `Importing model code "${entry}" failed: ${message}`, {
       details: { file: entry },
@@ -311,6 +314,7 @@ export async function loadJsFunction(
   try {
     instance = new found();
   } catch (cause) {
+    cleanBundleStack(cause, prepared);
     throw loadError(`The constructor of model class ${className} threw`, entry, cause);
   }
   if (!onPrototype && !hasMethod(instance, predictFn)) {
@@ -328,10 +332,17 @@ export async function loadJsFunction(
     try {
       await (load as (c: ModelContext) => unknown).call(instance, context);
     } catch (cause) {
+      cleanBundleStack(cause, prepared);
       throw loadError(`loadContext of model class ${className} threw`, entry, cause);
     }
   }
-  return { instance, context, predictFn, externals: prepared.resolved };
+  return {
+    instance,
+    context,
+    predictFn,
+    externals: prepared.resolved,
+    cleanStack: (error) => cleanBundleStack(error, prepared),
+  };
 }
 
 function loadError(what: string, file: string, cause: unknown): ModelError {

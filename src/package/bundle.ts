@@ -181,6 +181,8 @@ export function resolveFromJsfunc(specifier: string): string | undefined {
 export interface PreparedBundle {
   /** A `data:` URL holding the rewritten module. */
   url: string;
+  /** The file URL of the bundle in the package (what stack traces should name). */
+  fileUrl: string;
   /** External specifier -> resolved file URL. */
   resolved: Record<string, string>;
 }
@@ -211,5 +213,20 @@ export function prepareBundle(code: string, bundleFile: string): PreparedBundle 
     return JSON.stringify(url);
   });
   text += `\n//# sourceURL=${fileUrl}\n`;
-  return { url: `data:text/javascript;charset=utf-8,${encodeURIComponent(text)}`, resolved };
+  const url = `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
+  return { url, fileUrl, resolved };
+}
+
+/**
+ * Replaces the `data:` URL of a prepared bundle by its file URL in an error's stack (and its
+ * causes'). V8 names function frames after `//# sourceURL`, but frames of the module's top-level
+ * code still carry the (long) `data:` URL.
+ *
+ * @param error - Any thrown value; non-errors are left alone.
+ * @param prepared - The bundle the error came from.
+ */
+export function cleanBundleStack(error: unknown, prepared: Pick<PreparedBundle, 'url' | 'fileUrl'>): void {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.stack?.includes(prepared.url)) e.stack = e.stack.split(prepared.url).join(prepared.fileUrl);
+  }
 }

@@ -1,0 +1,132 @@
+/**
+ * `loadModel`: the one lifecycle every jsfunc model goes through, as MLflow's
+ * `mlflow.pyfunc.load_model`.
+ *
+ * read MLmodel -> pick a loadable flavor -> check the recorded environment -> resolve artifacts
+ * -> import the bundled code -> find the class -> construct -> `loadContext(context)` once.
+ * `predict` never reloads: it converts the input to an Arrow table, enforces the input schema
+ * and the params schema, and calls the user's predict method.
+ *
+ * No state is kept outside the returned object, so many models load side by side in one
+ * process or worker thread.
+ *
+ * @module
+ */
+import { dirname } from 'node:path';
+import type { Table } from 'apache-arrow';
+import { toTable } from '../adapters/to-table.js';
+import { ModelError } from '../errors.js';
+import { selectFlavor } from '../flavors/registry.js';
+import { enforceParams } from '../signature/enforce-params.js';
+import { enforceSchema } from '../signature/enforce-schema.js';
+import type { ModelSignature, Params } from '../signature/types.js';
+import { defaultWarn, type WarnFn } from '../warnings.js';
+import { resolveFromJsfunc } from './bundle.js';
+import { checkEnvironment, findOwningPackage, readJsEnv } from './environment.js';
+import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
+import type { LoadedModel, ModelContext, ModelMetadata, PredictInput } from './types.js';
+
+/** Options for {@link loadModel}. */
+export interface LoadModelOptions {
+  /**
+   * Overrides for the saved model config. As in MLflow, only keys present in the saved config
+   * are applied; the others are ignored with a warning. Default none.
+   */
+  modelConfig?: Readonly<Record<string, unknown>>;
+  /** The method `predict` calls, overriding the saved `predict_fn`. Default: the saved one. */
+  predictFn?: string;
+  /** Receives warnings (version drift, ignored config keys, schema warnings). Default {@link defaultWarn}. */
+  warn?: WarnFn;
+}
+
+class JsLoadedModel implements LoadedModel {
+  readonly signature: ModelSignature | null;
+
+  constructor(
+    readonly path: string,
+    readonly metadata: ModelMetadata,
+    readonly context: ModelContext,
+    readonly predictFn: string,
+    private readonly instance: object,
+    private readonly warn: WarnFn,
+    private readonly cleanStack: (error: unknown) => void
+  ) {
+    this.signature = metadata.signature;
+  }
+
+  async predict(input: PredictInput, params?: Params): Promise<unknown> {
+    const inputs = this.signature?.inputs ?? null;
+    let table: Table = toTable(input, inputs ?? undefined);
+    if (inputs !== null) table = enforceSchema(table, inputs, this.warn);
+    const checkedParams = enforceParams(params, this.signature?.params ?? null, this.warn);
+    const fn = (this.instance as Record<string, unknown>)[this.predictFn] as (
+      context: ModelContext,
+      input: Table,
+      params: Params
+    ) => unknown;
+    try {
+      return await fn.call(this.instance, this.context, table, checkedParams);
+    } catch (cause) {
+      this.cleanStack(cause);
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const error = new ModelError('E_MODEL_PREDICT', `Model ${this.predictFn} failed: ${message}`, {
+        details: { path: this.path, predictFn: this.predictFn },
+        cause,
+      });
+      // Keep the model's own frames visible where only `stack` is printed.
+      if (cause instanceof Error && cause.stack !== undefined) error.stack = `${error.stack}\nCaused by: ${cause.stack}`;
+      throw error;
+    }
+  }
+
+  unwrap<T = unknown>(): T {
+    return this.instance as T;
+  }
+}
+
+/**
+ * Loads a model package through the full lifecycle.
+ *
+ * @param path - The package directory, or its `MLmodel` file.
+ * @param options - See {@link LoadModelOptions}.
+ * @returns The loaded model; `predict` is ready to call.
+ * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID (reading);
+ *   E_FLAVOR_UNSUPPORTED (no flavor jsfunc can load); E_ARTIFACT_PATH, E_ARTIFACT_MISSING;
+ *   E_MODEL_IMPORT; E_MODEL_LOAD.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel('out/linear', { modelConfig: { scale: 3 } });
+ * const scores = await model.predict([{ x0: 1, x1: 2 }]);
+ * ```
+ */
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const warn = options.warn ?? defaultWarn;
+  if (options.predictFn !== undefined && (typeof options.predictFn !== 'string' || options.predictFn === '')) {
+    throw new ModelError('E_OPTION_INVALID', `options.predictFn must be a method name, found ${JSON.stringify(options.predictFn)}`, {
+      details: { option: 'predictFn' },
+    });
+  }
+  const file = await resolveMLmodelPath(path);
+  const packageDir = dirname(file);
+  const metadata = await readMLmodel(file);
+  const { loader, conf } = selectFlavor(metadata, packageDir);
+  // Version drift is reported before the code runs: it often explains an import failure.
+  const env = await readJsEnv(packageDir);
+  if (env !== null) {
+    const running: Record<string, string | null | undefined> = {};
+    for (const name of Object.keys(env.external)) {
+      const url = resolveFromJsfunc(name);
+      const v = url === undefined ? undefined : findOwningPackage(name, url)?.json['version'];
+      running[name] = typeof v === 'string' ? v : undefined;
+    }
+    checkEnvironment(env, running, warn);
+  }
+
+  const loaded = await loader.load(packageDir, conf, file, {
+    modelConfig: options.modelConfig as Record<string, unknown> | undefined,
+    predictFn: options.predictFn,
+    warn,
+  });
+  return new JsLoadedModel(packageDir, metadata, loaded.context, loaded.predictFn, loaded.instance, warn, loaded.cleanStack);
+}
