@@ -45,8 +45,12 @@ export async function* readIpcBatches(path: string, signal?: AbortSignal): Async
     try {
       // A file handle gives random access for the IPC file format (footer first, then each
       // batch by offset); the stream format is read sequentially from a byte stream.
-      if (!isFile) stream = createReadStream(path);
-      reader = await RecordBatchReader.from(stream ?? fh);
+      if (isFile) {
+        reader = await RecordBatchReader.from(fh);
+      } else {
+        stream = createReadStream(path);
+        reader = await RecordBatchReader.from(stream);
+      }
       await reader.open();
     } catch (e) {
       throw malformedFile(path, 'Arrow IPC', e);
