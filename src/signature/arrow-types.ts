@@ -89,7 +89,10 @@ export function arrowTypeFor(t: ValueType): DataType | null {
     case 'map': {
       const values = arrowTypeFor(t.values);
       if (values === null) return null;
-      const entries = new Struct([new Field('key', new Utf8(), false), new Field('value', values, true)]);
+      const entries = new Struct([
+        new Field('key', new Utf8(), false),
+        new Field('value', values, true),
+      ]);
       return new Map_(new Field('entries', entries, false), false);
     }
   }
@@ -169,18 +172,27 @@ function fromShape(t: TypeShape): ValueType {
     }
     case Type.Struct: {
       const children = t.children ?? [];
-      if (children.length === 0) throw unsupported(t, ' (a struct without fields maps to an empty object)');
-      const properties: Property[] = children.map((f) => ({ name: f.name, type: fromShape(f.type), required: true }));
+      if (children.length === 0)
+        throw unsupported(t, ' (a struct without fields maps to an empty object)');
+      const properties: Property[] = children.map((f) => ({
+        name: f.name,
+        type: fromShape(f.type),
+        required: true,
+      }));
       return { type: 'object', properties: sortProperties(properties) };
     }
     case Type.Map: {
       const entries = t.children?.[0]?.type.children;
       const key = entries?.[0];
       const value = entries?.[1];
-      if (key === undefined || value === undefined) throw unsupported(t, ' (map without key/value fields)');
+      if (key === undefined || value === undefined)
+        throw unsupported(t, ' (map without key/value fields)');
       const keyType = fromShape(key.type);
       if (keyType.type !== 'string') {
-        throw unsupported(t, ` (MLflow map keys must be strings, found ${describeValueType(keyType)})`);
+        throw unsupported(
+          t,
+          ` (MLflow map keys must be strings, found ${describeValueType(keyType)})`
+        );
       }
       return { type: 'map', values: fromShape(value.type) };
     }

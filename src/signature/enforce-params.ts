@@ -39,7 +39,16 @@ export function parseIsoDatetime(text: string): Date | null {
   const ms = Number((frac + '000').slice(0, 3));
   const month = Number(mo);
   const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  )
+    return null;
   const date = new Date(0);
   date.setUTCFullYear(Number(y), month - 1, day);
   date.setUTCHours(Number(h), Number(mi), Number(s), ms);
@@ -98,8 +107,10 @@ export function describeJsValue(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? `integer ${v}` : `number ${v}`;
   if (typeof v === 'bigint') return `bigint ${v}n`;
   if (typeof v === 'boolean') return `boolean ${v}`;
-  if (v instanceof Date) return `Date ${Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()}`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  if (v instanceof Date)
+    return `Date ${Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString()}`;
+  if (ArrayBuffer.isView(v))
+    return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
   if (Array.isArray(v)) return `array ${cut(safeJson(v))}`;
   if (typeof v === 'object') return `object ${cut(safeJson(v))}`;
   return typeof v;
@@ -107,7 +118,9 @@ export function describeJsValue(v: unknown): string {
 
 function safeJson(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v);
+    return (
+      JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v)
+    );
   } catch {
     return String(v);
   }
@@ -155,7 +168,11 @@ function toDate(v: unknown, expected: string): Date {
 function enforceScalar(v: unknown, type: string): unknown {
   if (v === null) return null;
   if (type === 'datetime') return toDate(v, 'datetime');
-  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof Uint8Array)) || isPlainObject(v)) {
+  if (
+    Array.isArray(v) ||
+    (ArrayBuffer.isView(v) && !(v instanceof Uint8Array)) ||
+    isPlainObject(v)
+  ) {
     throw new ParamValueError(`a scalar ${type}`, describeJsValue(v));
   }
   const kind = scalarKind(v);
@@ -200,12 +217,16 @@ function checkNested(v: unknown, t: ValueType, path: string, required = true): v
       if (!(v instanceof Uint8Array || typeof v === 'string')) fail('binary');
       return;
     case 'datetime':
-      if (!((v instanceof Date && !Number.isNaN(v.getTime())) || (typeof v === 'string' && parseIsoDatetime(v) !== null))) {
+      if (!(
+        (v instanceof Date && !Number.isNaN(v.getTime())) ||
+        (typeof v === 'string' && parseIsoDatetime(v) !== null)
+      )) {
         fail('datetime');
       }
       return;
     case 'sparkml_vector':
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) fail('sparkml_vector (array of numbers)');
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number'))
+        fail('sparkml_vector (array of numbers)');
       return;
     case 'array':
       if (!Array.isArray(v)) fail(describeValueType(t));
@@ -213,7 +234,8 @@ function checkNested(v: unknown, t: ValueType, path: string, required = true): v
       return;
     case 'map':
       if (!isPlainObject(v)) fail(describeValueType(t));
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) checkNested(x, t.values, `${path}.${k}`);
+      for (const [k, x] of Object.entries(v as Record<string, unknown>))
+        checkNested(x, t.values, `${path}.${k}`);
       return;
     case 'object': {
       if (!isPlainObject(v)) fail(describeValueType(t));
@@ -226,14 +248,17 @@ function checkNested(v: unknown, t: ValueType, path: string, required = true): v
           `undeclared properties ${JSON.stringify(extra)}`
         );
       }
-      const missing = t.properties.filter((p) => p.required && (obj[p.name] === undefined || obj[p.name] === null));
+      const missing = t.properties.filter(
+        (p) => p.required && (obj[p.name] === undefined || obj[p.name] === null)
+      );
       if (missing.length > 0) {
         throw new ParamValueError(
           `${describeValueType(t)}${path === '' ? '' : ` at ${path}`}`,
           `missing required properties ${JSON.stringify(missing.map((p) => p.name))}`
         );
       }
-      for (const p of t.properties) checkNested(obj[p.name], p.type, path === '' ? p.name : `${path}.${p.name}`, p.required);
+      for (const p of t.properties)
+        checkNested(obj[p.name], p.type, path === '' ? p.name : `${path}.${p.name}`, p.required);
       return;
     }
   }
@@ -253,9 +278,12 @@ function validateValue(value: unknown, spec: ParamSpec): unknown {
     }
     return value.map((x, i) => {
       try {
-        return spec.type.type === 'object' ? (checkNested(x, spec.type, ''), x) : enforceScalar(x, spec.type.type);
+        return spec.type.type === 'object'
+          ? (checkNested(x, spec.type, ''), x)
+          : enforceScalar(x, spec.type.type);
       } catch (e) {
-        if (e instanceof ParamValueError) throw new ParamValueError(`${e.expected} at index ${i}`, e.found);
+        if (e instanceof ParamValueError)
+          throw new ParamValueError(`${e.expected} at index ${i}`, e.found);
         throw e;
       }
     });
@@ -279,9 +307,13 @@ function validateValue(value: unknown, spec: ParamSpec): unknown {
 export function validateParamDefault(spec: ParamSpec): ParamSpec {
   const t = spec.type.type;
   if (t === 'binary') {
-    throw new ModelError('E_SIGNATURE_INVALID', `Binary type is not supported for parameters, ParamSpec '${spec.name}' has type 'binary'`, {
-      details: { param: spec.name },
-    });
+    throw new ModelError(
+      'E_SIGNATURE_INVALID',
+      `Binary type is not supported for parameters, ParamSpec '${spec.name}' has type 'binary'`,
+      {
+        details: { param: spec.name },
+      }
+    );
   }
   if (t === 'array' || t === 'map' || t === 'any' || t === 'sparkml_vector') {
     throw new ModelError(
@@ -290,7 +322,10 @@ export function validateParamDefault(spec: ParamSpec): ParamSpec {
       { details: { param: spec.name } }
     );
   }
-  if (!(spec.shape === null || (Array.isArray(spec.shape) && spec.shape.length === 1 && spec.shape[0] === -1))) {
+  if (!(
+    spec.shape === null ||
+    (Array.isArray(spec.shape) && spec.shape.length === 1 && spec.shape[0] === -1)
+  )) {
     throw new ModelError(
       'E_SIGNATURE_INVALID',
       `Shape must be null for a scalar or object value, or [-1] for a 1D array value, for param '${spec.name}', found ${JSON.stringify(spec.shape)}`,
@@ -301,9 +336,13 @@ export function validateParamDefault(spec: ParamSpec): ParamSpec {
     return { ...spec, default: validateValue(spec.default, spec) };
   } catch (e) {
     if (!(e instanceof ParamValueError)) throw e;
-    throw new ModelError('E_SIGNATURE_INVALID', `Invalid default for param ${describeSpec(spec)}: expected ${e.expected}, got ${e.found}`, {
-      details: { param: spec.name, expected: e.expected, found: e.found },
-    });
+    throw new ModelError(
+      'E_SIGNATURE_INVALID',
+      `Invalid default for param ${describeSpec(spec)}: expected ${e.expected}, got ${e.found}`,
+      {
+        details: { param: spec.name, expected: e.expected, found: e.found },
+      }
+    );
   }
 }
 
@@ -355,9 +394,13 @@ export function enforceParams(
   const given: unknown = params ?? {};
   if (!isPlainObject(given)) {
     const found = Array.isArray(given) ? 'array' : given instanceof Map ? 'Map' : typeof given;
-    throw new ModelError('E_PARAMS_INVALID', `Parameters must be a plain object. Got type '${found}'.`, {
-      details: { found },
-    });
+    throw new ModelError(
+      'E_PARAMS_INVALID',
+      `Parameters must be a plain object. Got type '${found}'.`,
+      {
+        details: { found },
+      }
+    );
   }
   const byName = new Map(specs.map((s) => [s.name, s]));
   const unknown = Object.keys(given).filter((k) => !byName.has(k));

@@ -87,13 +87,16 @@ class TypeAcc {
       if (typeof v === 'bigint') this.hasBigint = true;
       else if (!Number.isInteger(v)) this.hasFraction = true;
       if (this.hasBigint && this.hasFraction) {
-        throw invalid(`${this.where}: values mix bigint and fractional numbers; expected all values of one type`);
+        throw invalid(
+          `${this.where}: values mix bigint and fractional numbers; expected all values of one type`
+        );
       }
     } else if (typeof v === 'boolean') this.setKind('boolean', v);
     else if (typeof v === 'string') this.setKind('string', v);
     else if (v instanceof Date) this.setKind('datetime', v);
     else if (tag(v) === 'Uint8Array' || tag(v) === 'ArrayBuffer') this.setKind('binary', v);
-    else if (typedArrayElementType(v) !== null) this.setFixed({ type: 'array', items: typedArrayElementType(v)! }, v);
+    else if (typedArrayElementType(v) !== null)
+      this.setFixed({ type: 'array', items: typedArrayElementType(v)! }, v);
     else if (Array.isArray(v)) {
       this.setKind('array', v);
       this.items ??= new TypeAcc(`${this.where} items`);
@@ -102,7 +105,8 @@ class TypeAcc {
       this.setKind('map', v);
       this.mapValues ??= new TypeAcc(`${this.where} values`);
       for (const [k, x] of v as Map<unknown, unknown>) {
-        if (typeof k !== 'string') throw invalid(`${this.where}: map keys must be strings, found ${describeJsValue(k)}`);
+        if (typeof k !== 'string')
+          throw invalid(`${this.where}: map keys must be strings, found ${describeJsValue(k)}`);
         this.mapValues.add(x);
       }
     } else if (isPlainObject(v)) {
@@ -143,7 +147,9 @@ class TypeAcc {
     this.setKind('fixed', v);
     if (this.fixed === null) this.fixed = t;
     else if (describeValueType(this.fixed) !== describeValueType(t)) {
-      throw invalid(`${this.where}: values have mixed types (${describeValueType(this.fixed)} and ${describeValueType(t)})`);
+      throw invalid(
+        `${this.where}: values have mixed types (${describeValueType(this.fixed)} and ${describeValueType(t)})`
+      );
     }
   }
 
@@ -161,10 +167,15 @@ class TypeAcc {
       case 'map':
         return { type: 'map', values: this.mapValues?.result() ?? { type: 'any' } };
       case 'object': {
-        const properties: Property[] = [...(this.props ?? new Map<string, { acc: TypeAcc; present: number }>())].map(
-          ([name, p]) => ({ name, type: p.acc.result() ?? { type: 'any' }, required: p.present === this.objects })
-        );
-        if (properties.length === 0) throw invalid(`${this.where}: cannot infer an object type from empty objects`);
+        const properties: Property[] = [
+          ...(this.props ?? new Map<string, { acc: TypeAcc; present: number }>()),
+        ].map(([name, p]) => ({
+          name,
+          type: p.acc.result() ?? { type: 'any' },
+          required: p.present === this.objects,
+        }));
+        if (properties.length === 0)
+          throw invalid(`${this.where}: cannot infer an object type from empty objects`);
         return { type: 'object', properties: sortProperties(properties) };
       }
       default:
@@ -173,11 +184,19 @@ class TypeAcc {
   }
 }
 
-function columnFromValues(values: Iterable<unknown>, where: string, name: string | undefined): ColSpec {
+function columnFromValues(
+  values: Iterable<unknown>,
+  where: string,
+  name: string | undefined
+): ColSpec {
   const acc = new TypeAcc(where);
   for (const v of values) acc.add(v);
   const type = acc.result();
-  const spec: ColSpec = { kind: 'column', type: type ?? { type: 'any' }, required: type !== null && acc.missing === 0 };
+  const spec: ColSpec = {
+    kind: 'column',
+    type: type ?? { type: 'any' },
+    required: type !== null && acc.missing === 0,
+  };
   if (name !== undefined) spec.name = name;
   return spec;
 }
@@ -201,20 +220,31 @@ interface FieldShape {
 
 /** Marks struct properties optional where the Arrow child data holds nulls. */
 function refineRequired(t: ValueType, arrowType: DataType, datas: DataShape[]): ValueType {
-  const shape = arrowType as unknown as { children?: { name: string; type: DataType }[]; dictionary?: DataType };
+  const shape = arrowType as unknown as {
+    children?: { name: string; type: DataType }[];
+    dictionary?: DataType;
+  };
   if (t.type === 'object' && shape.children !== undefined) {
     const properties = t.properties.map((p) => {
       const idx = shape.children!.findIndex((f) => f.name === p.name);
       const child = shape.children![idx];
       if (child === undefined) return p;
-      const childDatas = datas.map((d) => d.children[idx]).filter((d): d is DataShape => d !== undefined);
+      const childDatas = datas
+        .map((d) => d.children[idx])
+        .filter((d): d is DataShape => d !== undefined);
       const nulls = childDatas.reduce((n, d) => n + d.nullCount, 0);
-      return { ...p, type: refineRequired(p.type, child.type, childDatas), required: nulls === 0 && p.type.type !== 'any' };
+      return {
+        ...p,
+        type: refineRequired(p.type, child.type, childDatas),
+        required: nulls === 0 && p.type.type !== 'any',
+      };
     });
     return { ...t, properties };
   }
   if (t.type === 'array' && shape.children?.[0] !== undefined) {
-    const childDatas = datas.map((d) => d.children[0]).filter((d): d is DataShape => d !== undefined);
+    const childDatas = datas
+      .map((d) => d.children[0])
+      .filter((d): d is DataShape => d !== undefined);
     return { ...t, items: refineRequired(t.items, shape.children[0].type, childDatas) };
   }
   return t;
@@ -222,7 +252,11 @@ function refineRequired(t: ValueType, arrowType: DataType, datas: DataShape[]): 
 
 function columnFromVector(vector: VectorShape, name: string | undefined): ColSpec {
   const type = refineRequired(valueTypeFor(vector.type), vector.type, vector.data);
-  const spec: ColSpec = { kind: 'column', type, required: vector.nullCount === 0 && type.type !== 'any' };
+  const spec: ColSpec = {
+    kind: 'column',
+    type,
+    required: vector.nullCount === 0 && type.type !== 'any',
+  };
   if (name !== undefined) spec.name = name;
   return spec;
 }
@@ -276,7 +310,10 @@ function unnamed(spec: ColSpec): ColSpec {
  */
 export function inferSchema(data: unknown, what = 'inputs'): Schema {
   if (isArrowTable(data) || isArrowRecordBatch(data)) {
-    const source = data as unknown as { schema: { fields: FieldShape[] }; getChildAt(i: number): VectorShape | null };
+    const source = data as unknown as {
+      schema: { fields: FieldShape[] };
+      getChildAt(i: number): VectorShape | null;
+    };
     const specs = source.schema.fields.map((f, i) =>
       withColumn(f.name, () => {
         const vector = source.getChildAt(i);
@@ -295,10 +332,25 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
       const rows = data as Record<string, unknown>[];
       const names: string[] = [];
       const seen = new Set<string>();
-      for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
+      for (const r of rows) {
+        for (const k of Object.keys(r)) {
+          if (!seen.has(k)) {
+            seen.add(k);
+            names.push(k);
+          }
+        }
+      }
       if (names.length === 0) throw invalid(`Cannot infer ${what} from rows without any keys`);
       return validateSchema(
-        names.map((n) => withColumn(n, () => columnFromValues(rows.map((r) => r[n]), `column '${n}'`, n))),
+        names.map((n) =>
+          withColumn(n, () =>
+            columnFromValues(
+              rows.map((r) => r[n]),
+              `column '${n}'`,
+              n
+            )
+          )
+        ),
         what
       );
     }
@@ -323,7 +375,8 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
     // A plain object that is not all columns is one row, like MLflow's dict of scalars.
     return inferSchema([data], what);
   }
-  if (data === null || data === undefined) throw invalid(`Cannot infer ${what} from ${String(data)}`);
+  if (data === null || data === undefined)
+    throw invalid(`Cannot infer ${what} from ${String(data)}`);
   return validateSchema([unnamed(columnFromValues([data], what, undefined))], what);
 }
 
@@ -344,7 +397,12 @@ function inferParam(name: string, value: unknown): ParamSpec {
   // A Uint8Array / Buffer value is bytes (binary, which params reject), as in row values.
   const typed = tag(value) === 'Uint8Array' ? null : typedArrayElementType(value);
   if (typed !== null) {
-    return validateParamDefault({ name, type: typed, default: Array.from(value as ArrayLike<unknown>), shape: [-1] });
+    return validateParamDefault({
+      name,
+      type: typed,
+      default: Array.from(value as ArrayLike<unknown>),
+      shape: [-1],
+    });
   }
   if (Array.isArray(value)) {
     if (value.some((x) => Array.isArray(x) || typedArrayElementType(x) !== null)) {
@@ -354,22 +412,39 @@ function inferParam(name: string, value: unknown): ParamSpec {
     if (value.length > 0) {
       const types = value.map((x) => {
         const t = scalarParamType(x);
-        if (t === null) throw invalid(`Expected parameters to be 1D array or scalar, got an array holding ${describeJsValue(x)}`);
+        if (t === null)
+          throw invalid(
+            `Expected parameters to be 1D array or scalar, got an array holding ${describeJsValue(x)}`
+          );
         return t.type;
       });
       const kinds = new Set(types);
       if (kinds.size === 1) type = { type: types[0]! } as ValueType;
       else if ([...kinds].every((k) => k === 'long' || k === 'double')) type = { type: 'double' };
-      else throw invalid(`Expected all array values to be of one type, got ${[...kinds].join(' and ')}`);
+      else
+        throw invalid(
+          `Expected all array values to be of one type, got ${[...kinds].join(' and ')}`
+        );
     }
     return validateParamDefault({ name, type, default: structuredClone(value), shape: [-1] });
   }
   const scalar = scalarParamType(value);
-  if (scalar !== null) return validateParamDefault({ name, type: scalar, default: structuredClone(value), shape: null });
+  if (scalar !== null)
+    return validateParamDefault({
+      name,
+      type: scalar,
+      default: structuredClone(value),
+      shape: null,
+    });
   if (isPlainObject(value)) {
     const acc = new TypeAcc(`param '${name}'`);
     acc.add(value);
-    return validateParamDefault({ name, type: acc.result()!, default: structuredClone(value), shape: null });
+    return validateParamDefault({
+      name,
+      type: acc.result()!,
+      default: structuredClone(value),
+      shape: null,
+    });
   }
   throw invalid(`Expected parameters to be 1D array or scalar, got ${describeJsValue(value)}`);
 }
@@ -436,7 +511,11 @@ export function inferParamSpecs(params: unknown): ParamSpec[] {
  * @throws {ModelError} E_SIGNATURE_INVALID when a column mixes types, data is empty, or a
  *   value has no MLflow type.
  */
-export function inferSignature(input: unknown, output?: unknown, params?: unknown): Promise<ModelSignature> {
+export function inferSignature(
+  input: unknown,
+  output?: unknown,
+  params?: unknown
+): Promise<ModelSignature> {
   // Async so that inference failures arrive as rejections (and future inputs such as danfo
   // frames, which convert asynchronously, fit the same contract).
   return new Promise((resolve) =>

@@ -68,7 +68,11 @@ const SIZED_FLEXIBLE_DTYPE = /^(?:[<>|=]?[USa]\d+|str\d+|bytes\d+)$/;
 
 const COMPLEX_TYPES = ['array', 'object', 'map', 'any', 'sparkml_vector'] as const;
 
-function invalid(message: string, details: Record<string, unknown> = {}, cause?: unknown): ModelError {
+function invalid(
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown
+): ModelError {
   return new ModelError('E_SIGNATURE_INVALID', message, { details, cause });
 }
 
@@ -97,7 +101,9 @@ function parseJson(json: string, what: string): unknown {
  */
 export function parseValueType(obj: unknown, where: string): ValueType {
   if (!isPlainObject(obj)) {
-    throw invalid(`${where}: expected a type object like {"type": "double"}, found ${JSON.stringify(obj)}`);
+    throw invalid(
+      `${where}: expected a type object like {"type": "double"}, found ${JSON.stringify(obj)}`
+    );
   }
   const type = obj['type'];
   if (typeof type !== 'string') {
@@ -107,17 +113,22 @@ export function parseValueType(obj: unknown, where: string): ValueType {
   switch (type) {
     case 'array': {
       if (!isPlainObject(obj['items'])) {
-        throw invalid(`${where}: an array type needs \`items\` as a type object, found ${JSON.stringify(obj['items'])}`);
+        throw invalid(
+          `${where}: an array type needs \`items\` as a type object, found ${JSON.stringify(obj['items'])}`
+        );
       }
       return { type: 'array', items: parseValueType(obj['items'], `${where} items`) };
     }
     case 'object': {
       const props = obj['properties'];
       if (!isPlainObject(props)) {
-        throw invalid(`${where}: an object type needs \`properties\` as a dictionary of property JSON`);
+        throw invalid(
+          `${where}: an object type needs \`properties\` as a dictionary of property JSON`
+        );
       }
       const names = Object.keys(props);
-      if (names.length === 0) throw invalid(`${where}: an object type with empty properties is not allowed`);
+      if (names.length === 0)
+        throw invalid(`${where}: an object type with empty properties is not allowed`);
       const properties: Property[] = names.map((name) => {
         const p = props[name];
         if (!isPlainObject(p)) throw invalid(`${where}: property '${name}' must be a type object`);
@@ -131,7 +142,9 @@ export function parseValueType(obj: unknown, where: string): ValueType {
     }
     case 'map': {
       if (!isPlainObject(obj['values'])) {
-        throw invalid(`${where}: a map type needs \`values\` as a type object, found ${JSON.stringify(obj['values'])}`);
+        throw invalid(
+          `${where}: a map type needs \`values\` as a type object, found ${JSON.stringify(obj['values'])}`
+        );
       }
       return { type: 'map', values: parseValueType(obj['values'], `${where} values`) };
     }
@@ -150,7 +163,8 @@ export function parseValueType(obj: unknown, where: string): ValueType {
 function parseRequired(value: unknown, where: string): boolean {
   // Older MLflow omitted `required`; MLflow reads a missing (or null) value as required.
   if (value === undefined || value === null) return true;
-  if (typeof value !== 'boolean') throw invalid(`${where}: \`required\` must be true or false, found ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw invalid(`${where}: \`required\` must be true or false, found ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -173,7 +187,8 @@ function compareCodePoints(a: string, b: string): number {
 
 function parseName(value: unknown, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalid(`${where}: \`name\` must be a string, found ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw invalid(`${where}: \`name\` must be a string, found ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -186,7 +201,8 @@ function parseName(value: unknown, where: string): string | undefined {
  * @throws {ModelError} E_SIGNATURE_INVALID for sized strings (`<U5`) and unknown names.
  */
 export function normalizeTensorDtype(dtype: unknown, where = 'tensor'): string {
-  if (typeof dtype !== 'string') throw invalid(`${where}: \`dtype\` must be a string, found ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== 'string')
+    throw invalid(`${where}: \`dtype\` must be a string, found ${JSON.stringify(dtype)}`);
   if (SIZED_FLEXIBLE_DTYPE.test(dtype)) {
     const base = /U|str/.test(dtype) ? 'str' : 'bytes';
     throw invalid(
@@ -205,11 +221,15 @@ export function normalizeTensorDtype(dtype: unknown, where = 'tensor'): string {
 function parseTensorSpec(obj: Record<string, unknown>, where: string): TensorSpec {
   const info = obj['tensor-spec'];
   if (!isPlainObject(info) || !('dtype' in info) || !('shape' in info)) {
-    throw invalid(`${where}: missing keys in TensorSpec JSON, expected \`tensor-spec\` with \`dtype\` and \`shape\``);
+    throw invalid(
+      `${where}: missing keys in TensorSpec JSON, expected \`tensor-spec\` with \`dtype\` and \`shape\``
+    );
   }
   const shape = info['shape'];
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= -1)) {
-    throw invalid(`${where}: \`shape\` must be a list of integers (-1 for a variable dimension), found ${JSON.stringify(shape)}`);
+    throw invalid(
+      `${where}: \`shape\` must be a list of integers (-1 for a variable dimension), found ${JSON.stringify(shape)}`
+    );
   }
   const spec: TensorSpec = {
     kind: 'tensor',
@@ -254,10 +274,14 @@ export function validateSchema(specs: readonly (ColSpec | TensorSpec)[], what = 
   }
   const tensors = specs.filter((s) => s.kind === 'tensor').length;
   if (tensors !== 0 && tensors !== specs.length) {
-    throw invalid(`Creating ${what} with a combination of ColSpec and TensorSpec is not supported. Please choose one of ColSpec or TensorSpec`);
+    throw invalid(
+      `Creating ${what} with a combination of ColSpec and TensorSpec is not supported. Please choose one of ColSpec or TensorSpec`
+    );
   }
   if (tensors > 1 && named === 0) {
-    throw invalid(`Creating ${what} with multiple unnamed TensorSpecs is not supported. Please provide names for each TensorSpec.`);
+    throw invalid(
+      `Creating ${what} with multiple unnamed TensorSpecs is not supported. Please provide names for each TensorSpec.`
+    );
   }
   if (named === 0 && specs.some((s) => s.kind === 'column' && !s.required)) {
     throw invalid(
@@ -267,7 +291,10 @@ export function validateSchema(specs: readonly (ColSpec | TensorSpec)[], what = 
   const seen = new Set<string>();
   for (const n of names) {
     if (n === null) continue;
-    if (seen.has(n)) throw invalid(`Creating ${what} with duplicated input name '${n}' is not allowed.`, { name: n });
+    if (seen.has(n))
+      throw invalid(`Creating ${what} with duplicated input name '${n}' is not allowed.`, {
+        name: n,
+      });
     seen.add(n);
   }
   return specs as Schema;
@@ -283,10 +310,12 @@ export function validateSchema(specs: readonly (ColSpec | TensorSpec)[], what = 
 export function parseSchema(json: string | null): Schema | null {
   if (json === null) return null;
   const raw = parseJson(json, 'Schema');
-  if (!Array.isArray(raw)) throw invalid(`Schema JSON must be a list of specs, found ${typeof raw}`, { json });
+  if (!Array.isArray(raw))
+    throw invalid(`Schema JSON must be a list of specs, found ${typeof raw}`, { json });
   const specs = raw.map((item, i): ColSpec | TensorSpec => {
     const where = `spec ${i}`;
-    if (!isPlainObject(item)) throw invalid(`${where}: expected an object, found ${JSON.stringify(item)}`);
+    if (!isPlainObject(item))
+      throw invalid(`${where}: expected an object, found ${JSON.stringify(item)}`);
     return item['type'] === 'tensor' ? parseTensorSpec(item, where) : parseColSpec(item, where);
   });
   return validateSchema(specs);
@@ -304,10 +333,14 @@ export function parseSchema(json: string | null): Schema | null {
 export function parseParams(json: string | null): ParamSpec[] | null {
   if (json === null) return null;
   const raw = parseJson(json, 'Params schema');
-  if (!Array.isArray(raw)) throw invalid(`Params schema JSON must be a list of param specs, found ${typeof raw}`, { json });
+  if (!Array.isArray(raw))
+    throw invalid(`Params schema JSON must be a list of param specs, found ${typeof raw}`, {
+      json,
+    });
   const seen = new Set<string>();
   return raw.map((item, i) => {
-    if (!isPlainObject(item)) throw invalid(`param ${i}: expected an object, found ${JSON.stringify(item)}`);
+    if (!isPlainObject(item))
+      throw invalid(`param ${i}: expected an object, found ${JSON.stringify(item)}`);
     const typeKey = 'type' in item ? 'type' : 'dtype';
     if (!('name' in item) || !(typeKey in item) || !('default' in item)) {
       throw invalid(
@@ -316,13 +349,17 @@ export function parseParams(json: string | null): ParamSpec[] | null {
     }
     const name = String(item['name']);
     const where = `param '${name}'`;
-    if (seen.has(name)) throw invalid(`Duplicated parameters found in schema: ['${name}']`, { name });
+    if (seen.has(name))
+      throw invalid(`Duplicated parameters found in schema: ['${name}']`, { name });
     seen.add(name);
     const typeName = item[typeKey];
     let type: ValueType;
     if (typeName === 'object') {
       type = parseValueType({ type: 'object', properties: item['properties'] }, where);
-    } else if (typeof typeName === 'string' && (DataTypes as readonly string[]).includes(typeName)) {
+    } else if (
+      typeof typeName === 'string' &&
+      (DataTypes as readonly string[]).includes(typeName)
+    ) {
       type = { type: typeName as DataTypeName };
     } else {
       throw invalid(
@@ -335,9 +372,12 @@ export function parseParams(json: string | null): ParamSpec[] | null {
     if (shape === null || shape === undefined) parsedShape = null;
     else if (Array.isArray(shape) && shape.length === 1 && shape[0] === -1) parsedShape = [-1];
     else {
-      throw invalid(`${where}: shape must be null for a scalar or [-1] for a 1D array, found ${JSON.stringify(shape)}`, {
-        param: name,
-      });
+      throw invalid(
+        `${where}: shape must be null for a scalar or [-1] for a 1D array, found ${JSON.stringify(shape)}`,
+        {
+          param: name,
+        }
+      );
     }
     return validateParamDefault({ name, type, default: item['default'], shape: parsedShape });
   });
@@ -354,11 +394,13 @@ export function parseSignature(
   dict: { inputs?: unknown; outputs?: unknown; params?: unknown } | null | undefined
 ): ModelSignature | null {
   if (dict === null || dict === undefined) return null;
-  if (!isPlainObject(dict)) throw invalid(`signature must be a mapping of inputs/outputs/params, found ${typeof dict}`);
+  if (!isPlainObject(dict))
+    throw invalid(`signature must be a mapping of inputs/outputs/params, found ${typeof dict}`);
   const text = (key: 'inputs' | 'outputs' | 'params'): string | null => {
     const v = dict[key];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'string') throw invalid(`signature.${key} must be a JSON string or null, found ${typeof v}`);
+    if (typeof v !== 'string')
+      throw invalid(`signature.${key} must be a JSON string or null, found ${typeof v}`);
     return v;
   };
   const inputs = withContext('inputs', () => parseSchema(text('inputs')));
@@ -372,8 +414,15 @@ function withContext<T>(key: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (ModelError.is(e) && e.code === 'E_SIGNATURE_INVALID' && !e.message.startsWith('signature.')) {
-      throw new ModelError('E_SIGNATURE_INVALID', `signature.${key}: ${e.message}`, { details: { ...e.details, key }, cause: e });
+    if (
+      ModelError.is(e) &&
+      e.code === 'E_SIGNATURE_INVALID' &&
+      !e.message.startsWith('signature.')
+    ) {
+      throw new ModelError('E_SIGNATURE_INVALID', `signature.${key}: ${e.message}`, {
+        details: { ...e.details, key },
+        cause: e,
+      });
     }
     throw e;
   }
@@ -386,7 +435,10 @@ function withContext<T>(key: string, fn: () => T): T {
 export function pyJsonString(s: string): string {
   // JSON.stringify already escapes `"`, `\`, control characters and lone surrogates with
   // lowercase hex, like Python; Python also escapes DEL and everything non-ASCII.
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return JSON.stringify(s).replace(
+    /[\u007f-\uffff]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+  );
 }
 
 /**
@@ -419,7 +471,10 @@ function dumpObject(entries: [string, string][]): string {
 function typeEntries(t: ValueType): [string, string][] {
   switch (t.type) {
     case 'array':
-      return [['type', '"array"'], ['items', dumpObject(typeEntries(t.items))]];
+      return [
+        ['type', '"array"'],
+        ['items', dumpObject(typeEntries(t.items))],
+      ];
     case 'object':
       return [
         ['type', '"object"'],
@@ -434,7 +489,10 @@ function typeEntries(t: ValueType): [string, string][] {
         ],
       ];
     case 'map':
-      return [['type', '"map"'], ['values', dumpObject(typeEntries(t.values))]];
+      return [
+        ['type', '"map"'],
+        ['values', dumpObject(typeEntries(t.values))],
+      ];
     default:
       return [['type', pyJsonString(t.type)]];
   }
@@ -472,14 +530,27 @@ export function pyJsonValue(value: unknown, type: ValueType | null = null): stri
   if (typeof value === 'string') return pyJsonString(value);
   if (value instanceof Date) return pyJsonString(formatPyDatetime(value));
   if (Array.isArray(value)) {
-    const itemType = type === null ? null : type.type === 'array' ? type.items : type.type === 'sparkml_vector' ? { type: 'double' as const } : type;
+    const itemType =
+      type === null
+        ? null
+        : type.type === 'array'
+          ? type.items
+          : type.type === 'sparkml_vector'
+            ? { type: 'double' as const }
+            : type;
     return '[' + value.map((v) => pyJsonValue(v, itemType)).join(', ') + ']';
   }
   if (typeof value === 'object') {
-    const props = type !== null && type.type === 'object' ? new Map(type.properties.map((p) => [p.name, p.type])) : null;
+    const props =
+      type !== null && type.type === 'object'
+        ? new Map(type.properties.map((p) => [p.name, p.type]))
+        : null;
     const valueType = type !== null && type.type === 'map' ? type.values : null;
     return dumpObject(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, pyJsonValue(v, props?.get(k) ?? valueType)])
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        pyJsonValue(v, props?.get(k) ?? valueType),
+      ])
     );
   }
   return pyJsonString(String(value));
@@ -503,7 +574,11 @@ function paramEntries(p: ParamSpec): [string, string][] {
  * @returns The JSON text.
  */
 export function schemaToJson(schema: Schema): string {
-  return '[' + (schema as (ColSpec | TensorSpec)[]).map((s) => dumpObject(specEntries(s))).join(', ') + ']';
+  return (
+    '[' +
+    (schema as (ColSpec | TensorSpec)[]).map((s) => dumpObject(specEntries(s))).join(', ') +
+    ']'
+  );
 }
 
 /**

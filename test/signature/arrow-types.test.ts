@@ -1,19 +1,55 @@
 import { describe, it, expect } from 'vitest';
 import {
-  Binary, Bool, DateDay, Dictionary, Field, FixedSizeBinary, FixedSizeList, Float16, Float32, Float64,
-  Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, List, Map_, Null, Struct, TimeMillisecond,
-  TimestampNanosecond, TimestampSecond, Type, Uint16, Uint32, Uint64, Uint8, Utf8,
+  Binary,
+  Bool,
+  DateDay,
+  Dictionary,
+  Field,
+  FixedSizeBinary,
+  FixedSizeList,
+  Float16,
+  Float32,
+  Float64,
+  Int16,
+  Int32,
+  Int64,
+  Int8,
+  LargeBinary,
+  LargeUtf8,
+  List,
+  Map_,
+  Null,
+  Struct,
+  TimeMillisecond,
+  TimestampNanosecond,
+  TimestampSecond,
+  Type,
+  Uint16,
+  Uint32,
+  Uint64,
+  Uint8,
+  Utf8,
 } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
-import { arrowTypeFor, arrowTypeForTensorDtype, valueTypeFor } from '../../src/signature/arrow-types.js';
+import {
+  arrowTypeFor,
+  arrowTypeForTensorDtype,
+  valueTypeFor,
+} from '../../src/signature/arrow-types.js';
 import { DataTypes } from '../../src/signature/types.js';
 import type { ValueType } from '../../src/signature/types.js';
 
 describe('arrowTypeFor', () => {
   it('maps each primitive to its canonical Arrow type', () => {
     const expected: Record<string, string> = {
-      boolean: 'Bool', integer: 'Int32', long: 'Int64', float: 'Float32', double: 'Float64',
-      string: 'Utf8', binary: 'Binary', datetime: 'Timestamp<MILLISECOND>',
+      boolean: 'Bool',
+      integer: 'Int32',
+      long: 'Int64',
+      float: 'Float32',
+      double: 'Float64',
+      string: 'Utf8',
+      binary: 'Binary',
+      datetime: 'Timestamp<MILLISECOND>',
     };
     for (const t of DataTypes) expect(String(arrowTypeFor({ type: t }))).toBe(expected[t]);
   });
@@ -63,15 +99,31 @@ describe('arrowTypeFor', () => {
 
 describe('valueTypeFor (MLflow inference table)', () => {
   const cases: [DataType, ValueType][] = [
-    [new Int8(), { type: 'integer' }], [new Int16(), { type: 'integer' }], [new Int32(), { type: 'integer' }],
-    [new Uint8(), { type: 'integer' }], [new Uint16(), { type: 'integer' }],
-    [new Int64(), { type: 'long' }], [new Uint32(), { type: 'long' }], [new Uint64(), { type: 'long' }],
-    [new Float16(), { type: 'float' }], [new Float32(), { type: 'float' }], [new Float64(), { type: 'double' }],
-    [new Utf8(), { type: 'string' }], [new LargeUtf8(), { type: 'string' }],
-    [new Binary(), { type: 'binary' }], [new LargeBinary(), { type: 'binary' }], [new FixedSizeBinary(4), { type: 'binary' }],
-    [new TimestampSecond(), { type: 'datetime' }], [new TimestampNanosecond(), { type: 'datetime' }], [new DateDay(), { type: 'datetime' }],
-    [new Bool(), { type: 'boolean' }], [new Null(), { type: 'any' }],
-    [new FixedSizeList(3, new Field('item', new Float32())), { type: 'array', items: { type: 'float' } }],
+    [new Int8(), { type: 'integer' }],
+    [new Int16(), { type: 'integer' }],
+    [new Int32(), { type: 'integer' }],
+    [new Uint8(), { type: 'integer' }],
+    [new Uint16(), { type: 'integer' }],
+    [new Int64(), { type: 'long' }],
+    [new Uint32(), { type: 'long' }],
+    [new Uint64(), { type: 'long' }],
+    [new Float16(), { type: 'float' }],
+    [new Float32(), { type: 'float' }],
+    [new Float64(), { type: 'double' }],
+    [new Utf8(), { type: 'string' }],
+    [new LargeUtf8(), { type: 'string' }],
+    [new Binary(), { type: 'binary' }],
+    [new LargeBinary(), { type: 'binary' }],
+    [new FixedSizeBinary(4), { type: 'binary' }],
+    [new TimestampSecond(), { type: 'datetime' }],
+    [new TimestampNanosecond(), { type: 'datetime' }],
+    [new DateDay(), { type: 'datetime' }],
+    [new Bool(), { type: 'boolean' }],
+    [new Null(), { type: 'any' }],
+    [
+      new FixedSizeList(3, new Field('item', new Float32())),
+      { type: 'array', items: { type: 'float' } },
+    ],
     [new Dictionary(new Utf8(), new Int32()), { type: 'string' }],
   ];
   for (const [arrow, expected] of cases) {
@@ -84,7 +136,9 @@ describe('valueTypeFor (MLflow inference table)', () => {
     // A structural stand-in for a List<Int64> built by a different apache-arrow instance.
     const foreign = {
       typeId: Type.List,
-      children: [{ name: 'item', nullable: true, type: { typeId: Type.Int, bitWidth: 64, isSigned: true } }],
+      children: [
+        { name: 'item', nullable: true, type: { typeId: Type.Int, bitWidth: 64, isSigned: true } },
+      ],
     } as unknown as DataType;
     expect(valueTypeFor(foreign)).toEqual({ type: 'array', items: { type: 'long' } });
   });
@@ -92,14 +146,20 @@ describe('valueTypeFor (MLflow inference table)', () => {
   it('rejects types with no MLflow equivalent and non-string map keys', () => {
     expect(() => valueTypeFor(new TimeMillisecond())).toThrow(/Time.*no MLflow equivalent/);
     const intKeys = new Map_(
-      new Field('entries', new Struct<any>([new Field('key', new Int32(), false), new Field('value', new Utf8())]), false) // eslint-disable-line @typescript-eslint/no-explicit-any
+      new Field(
+        'entries',
+        new Struct<any>([new Field('key', new Int32(), false), new Field('value', new Utf8())]),
+        false
+      )
     );
     expect(() => valueTypeFor(intKeys)).toThrow(/map keys must be strings, found integer/);
     expect(() => valueTypeFor(new Struct([]))).toThrow(/empty object/);
   });
 
   it('List of Struct maps to array<object>', () => {
-    const t = new List(new Field('item', new Struct([new Field('b', new Utf8()), new Field('a', new Int32())])));
+    const t = new List(
+      new Field('item', new Struct([new Field('b', new Utf8()), new Field('a', new Int32())]))
+    );
     expect(valueTypeFor(t)).toEqual({
       type: 'array',
       items: {
@@ -116,10 +176,20 @@ describe('valueTypeFor (MLflow inference table)', () => {
 describe('arrowTypeForTensorDtype', () => {
   it('maps numpy dtype names', () => {
     const cases: [string, string | null][] = [
-      ['bool', 'Bool'], ['int8', 'Int8'], ['int64', 'Int64'], ['uint8', 'Uint8'], ['uint64', 'Uint64'],
-      ['float16', 'Float16'], ['float32', 'Float32'], ['float64', 'Float64'], ['str', 'Utf8'], ['bytes', 'Binary'],
-      ['datetime64[ns]', 'Timestamp<NANOSECOND>'], ['datetime64[ms]', 'Timestamp<MILLISECOND>'],
-      ['object', null], ['complex64', null],
+      ['bool', 'Bool'],
+      ['int8', 'Int8'],
+      ['int64', 'Int64'],
+      ['uint8', 'Uint8'],
+      ['uint64', 'Uint64'],
+      ['float16', 'Float16'],
+      ['float32', 'Float32'],
+      ['float64', 'Float64'],
+      ['str', 'Utf8'],
+      ['bytes', 'Binary'],
+      ['datetime64[ns]', 'Timestamp<NANOSECOND>'],
+      ['datetime64[ms]', 'Timestamp<MILLISECOND>'],
+      ['object', null],
+      ['complex64', null],
     ];
     for (const [dtype, arrow] of cases) {
       const t = arrowTypeForTensorDtype(dtype);

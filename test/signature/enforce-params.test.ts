@@ -10,7 +10,12 @@ import { ModelError } from '../../src/errors.js';
 import { DataTypes } from '../../src/signature/types.js';
 import type { DataTypeName, ParamSpec } from '../../src/signature/types.js';
 
-function spec(name: string, type: DataTypeName, dflt: unknown, shape: null | [-1] = null): ParamSpec {
+function spec(
+  name: string,
+  type: DataTypeName,
+  dflt: unknown,
+  shape: null | [-1] = null
+): ParamSpec {
   return { name, type: { type }, default: dflt, shape };
 }
 
@@ -34,7 +39,9 @@ describe('enforceParams without a params schema', () => {
     const w = collect();
     expect(enforceParams({ a: 1, b: 2 }, null, w.warn)).toEqual({});
     expect(w.messages).toHaveLength(1);
-    expect(w.messages[0]).toMatch(/does not define a params schema\. Ignoring provided params: \["a","b"\]/);
+    expect(w.messages[0]).toMatch(
+      /does not define a params schema\. Ignoring provided params: \["a","b"\]/
+    );
   });
 
   it('is silent for absent or empty params', () => {
@@ -52,11 +59,19 @@ describe('enforceParams with a params schema', () => {
   it('fills defaults, merges overrides and drops unknown keys with a warning', () => {
     const w = collect();
     expect(enforceParams({}, specs, w.warn)).toEqual({ str_param: 'string', int_array: [1, 2, 3] });
-    expect(enforceParams({ str_param: 'new' }, specs, w.warn)).toEqual({ str_param: 'new', int_array: [1, 2, 3] });
+    expect(enforceParams({ str_param: 'new' }, specs, w.warn)).toEqual({
+      str_param: 'new',
+      int_array: [1, 2, 3],
+    });
     expect(w.messages).toEqual([]);
-    expect(enforceParams({ extra: 1, int_array: [4] }, specs, w.warn)).toEqual({ int_array: [4], str_param: 'string' });
+    expect(enforceParams({ extra: 1, int_array: [4] }, specs, w.warn)).toEqual({
+      int_array: [4],
+      str_param: 'string',
+    });
     expect(w.messages).toHaveLength(1);
-    expect(w.messages[0]).toMatch(/Unrecognized params \["extra"\].*Supported params are: \["str_param","int_array"\]/);
+    expect(w.messages[0]).toMatch(
+      /Unrecognized params \["extra"\].*Supported params are: \["str_param","int_array"\]/
+    );
   });
 
   it('hands out copies of defaults', () => {
@@ -86,20 +101,35 @@ describe('enforceParams with a params schema', () => {
     expect(e.message).toMatch(/param 'd': expected datetime, got integer 1/);
     expect(e.message).toMatch(/param 's': expected string at index 1, got integer 3/);
     expect(e.message).not.toMatch(/'ok'/);
-    expect((e.details['invalid'] as { name: string }[]).map((p) => p.name)).toEqual(['l', 'd', 's']);
+    expect((e.details['invalid'] as { name: string }[]).map((p) => p.name)).toEqual([
+      'l',
+      'd',
+      's',
+    ]);
   });
 
   it('requires a scalar for shape null and an array for shape [-1]', () => {
     // ParamSpec("a", long, [1,2,3], shape=None) -> "Value must be a scalar" (T1 ~L1542)
-    expect(() => enforceParams({ a: [1, 2, 3] }, [spec('a', 'long', 1)], () => {})).toThrow(/expected a scalar long, got array \[1,2,3\]/);
-    expect(() => enforceParams({ a: 1 }, [spec('a', 'long', [1], [-1])], () => {})).toThrow(/expected a 1D array of long \(shape \[-1\]\), got integer 1/);
-    expect(() => enforceParams({ a: [[1]] }, [spec('a', 'long', [1], [-1])], () => {})).toThrow(/1D array/);
+    expect(() => enforceParams({ a: [1, 2, 3] }, [spec('a', 'long', 1)], () => {})).toThrow(
+      /expected a scalar long, got array \[1,2,3\]/
+    );
+    expect(() => enforceParams({ a: 1 }, [spec('a', 'long', [1], [-1])], () => {})).toThrow(
+      /expected a 1D array of long \(shape \[-1\]\), got integer 1/
+    );
+    expect(() => enforceParams({ a: [[1]] }, [spec('a', 'long', [1], [-1])], () => {})).toThrow(
+      /1D array/
+    );
   });
 
   it('converts datetimes from ISO text and Date, and widens bigint into double', () => {
     const out = enforceParams(
       { d: '2023-06-26 12:00:00', e: new Date('2020-01-01T00:00:00Z'), f: 5n, ds: ['2023-06-26'] },
-      [spec('d', 'datetime', null), spec('e', 'datetime', null), spec('f', 'double', 0.5), spec('ds', 'datetime', [], [-1])],
+      [
+        spec('d', 'datetime', null),
+        spec('e', 'datetime', null),
+        spec('f', 'double', 0.5),
+        spec('ds', 'datetime', [], [-1]),
+      ],
       () => {}
     );
     expect(out['d']).toEqual(new Date('2023-06-26T12:00:00Z'));
@@ -125,22 +155,36 @@ describe('enforceParams with a params schema', () => {
       default: { k: 1 },
       shape: null,
     };
-    expect(enforceParams({ cfg: { k: 2, opt: 'x' } }, [obj], () => {})).toEqual({ cfg: { k: 2, opt: 'x' } });
-    expect(() => enforceParams({ cfg: { opt: 'x' } }, [obj], () => {})).toThrow(/missing required properties \["k"\]/);
-    expect(() => enforceParams({ cfg: { k: 1, z: 1 } }, [obj], () => {})).toThrow(/undeclared properties \["z"\]/);
-    expect(() => enforceParams({ cfg: { k: 'one' } }, [obj], () => {})).toThrow(/expected long at k, got string "one"/);
+    expect(enforceParams({ cfg: { k: 2, opt: 'x' } }, [obj], () => {})).toEqual({
+      cfg: { k: 2, opt: 'x' },
+    });
+    expect(() => enforceParams({ cfg: { opt: 'x' } }, [obj], () => {})).toThrow(
+      /missing required properties \["k"\]/
+    );
+    expect(() => enforceParams({ cfg: { k: 1, z: 1 } }, [obj], () => {})).toThrow(
+      /undeclared properties \["z"\]/
+    );
+    expect(() => enforceParams({ cfg: { k: 'one' } }, [obj], () => {})).toThrow(
+      /expected long at k, got string "one"/
+    );
   });
 });
 
 describe('the widening table (MLflow _ALLOWED_CONVERSIONS_FOR_PARAMS)', () => {
   // What kind of JS value each generator produces, and which declared types accept it:
   // exact matches plus long<-integer, float<-integer|long, double<-integer|long|float.
-  const dates = fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true });
+  const dates = fc.date({
+    min: new Date('1900-01-01T00:00:00Z'),
+    max: new Date('2200-01-01T00:00:00Z'),
+    noInvalidDate: true,
+  });
   const kinds = {
     boolean: fc.boolean(),
     integer: fc.integer(),
     bigint: fc.bigInt(),
-    fraction: fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Number.isInteger(x)),
+    fraction: fc
+      .double({ noNaN: true, noDefaultInfinity: true })
+      .filter((x) => !Number.isInteger(x)),
     string: fc.string().filter((s) => parseIsoDatetime(s) === null),
     date: dates,
     isoText: dates.map(formatPyDatetime),
@@ -157,7 +201,10 @@ describe('the widening table (MLflow _ALLOWED_CONVERSIONS_FOR_PARAMS)', () => {
   };
   const declared = DataTypes.filter((t) => t !== 'binary');
 
-  for (const [kind, arb] of Object.entries(kinds) as [keyof typeof kinds, fc.Arbitrary<unknown>][]) {
+  for (const [kind, arb] of Object.entries(kinds) as [
+    keyof typeof kinds,
+    fc.Arbitrary<unknown>,
+  ][]) {
     it(`${kind} values are accepted exactly by ${declared.filter((t) => accepts[t].includes(kind)).join(', ') || 'nothing'}`, () => {
       fc.assert(
         fc.property(arb, fc.constantFrom(...declared), (value, type) => {
@@ -186,13 +233,21 @@ describe('the widening table (MLflow _ALLOWED_CONVERSIONS_FOR_PARAMS)', () => {
 
 describe('validateParamDefault', () => {
   it('rejects binary params and bad shapes with E_SIGNATURE_INVALID', () => {
-    expect(thrown(() => validateParamDefault(spec('b', 'binary', 'x'))).code).toBe('E_SIGNATURE_INVALID');
-    expect(() => validateParamDefault({ ...spec('s', 'long', [1]), shape: [2] as unknown as [-1] })).toThrow(/Shape must be null/);
-    expect(() => validateParamDefault(spec('i', 'integer', 1.5))).toThrow(/Invalid default for param 'i': integer.*expected integer, got number 1.5/);
+    expect(thrown(() => validateParamDefault(spec('b', 'binary', 'x'))).code).toBe(
+      'E_SIGNATURE_INVALID'
+    );
+    expect(() =>
+      validateParamDefault({ ...spec('s', 'long', [1]), shape: [2] as unknown as [-1] })
+    ).toThrow(/Shape must be null/);
+    expect(() => validateParamDefault(spec('i', 'integer', 1.5))).toThrow(
+      /Invalid default for param 'i': integer.*expected integer, got number 1.5/
+    );
   });
 
   it('converts the default', () => {
-    expect(validateParamDefault(spec('d', 'datetime', '2023-06-26')).default).toEqual(new Date('2023-06-26T00:00:00Z'));
+    expect(validateParamDefault(spec('d', 'datetime', '2023-06-26')).default).toEqual(
+      new Date('2023-06-26T00:00:00Z')
+    );
   });
 });
 
@@ -200,14 +255,20 @@ describe('ISO datetime text', () => {
   it('reads numpy-style forms as UTC and applies offsets', () => {
     expect(parseIsoDatetime('2023')?.toISOString()).toBe('2023-01-01T00:00:00.000Z');
     expect(parseIsoDatetime('2023-06')?.toISOString()).toBe('2023-06-01T00:00:00.000Z');
-    expect(parseIsoDatetime('2023-06-26T01:02:03.456789')?.toISOString()).toBe('2023-06-26T01:02:03.456Z');
-    expect(parseIsoDatetime('2023-06-26T01:00:00+02:00')?.toISOString()).toBe('2023-06-25T23:00:00.000Z');
+    expect(parseIsoDatetime('2023-06-26T01:02:03.456789')?.toISOString()).toBe(
+      '2023-06-26T01:02:03.456Z'
+    );
+    expect(parseIsoDatetime('2023-06-26T01:00:00+02:00')?.toISOString()).toBe(
+      '2023-06-25T23:00:00.000Z'
+    );
     expect(parseIsoDatetime('2023-02-30')).toBeNull();
     expect(parseIsoDatetime('yesterday')).toBeNull();
   });
 
   it('writes Python isoformat (microseconds only when non-zero)', () => {
     expect(formatPyDatetime(new Date('2023-06-26T00:00:00Z'))).toBe('2023-06-26T00:00:00');
-    expect(formatPyDatetime(new Date('2023-06-26T00:00:00.25Z'))).toBe('2023-06-26T00:00:00.250000');
+    expect(formatPyDatetime(new Date('2023-06-26T00:00:00.25Z'))).toBe(
+      '2023-06-26T00:00:00.250000'
+    );
   });
 });

@@ -20,7 +20,16 @@ describe('inference from rows (array of plain objects)', () => {
   });
 
   it('infers every primitive', async () => {
-    const row = { b: true, i: 3, d: 2.5, big: 5n, s: 'x', bin: new Uint8Array([1]), buf: Buffer.from('hi'), t: new Date(0) };
+    const row = {
+      b: true,
+      i: 3,
+      d: 2.5,
+      big: 5n,
+      s: 'x',
+      bin: new Uint8Array([1]),
+      buf: Buffer.from('hi'),
+      t: new Date(0),
+    };
     expect(await inputsJson([row])).toBe(
       '[{"type": "boolean", "name": "b", "required": true}, {"type": "long", "name": "i", "required": true}, {"type": "double", "name": "d", "required": true}, {"type": "long", "name": "big", "required": true}, {"type": "string", "name": "s", "required": true}, {"type": "binary", "name": "bin", "required": true}, {"type": "binary", "name": "buf", "required": true}, {"type": "datetime", "name": "t", "required": true}]'
     );
@@ -35,10 +44,15 @@ describe('inference from rows (array of plain objects)', () => {
   });
 
   it('infers nested arrays (test_signature.py test_infer_signature_on_nested_array)', async () => {
-    const sig = await inferSignature([{ queries: [['a', 'b', 'c'], ['d', 'e'], []] }], [{ answers: [['f', 'g'], ['h']] }]);
+    const sig = await inferSignature(
+      [{ queries: [['a', 'b', 'c'], ['d', 'e'], []] }],
+      [{ answers: [['f', 'g'], ['h']] }]
+    );
     expect(signatureToDict(sig)).toEqual({
-      inputs: '[{"type": "array", "items": {"type": "array", "items": {"type": "string"}}, "name": "queries", "required": true}]',
-      outputs: '[{"type": "array", "items": {"type": "array", "items": {"type": "string"}}, "name": "answers", "required": true}]',
+      inputs:
+        '[{"type": "array", "items": {"type": "array", "items": {"type": "string"}}, "name": "queries", "required": true}]',
+      outputs:
+        '[{"type": "array", "items": {"type": "array", "items": {"type": "string"}}, "name": "answers", "required": true}]',
       params: null,
     });
   });
@@ -57,17 +71,32 @@ describe('inference from rows (array of plain objects)', () => {
     ]);
     expect(sig.inputs).toEqual([
       { kind: 'column', name: 'n', type: { type: 'any' }, required: false },
-      { kind: 'column', name: 'v', type: { type: 'array', items: { type: 'float' } }, required: true },
-      { kind: 'column', name: 'm', type: { type: 'map', values: { type: 'double' } }, required: true },
+      {
+        kind: 'column',
+        name: 'v',
+        type: { type: 'array', items: { type: 'float' } },
+        required: true,
+      },
+      {
+        kind: 'column',
+        name: 'm',
+        type: { type: 'map', values: { type: 'double' } },
+        required: true,
+      },
     ]);
   });
 
   it('rejects mixed-type columns naming the column (test_schema.py test_schema_inference_on_list_with_errors)', async () => {
-    await expect(inferSignature([{ a: 1, b: 'c' }, { a: 1, b: ['a', 'b'] }])).rejects.toThrow(
-      /column 'b': values have mixed types \(string and array \["a","b"\]\)/
-    );
+    await expect(
+      inferSignature([
+        { a: 1, b: 'c' },
+        { a: 1, b: ['a', 'b'] },
+      ])
+    ).rejects.toThrow(/column 'b': values have mixed types \(string and array \["a","b"\]\)/);
     await expect(inferSignature(['a', 1])).rejects.toMatchObject({ code: 'E_SIGNATURE_INVALID' });
-    await expect(inferSignature([{ a: [1, 'x'] }])).rejects.toThrow(/column 'a' items: values have mixed types/);
+    await expect(inferSignature([{ a: [1, 'x'] }])).rejects.toThrow(
+      /column 'a' items: values have mixed types/
+    );
   });
 
   it('rejects empty input', async () => {
@@ -93,7 +122,9 @@ describe('inference from columns (object of arrays)', () => {
   });
 
   it('rejects ragged columns', async () => {
-    await expect(inferSignature({ a: [1, 2], b: [1] })).rejects.toThrow(/different lengths \(a=2, b=1\)/);
+    await expect(inferSignature({ a: [1, 2], b: [1] })).rejects.toThrow(
+      /different lengths \(a=2, b=1\)/
+    );
   });
 
   it('treats an object of scalars as one row', async () => {
@@ -132,11 +163,14 @@ describe('inference from Arrow', () => {
 
 describe('outputs', () => {
   it('a single array, typed array or Vector is one unnamed column', async () => {
-    const out = async (o: unknown): Promise<string> => schemaToJson((await inferSignature([{ x: 1 }], o)).outputs!);
+    const out = async (o: unknown): Promise<string> =>
+      schemaToJson((await inferSignature([{ x: 1 }], o)).outputs!);
     expect(await out(new Float64Array([0.5]))).toBe('[{"type": "double", "required": true}]');
     expect(await out([0.5, 1])).toBe('[{"type": "double", "required": true}]');
     expect(await out(['a', null])).toBe('[{"type": "string", "required": true}]');
-    expect(await out(vectorFromArray([1, 2], new Float32()))).toBe('[{"type": "float", "required": true}]');
+    expect(await out(vectorFromArray([1, 2], new Float32()))).toBe(
+      '[{"type": "float", "required": true}]'
+    );
     expect((await inferSignature([{ x: 1 }])).outputs).toBeNull();
   });
 });
@@ -172,9 +206,19 @@ describe('params (test_schema.py test_infer_param_schema)', () => {
   });
 
   it('lists every param it cannot infer in one error', async () => {
-    const err = inferSignature([{ x: 1 }], undefined, { a: 'ok', b: [[1, 2]], c: new Uint8Array([1]), d: null, e: [1, 'x'] });
+    const err = inferSignature([{ x: 1 }], undefined, {
+      a: 'ok',
+      b: [[1, 2]],
+      c: new Uint8Array([1]),
+      d: null,
+      e: [1, 'x'],
+    });
     await expect(err).rejects.toMatchObject({ code: 'E_SIGNATURE_INVALID' });
-    await expect(err).rejects.toThrow(/'b': .*nested array.*'c': Binary type is not supported.*'d': .*got null.*'e': .*one type/);
-    await expect(inferSignature([{ x: 1 }], undefined, ['a'])).rejects.toThrow(/Expected parameters to be a plain object/);
+    await expect(err).rejects.toThrow(
+      /'b': .*nested array.*'c': Binary type is not supported.*'d': .*got null.*'e': .*one type/
+    );
+    await expect(inferSignature([{ x: 1 }], undefined, ['a'])).rejects.toThrow(
+      /Expected parameters to be a plain object/
+    );
   });
 });

@@ -40,7 +40,10 @@ describe('schema JSON round trips byte for byte', () => {
   // Strings MLflow writes, from tests/models/test_signature.py (test_signature_construction,
   // test_signature_for_rag) and the TensorSpec/ColSpec to_dict key orders in mlflow/types/schema.py.
   const vectors: [string, string][] = [
-    ['unnamed binary (test_signature.py test_signature_construction)', '[{"type": "binary", "required": true}]'],
+    [
+      'unnamed binary (test_signature.py test_signature_construction)',
+      '[{"type": "binary", "required": true}]',
+    ],
     ['unnamed double', '[{"type": "double", "required": true}]'],
     [
       'RAG ChatCompletionRequest (test_signature.py test_signature_for_rag)',
@@ -63,7 +66,10 @@ describe('schema JSON round trips byte for byte', () => {
       '[{"name": "image", "type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 28, 28]}}, {"name": "metadata", "type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1, 10]}}]',
     ],
     ['unnamed tensor', '[{"type": "tensor", "tensor-spec": {"dtype": "uint8", "shape": [-1]}}]'],
-    ['non-ASCII names escaped like ensure_ascii', '[{"type": "string", "name": "caf\\u00e9 \\ud83d\\ude00 \\u007f", "required": true}]'],
+    [
+      'non-ASCII names escaped like ensure_ascii',
+      '[{"type": "string", "name": "caf\\u00e9 \\ud83d\\ude00 \\u007f", "required": true}]',
+    ],
   ];
   for (const [label, json] of vectors) {
     it(label, () => {
@@ -93,10 +99,17 @@ describe('schema JSON round trips byte for byte', () => {
   });
 
   it('reads JSON without `required` (MLflow < 2.8) as required and writes the current form', () => {
-    const schema = parseSchema('[{"type": "double", "name": "x"}, {"name": "y", "type": "array", "items": {"type": "long"}}]');
+    const schema = parseSchema(
+      '[{"type": "double", "name": "x"}, {"name": "y", "type": "array", "items": {"type": "long"}}]'
+    );
     expect(schema).toEqual([
       { kind: 'column', name: 'x', type: { type: 'double' }, required: true },
-      { kind: 'column', name: 'y', type: { type: 'array', items: { type: 'long' } }, required: true },
+      {
+        kind: 'column',
+        name: 'y',
+        type: { type: 'array', items: { type: 'long' } },
+        required: true,
+      },
     ]);
     expect(schemaToJson(schema!)).toBe(
       '[{"type": "double", "name": "x", "required": true}, {"type": "array", "items": {"type": "long"}, "name": "y", "required": true}]'
@@ -104,16 +117,20 @@ describe('schema JSON round trips byte for byte', () => {
   });
 
   it('normalises numpy dtype aliases to the name MLflow writes', () => {
-    expect(roundTripSchema('[{"type": "tensor", "tensor-spec": {"dtype": "float", "shape": [-1, 3]}}]')).toBe(
-      '[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 3]}}]'
-    );
+    expect(
+      roundTripSchema('[{"type": "tensor", "tensor-spec": {"dtype": "float", "shape": [-1, 3]}}]')
+    ).toBe('[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 3]}}]');
   });
 });
 
 describe('schema rules (Schema.__init__)', () => {
   const cases: [string, string, RegExp][] = [
     ['empty inputs', '[]', /empty inputs/],
-    ['named and unnamed', '[{"type": "double", "name": "a"}, {"type": "double"}]', /combination of named and unnamed/],
+    [
+      'named and unnamed',
+      '[{"type": "double", "name": "a"}, {"type": "double"}]',
+      /combination of named and unnamed/,
+    ],
     [
       'ColSpec and TensorSpec',
       '[{"type": "double", "name": "a"}, {"name": "b", "type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [-1]}}]',
@@ -125,15 +142,35 @@ describe('schema rules (Schema.__init__)', () => {
       /multiple unnamed TensorSpecs/,
     ],
     ['unnamed optional', '[{"type": "double", "required": false}]', /unnamed optional inputs/],
-    ['sized string dtype', '[{"type": "tensor", "tensor-spec": {"dtype": "<U5", "shape": [-1]}}]', /size information.*"str"/],
-    ['sized bytes dtype', '[{"type": "tensor", "tensor-spec": {"dtype": "|S3", "shape": [-1]}}]', /size information.*"bytes"/],
-    ['unknown dtype', '[{"type": "tensor", "tensor-spec": {"dtype": "quaternion", "shape": [-1]}}]', /unsupported numpy dtype 'quaternion'/],
-    ['bad shape', '[{"type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [-1, 2.5]}}]', /shape/],
+    [
+      'sized string dtype',
+      '[{"type": "tensor", "tensor-spec": {"dtype": "<U5", "shape": [-1]}}]',
+      /size information.*"str"/,
+    ],
+    [
+      'sized bytes dtype',
+      '[{"type": "tensor", "tensor-spec": {"dtype": "|S3", "shape": [-1]}}]',
+      /size information.*"bytes"/,
+    ],
+    [
+      'unknown dtype',
+      '[{"type": "tensor", "tensor-spec": {"dtype": "quaternion", "shape": [-1]}}]',
+      /unsupported numpy dtype 'quaternion'/,
+    ],
+    [
+      'bad shape',
+      '[{"type": "tensor", "tensor-spec": {"dtype": "int8", "shape": [-1, 2.5]}}]',
+      /shape/,
+    ],
     ['unknown type', '[{"type": "decimal", "name": "a"}]', /unsupported type 'decimal'/],
     ['array without items', '[{"type": "array", "name": "a"}]', /needs `items`/],
     ['empty object', '[{"type": "object", "properties": {}, "name": "a"}]', /empty properties/],
     ['map without values', '[{"type": "map", "name": "a"}]', /needs `values`/],
-    ['duplicate names', '[{"type": "double", "name": "a"}, {"type": "long", "name": "a"}]', /duplicated input name 'a'/],
+    [
+      'duplicate names',
+      '[{"type": "double", "name": "a"}, {"type": "long", "name": "a"}]',
+      /duplicated input name 'a'/,
+    ],
     ['not a list', '{"type": "double"}', /must be a list/],
     ['bad JSON', '[{"type": ', /not valid JSON/],
   ];
@@ -154,19 +191,46 @@ describe('params JSON', () => {
   // ParamSpec.to_dict order (name, default, shape, type); vectors from tests/types/test_schema.py
   // test_param_spec_to_and_from_dict and tests/models/test_signature.py test_signature_construction.
   const vectors: [string, string][] = [
-    ['string (test_signature.py)', '[{"name": "param1", "default": "test", "shape": null, "type": "string"}]'],
-    ['float32 default as Python float', '[{"name": "float_param", "default": 0.10000000149011612, "shape": null, "type": "float"}]'],
-    ['double with integral default keeps .0', '[{"name": "temperature", "default": 1.0, "shape": null, "type": "double"}]'],
-    ['tiny and huge doubles use Python repr', '[{"name": "eps", "default": [1e-05, 0.0001, 1e+16, 1234567890123456.0, -2.5], "shape": [-1], "type": "double"}]'],
-    ['long array', '[{"name": "long_array", "default": [100, 200], "shape": [-1], "type": "long"}]'],
-    ['datetime (test_schema.py)', '[{"name": "datetime_param", "default": "2023-06-26T00:00:00", "shape": null, "type": "datetime"}]'],
-    ['datetime array', '[{"name": "datetime_array", "default": ["2023-06-26T00:00:00", "2023-06-27T12:30:00.250000"], "shape": [-1], "type": "datetime"}]'],
-    ['boolean, integer, null default', '[{"name": "b", "default": true, "shape": null, "type": "boolean"}, {"name": "i", "default": 3, "shape": null, "type": "integer"}, {"name": "n", "default": null, "shape": null, "type": "long"}]'],
+    [
+      'string (test_signature.py)',
+      '[{"name": "param1", "default": "test", "shape": null, "type": "string"}]',
+    ],
+    [
+      'float32 default as Python float',
+      '[{"name": "float_param", "default": 0.10000000149011612, "shape": null, "type": "float"}]',
+    ],
+    [
+      'double with integral default keeps .0',
+      '[{"name": "temperature", "default": 1.0, "shape": null, "type": "double"}]',
+    ],
+    [
+      'tiny and huge doubles use Python repr',
+      '[{"name": "eps", "default": [1e-05, 0.0001, 1e+16, 1234567890123456.0, -2.5], "shape": [-1], "type": "double"}]',
+    ],
+    [
+      'long array',
+      '[{"name": "long_array", "default": [100, 200], "shape": [-1], "type": "long"}]',
+    ],
+    [
+      'datetime (test_schema.py)',
+      '[{"name": "datetime_param", "default": "2023-06-26T00:00:00", "shape": null, "type": "datetime"}]',
+    ],
+    [
+      'datetime array',
+      '[{"name": "datetime_array", "default": ["2023-06-26T00:00:00", "2023-06-27T12:30:00.250000"], "shape": [-1], "type": "datetime"}]',
+    ],
+    [
+      'boolean, integer, null default',
+      '[{"name": "b", "default": true, "shape": null, "type": "boolean"}, {"name": "i", "default": 3, "shape": null, "type": "integer"}, {"name": "n", "default": null, "shape": null, "type": "long"}]',
+    ],
     [
       'object param (type then properties, from ParamSpec.to_dict result.update)',
       '[{"name": "config", "default": {"b": 1.0, "a": "x"}, "shape": null, "type": "object", "properties": {"a": {"type": "string", "required": true}, "b": {"type": "double", "required": true}}}]',
     ],
-    ['non-ASCII default', '[{"name": "greeting", "default": "gr\\u00fc\\u00df dich", "shape": null, "type": "string"}]'],
+    [
+      'non-ASCII default',
+      '[{"name": "greeting", "default": "gr\\u00fc\\u00df dich", "shape": null, "type": "string"}]',
+    ],
   ];
   for (const [label, json] of vectors) {
     it(`round trips ${label}`, () => {
@@ -175,30 +239,86 @@ describe('params JSON', () => {
   }
 
   it('converts datetime defaults to Date (UTC, naive text)', () => {
-    const [spec] = parseParams('[{"name": "d", "default": "2023-06-26T01:02:03", "shape": null, "type": "datetime"}]')!;
+    const [spec] = parseParams(
+      '[{"name": "d", "default": "2023-06-26T01:02:03", "shape": null, "type": "datetime"}]'
+    )!;
     expect(spec!.default).toBeInstanceOf(Date);
     expect((spec!.default as Date).toISOString()).toBe('2023-06-26T01:02:03.000Z');
   });
 
   it('accepts the legacy `dtype` key (test_schema.py test_param_spec_from_dict_backward_compatibility)', () => {
-    const params = parseParams('[{"name": "str_param", "dtype": "string", "default": "str_a", "shape": null}]');
-    expect(params).toEqual([{ name: 'str_param', type: { type: 'string' }, default: 'str_a', shape: null }]);
-    expect(paramsToJson(params!)).toBe('[{"name": "str_param", "default": "str_a", "shape": null, "type": "string"}]');
+    const params = parseParams(
+      '[{"name": "str_param", "dtype": "string", "default": "str_a", "shape": null}]'
+    );
+    expect(params).toEqual([
+      { name: 'str_param', type: { type: 'string' }, default: 'str_a', shape: null },
+    ]);
+    expect(paramsToJson(params!)).toBe(
+      '[{"name": "str_param", "default": "str_a", "shape": null, "type": "string"}]'
+    );
   });
 
   const bad: [string, string, RegExp][] = [
-    ['binary', '[{"name": "p", "default": "x", "shape": null, "type": "binary"}]', /Binary type is not supported/],
-    ['array type', '[{"name": "p", "default": [], "shape": null, "type": "array"}]', /unsupported type 'array'/],
-    ['shape [2]', '[{"name": "p", "default": [1, 2], "shape": [2], "type": "long"}]', /shape must be null.*\[2\]/],
-    ['scalar default for [-1]', '[{"name": "p", "default": 1, "shape": [-1], "type": "long"}]', /1D array/],
-    ['array default for scalar', '[{"name": "p", "default": [1, 2, 3], "shape": null, "type": "long"}]', /scalar long/],
-    ['string default for long', '[{"name": "p", "default": "1", "shape": null, "type": "long"}]', /expected long, got string "1"/],
-    ['fraction for integer', '[{"name": "p", "default": 1.5, "shape": null, "type": "integer"}]', /expected integer, got number 1.5/],
-    ['bad datetime', '[{"name": "p", "default": 1.0, "shape": null, "type": "datetime"}]', /datetime/],
-    ['object missing property', '[{"name": "p", "default": {}, "shape": null, "type": "object", "properties": {"a": {"type": "string"}}}]', /missing required properties \["a"\]/],
-    ['object extra property', '[{"name": "p", "default": {"a": "x", "c": 1}, "shape": null, "type": "object", "properties": {"a": {"type": "string"}}}]', /undeclared properties \["c"\]/],
-    ['missing default key', '[{"name": "p", "shape": null, "type": "long"}]', /missing keys in ParamSpec JSON/i],
-    ['duplicates', '[{"name": "p", "default": 1, "shape": null, "type": "long"}, {"name": "p", "default": 1, "shape": null, "type": "long"}]', /Duplicated parameters/],
+    [
+      'binary',
+      '[{"name": "p", "default": "x", "shape": null, "type": "binary"}]',
+      /Binary type is not supported/,
+    ],
+    [
+      'array type',
+      '[{"name": "p", "default": [], "shape": null, "type": "array"}]',
+      /unsupported type 'array'/,
+    ],
+    [
+      'shape [2]',
+      '[{"name": "p", "default": [1, 2], "shape": [2], "type": "long"}]',
+      /shape must be null.*\[2\]/,
+    ],
+    [
+      'scalar default for [-1]',
+      '[{"name": "p", "default": 1, "shape": [-1], "type": "long"}]',
+      /1D array/,
+    ],
+    [
+      'array default for scalar',
+      '[{"name": "p", "default": [1, 2, 3], "shape": null, "type": "long"}]',
+      /scalar long/,
+    ],
+    [
+      'string default for long',
+      '[{"name": "p", "default": "1", "shape": null, "type": "long"}]',
+      /expected long, got string "1"/,
+    ],
+    [
+      'fraction for integer',
+      '[{"name": "p", "default": 1.5, "shape": null, "type": "integer"}]',
+      /expected integer, got number 1.5/,
+    ],
+    [
+      'bad datetime',
+      '[{"name": "p", "default": 1.0, "shape": null, "type": "datetime"}]',
+      /datetime/,
+    ],
+    [
+      'object missing property',
+      '[{"name": "p", "default": {}, "shape": null, "type": "object", "properties": {"a": {"type": "string"}}}]',
+      /missing required properties \["a"\]/,
+    ],
+    [
+      'object extra property',
+      '[{"name": "p", "default": {"a": "x", "c": 1}, "shape": null, "type": "object", "properties": {"a": {"type": "string"}}}]',
+      /undeclared properties \["c"\]/,
+    ],
+    [
+      'missing default key',
+      '[{"name": "p", "shape": null, "type": "long"}]',
+      /missing keys in ParamSpec JSON/i,
+    ],
+    [
+      'duplicates',
+      '[{"name": "p", "default": 1, "shape": null, "type": "long"}, {"name": "p", "default": 1, "shape": null, "type": "long"}]',
+      /Duplicated parameters/,
+    ],
   ];
   for (const [label, json, message] of bad) {
     it(`rejects ${label}`, () => {
@@ -212,15 +332,27 @@ describe('Python json.dumps helpers', () => {
   it('formats floats like repr(float)', () => {
     // Expected strings are what CPython prints for repr() of the same doubles.
     const cases: [number, string][] = [
-      [1, '1.0'], [0.1, '0.1'], [-0, '-0.0'], [1e-5, '1e-05'], [0.0001, '0.0001'], [1.5e-7, '1.5e-07'],
-      [1e16, '1e+16'], [1e15, '1000000000000000.0'], [123456789012345680000, '1.2345678901234568e+20'],
-      [NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'], [5e-324, '5e-324'],
+      [1, '1.0'],
+      [0.1, '0.1'],
+      [-0, '-0.0'],
+      [1e-5, '1e-05'],
+      [0.0001, '0.0001'],
+      [1.5e-7, '1.5e-07'],
+      [1e16, '1e+16'],
+      [1e15, '1000000000000000.0'],
+      [123456789012345680000, '1.2345678901234568e+20'],
+      [NaN, 'NaN'],
+      [Infinity, 'Infinity'],
+      [-Infinity, '-Infinity'],
+      [5e-324, '5e-324'],
     ];
     for (const [n, text] of cases) expect(pyFloatRepr(n)).toBe(text);
   });
 
   it('escapes strings like ensure_ascii', () => {
-    expect(pyJsonString('a"b\\c\n\t\u0001é\u2028😀\u007f')).toBe('"a\\"b\\\\c\\n\\t\\u0001\\u00e9\\u2028\\ud83d\\ude00\\u007f"');
+    expect(pyJsonString('a"b\\c\n\t\u0001é\u2028😀\u007f')).toBe(
+      '"a\\"b\\\\c\\n\\t\\u0001\\u00e9\\u2028\\ud83d\\ude00\\u007f"'
+    );
   });
 });
 
@@ -245,13 +377,17 @@ describe('signature mapping', () => {
 
   it('names the key that failed', () => {
     expect(() => parseSignature({ outputs: '[]' })).toThrow(/^signature\.outputs: .*empty inputs/);
-    expect(() => parseSignature({ inputs: 3 })).toThrow(/signature\.inputs must be a JSON string or null/);
+    expect(() => parseSignature({ inputs: 3 })).toThrow(
+      /signature\.inputs must be a JSON string or null/
+    );
   });
 });
 
 describe('real MLflow MLmodel files', () => {
   const root = '/work/shared/mlflow-models';
-  const dirs = existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'MLmodel'))) : [];
+  const dirs = existsSync(root)
+    ? readdirSync(root).filter((d) => existsSync(join(root, d, 'MLmodel')))
+    : [];
 
   it('finds the shared MLmodel files', () => {
     expect(dirs.length).toBeGreaterThanOrEqual(4);
@@ -285,7 +421,9 @@ describe('real MLflow MLmodel files', () => {
 });
 
 function schemaOrParamsJson(key: 'inputs' | 'outputs' | 'params', json: string): string {
-  return key === 'params' ? paramsToJson(parseParams(json) as ParamSpec[]) : schemaToJson(parseSchema(json)!);
+  return key === 'params'
+    ? paramsToJson(parseParams(json) as ParamSpec[])
+    : schemaToJson(parseSchema(json)!);
 }
 
 /**
@@ -295,7 +433,10 @@ function schemaOrParamsJson(key: 'inputs' | 'outputs' | 'params', json: string):
  */
 function canonicalLegacy(original: string): string {
   const specs = JSON.parse(original) as Record<string, unknown>[];
-  if (specs.every((s) => 'required' in s || s['type'] === 'tensor') && !specs.some((s) => s['type'] === 'tensor' && 'name' in s)) {
+  if (
+    specs.every((s) => 'required' in s || s['type'] === 'tensor') &&
+    !specs.some((s) => s['type'] === 'tensor' && 'name' in s)
+  ) {
     return original;
   }
   return (

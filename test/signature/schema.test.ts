@@ -13,7 +13,9 @@ describe('schema helpers (Schema.input_names & co)', () => {
   const named = parseSchema(
     '[{"type": "double", "name": "a", "required": true}, {"type": "long", "name": "b", "required": false}, {"type": "string", "name": "c", "required": true}]'
   )!;
-  const unnamed = parseSchema('[{"type": "double", "required": true}, {"type": "long", "required": true}]')!;
+  const unnamed = parseSchema(
+    '[{"type": "double", "required": true}, {"type": "long", "required": true}]'
+  )!;
   const tensors = parseSchema(
     '[{"name": "x", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]'
   )!;
@@ -41,9 +43,9 @@ describe('schema helpers (Schema.input_names & co)', () => {
   it('describes value types for messages', () => {
     expect(describeValueType({ type: 'double' })).toBe('double');
     expect(describeValueType({ type: 'array', items: { type: 'string' } })).toBe('array<string>');
-    expect(describeValueType({ type: 'map', values: { type: 'array', items: { type: 'long' } } })).toBe(
-      'map<string, array<long>>'
-    );
+    expect(
+      describeValueType({ type: 'map', values: { type: 'array', items: { type: 'long' } } })
+    ).toBe('map<string, array<long>>');
     expect(
       describeValueType({
         type: 'object',
