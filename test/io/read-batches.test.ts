@@ -1,0 +1,191 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RecordBatch } from 'apache-arrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ModelError } from '../../src/errors.js';
+import { detectFormat } from '../../src/io/format.js';
+import { readBatches } from '../../src/io/read-batches.js';
+import { createBatchWriter } from '../../src/io/write-batches.js';
+import type { ColSpec } from '../../src/signature/types.js';
+import { collect, rows, tempDir, typesOf } from './helpers.js';
+
+let dir = '';
+let cleanup: () => Promise<void> = async () => {};
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+async function modelErrorOf(p: Promise<unknown>): Promise<ModelError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x
+  );
+  if (!ModelError.is(e)) throw new Error(`expected a ModelError, got ${String(e)}`);
+  return e;
+}
+
+const sig: ColSpec[] = [
+  { kind: 'column', name: 'n', type: { type: 'integer' }, required: true },
+  { kind: 'column', name: 'zip', type: { type: 'string' }, required: true },
+  { kind: 'column', name: 'ok', type: { type: 'boolean' }, required: false },
+];
+
+describe('detectFormat', () => {
+  it('maps every documented extension, case-insensitively', () => {
+    expect(
+      ['a.parquet', 'a.ARROW', 'a.feather', 'a.arrows', 'a.csv', 'a.ndjson', 'a.jsonl', 'a.json'].map(detectFormat)
+    ).toEqual(['parquet', 'arrow', 'arrow', 'arrows', 'csv', 'ndjson', 'ndjson', 'json']);
+  });
+
+  it('rejects an unknown extension naming it and the supported list', () => {
+    const e = (() => {
+      try {
+        detectFormat('data.xlsx');
+      } catch (x) {
+        return x as ModelError;
+      }
+      throw new Error('no error');
+    })();
+    expect(e.code).toBe('E_FORMAT_UNSUPPORTED');
+    expect(e.message).toContain("'.xlsx'");
+    expect(e.message).toContain('.parquet, .arrow, .feather, .arrows, .csv, .ndjson, .jsonl');
+  });
+});
+
+describe('readBatches: CSV typed by the signature', () => {
+  it('integer -> Int32, "007" stays a string, booleans from true/false/1/0, empty -> null', async () => {
+    const path = join(dir, 'in.csv');
+    await writeFile(path, 'n,zip,ok,extra\n1,007,true,1.5\n-2,10115,0,2\n3,,FALSE,\n');
+    const [b] = await collect(readBatches(path, { schema: sig }));
+    expect(typesOf(b as RecordBatch)).toEqual(['n: Int32', 'zip: Utf8', 'ok: Bool', 'extra: Float64']);
+    expect(rows([b as RecordBatch])).toEqual([
+      { n: 1, zip: '007', ok: true, extra: 1.5 },
+      { n: -2, zip: '10115', ok: false, extra: 2 },
+      { n: 3, zip: null, ok: false, extra: null },
+    ]);
+  });
+
+  it('a file larger than batchSize comes out in several batches with stable types', async () => {
+    const path = join(dir, 'big.csv');
+    // The first batch of the un-signed column 'v' is all integers, so it is inferred Int64 and
+    // stays Int64; 'zip' looks numeric everywhere but the signature keeps it a string.
+    const lines = ['n,zip,v'];
+    for (let i = 0; i < 2500; i++) lines.push(`${i},${String(i).padStart(5, '0')},${i * 2}`);
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const batches = await collect(readBatches(path, { schema: sig, batchSize: 1000 }));
+    expect(batches.map((b) => b.numRows)).toEqual([1000, 1000, 500]);
+    for (const b of batches) expect(typesOf(b)).toEqual(['n: Int32', 'zip: Utf8', 'v: Int64']);
+    const all = rows(batches);
+    expect(all[2499]).toEqual({ n: 2499, zip: '02499', v: 4998n });
+  });
+
+  it('a wrong field count fails with the line number', async () => {
+    const path = join(dir, 'bad.csv');
+    await writeFile(path, 'n,zip\n1,a\n2,b,extra\n');
+    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    expect(e.code).toBe('E_FORMAT_MALFORMED');
+    expect(e.message).toContain(path);
+    expect(e.message).toMatch(/line 3/);
+  });
+
+  it('an unclosed quote fails as malformed', async () => {
+    const path = join(dir, 'quote.csv');
+    await writeFile(path, 'n,zip\n1,"abc\n');
+    const e = await modelErrorOf(collect(readBatches(path)));
+    expect(e.code).toBe('E_FORMAT_MALFORMED');
+    expect(e.message).toMatch(/quote/i);
+  });
+
+  it('a value that does not parse to its column type names file, line, column and value', async () => {
+    const path = join(dir, 'val.csv');
+    await writeFile(path, 'n,zip\n1,a\n2.5,b\n');
+    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    expect(e.code).toBe('E_FORMAT_MALFORMED');
+    expect(e.details).toMatchObject({ file: path, line: 3, column: 'n', value: '2.5', type: 'integer' });
+    expect(e.message).toContain("line 3, column 'n'");
+  });
+
+  it('an integer out of int32 range is rejected, not wrapped', async () => {
+    const path = join(dir, 'range.csv');
+    await writeFile(path, 'n\n2147483648\n');
+    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    expect(e.message).toMatch(/out of range for int32/);
+  });
+
+  it('a later batch that breaks the inferred type fails instead of changing the type', async () => {
+    const path = join(dir, 'drift.csv');
+    await writeFile(path, 'v\n1\n2\n3.5\n');
+    const e = await modelErrorOf(collect(readBatches(path, { batchSize: 2 })));
+    expect(e.code).toBe('E_FORMAT_MALFORMED');
+    expect(e.details).toMatchObject({ line: 4, column: 'v', type: 'long' });
+  });
+
+  it('a CSV written from typed columns re-reads with the same types (scored twice)', async () => {
+    const path = join(dir, 'in.csv');
+    await writeFile(path, 'n,zip,ok\n1,007,true\n2,010,false\n');
+    const first = await collect(readBatches(path, { schema: sig }));
+    const out = join(dir, 'out.csv');
+    const w = createBatchWriter(out);
+    for (const b of first) await w.write(b);
+    await w.close();
+    const again = await collect(readBatches(out, { schema: sig }));
+    expect(typesOf(again[0] as RecordBatch)).toEqual(typesOf(first[0] as RecordBatch));
+    expect(rows(again)).toEqual(rows(first));
+  });
+});
+
+describe('readBatches: NDJSON', () => {
+  it('types by signature, infers the rest, and reports bad lines', async () => {
+    const path = join(dir, 'in.ndjson');
+    await writeFile(path, '{"n": 1, "zip": "007", "x": 1.5}\n\n{"n": 2, "zip": "1", "x": null}\n');
+    const [b] = await collect(readBatches(path, { schema: sig }));
+    expect(typesOf(b as RecordBatch)).toEqual(['n: Int32', 'zip: Utf8', 'x: Float64']);
+    await writeFile(path, '{"n": 1}\n[1]\n');
+    const e = await modelErrorOf(collect(readBatches(path)));
+    expect(e.code).toBe('E_FORMAT_MALFORMED');
+    expect(e.message).toContain('line 2');
+  });
+
+  it('warns once about a key first seen after the first batch', async () => {
+    const path = join(dir, 'late.jsonl');
+    await writeFile(path, '{"a": 1}\n{"a": 2, "b": 1}\n{"a": 3, "b": 2}\n');
+    const warnings: string[] = [];
+    const batches = await collect(readBatches(path, { batchSize: 1, warn: (m) => warnings.push(m) }));
+    expect(batches.every((b) => b.schema.fields.length === 1)).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("key 'b'");
+  });
+});
+
+describe('readBatches: errors', () => {
+  it('a missing file is E_FILE_NOT_FOUND naming the path', async () => {
+    for (const ext of ['csv', 'parquet', 'arrow', 'ndjson']) {
+      const path = join(dir, `missing.${ext}`);
+      const e = await modelErrorOf(collect(readBatches(path)));
+      expect(e.code).toBe('E_FILE_NOT_FOUND');
+      expect(e.message).toContain(path);
+    }
+  });
+
+  it('garbage in a binary format is E_FORMAT_MALFORMED', async () => {
+    for (const ext of ['parquet', 'arrow']) {
+      const path = join(dir, `junk.${ext}`);
+      await writeFile(path, 'this is not a binary file at all');
+      const e = await modelErrorOf(collect(readBatches(path)));
+      expect(e.code).toBe('E_FORMAT_MALFORMED');
+      expect(e.message).toContain(path);
+    }
+  });
+
+  it('an aborted signal stops reading with E_ABORTED', async () => {
+    const path = join(dir, 'a.csv');
+    await writeFile(path, 'v\n1\n2\n3\n');
+    const ac = new AbortController();
+    ac.abort();
+    const e = await modelErrorOf(collect(readBatches(path, { batchSize: 1, signal: ac.signal })));
+    expect(e.code).toBe('E_ABORTED');
+  });
+});
