@@ -543,7 +543,7 @@ function primitiveArrow(type: ResultPrimitive): DataType {
 }
 
 function formatName(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `\`${name.replace(/`/g, '``')}\``;
+  return /^[A-Za-z0-9_]+$/.test(name) ? name : `\`${name.replace(/`/g, '``')}\``;
 }
 
 /**
