@@ -27,8 +27,22 @@ import {
   Field,
   FixedSizeBinary,
   FixedSizeList,
-  Float,
+  Float16,
+  Float32,
+  Float64,
   Int,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  Uint8,
+  Uint16,
+  Uint32,
+  Uint64,
+  TimestampSecond,
+  TimestampMillisecond,
+  TimestampMicrosecond,
+  TimestampNanosecond,
   Interval,
   LargeBinary,
   LargeUtf8,
@@ -53,6 +67,15 @@ import {
 import { ModelError } from '../errors.js';
 
 type Obj = Record<string, unknown>;
+
+/**
+ * True when `x` was built by *our* copy of apache-arrow. apache-arrow >= 21.2 overrides
+ * `Symbol.hasInstance` on Table, RecordBatch, Data, Schema and Field so that `instanceof` also
+ * accepts other copies; the plain prototype check tells them apart.
+ */
+function isOwn(ctor: abstract new (...args: never[]) => unknown, x: unknown): boolean {
+  return (Function.prototype[Symbol.hasInstance] as (this: unknown, v: unknown) => boolean).call(ctor, x);
+}
 
 function isObj(x: unknown): x is Obj {
   return typeof x === 'object' && x !== null;
@@ -121,7 +144,7 @@ export function isArrowRecordBatchLike(x: unknown): x is RecordBatch {
  * @throws {ModelError} E_INPUT_INVALID when the field's type is not supported
  */
 export function adoptField(f: Field): Field {
-  if ((f as unknown) instanceof Field) return f;
+  if (isOwn(Field, f)) return f;
   return new Field(f.name, adoptType(f.type), f.nullable, f.metadata ? new Map(f.metadata) : null);
 }
 
@@ -133,7 +156,7 @@ export function adoptField(f: Field): Field {
  * @throws {ModelError} E_INPUT_INVALID when the type id is not supported
  */
 export function adoptType(t: DataType): DataType {
-  if ((t as unknown) instanceof DataType) return t;
+  if (isOwn(DataType, t)) return t;
   // The foreign type's parameters are read by name; they are stable across arrow-js versions.
   const p = t as unknown as Obj;
   const children = (): Field[] => ((p['children'] as Field[] | undefined) ?? []).map(adoptField);
@@ -141,10 +164,15 @@ export function adoptType(t: DataType): DataType {
   switch (t.typeId) {
     case Type.Null:
       return new Null();
-    case Type.Int:
-      return new Int(p['isSigned'] as boolean, p['bitWidth'] as 8 | 16 | 32 | 64);
+    case Type.Int: {
+      // Our specific subclasses (Int32, ...), so `instanceof Int32` holds after adoption.
+      const signed = p['isSigned'] as boolean;
+      const ctors = signed ? [Int8, Int16, Int32, Int64] : [Uint8, Uint16, Uint32, Uint64];
+      const ctor = ctors[[8, 16, 32, 64].indexOf(p['bitWidth'] as number)];
+      return ctor ? new ctor() : new Int(signed, p['bitWidth'] as 8 | 16 | 32 | 64);
+    }
     case Type.Float:
-      return new Float(p['precision'] as number);
+      return new ([Float16, Float32, Float64][p['precision'] as number] ?? Float64)();
     case Type.Binary:
       return new Binary();
     case Type.LargeBinary:
@@ -161,8 +189,11 @@ export function adoptType(t: DataType): DataType {
       return p['unit'] === 0 ? new DateDay() : new DateMillisecond();
     case Type.Time:
       return new Time(p['unit'] as number, p['bitWidth'] as 32 | 64);
-    case Type.Timestamp:
-      return new Timestamp(p['unit'] as number, (p['timezone'] as string | null) ?? null);
+    case Type.Timestamp: {
+      const ctor = [TimestampSecond, TimestampMillisecond, TimestampMicrosecond, TimestampNanosecond][p['unit'] as number];
+      const tz = (p['timezone'] as string | null) ?? null;
+      return ctor ? new ctor(tz) : new Timestamp(p['unit'] as number, tz);
+    }
     case Type.Interval:
       return new Interval(p['unit'] as number);
     case Type.Duration:
@@ -204,7 +235,7 @@ export function adoptType(t: DataType): DataType {
  * @throws {ModelError} E_INPUT_INVALID for unsupported types
  */
 export function adoptData(d: Data): Data {
-  if ((d as unknown) instanceof Data) return d;
+  if (isOwn(Data, d)) return d;
   const type = adoptType(d.type);
   const dictionary = d.dictionary === undefined ? undefined : adoptVector(d.dictionary);
   return new Data(
@@ -225,7 +256,7 @@ export function adoptData(d: Data): Data {
  * @throws {ModelError} E_INPUT_INVALID for unsupported types
  */
 export function adoptVector(v: Vector): Vector {
-  if ((v as unknown) instanceof Vector) return v;
+  if (isOwn(Vector, v)) return v;
   return new Vector(v.data.map(adoptData));
 }
 
@@ -236,7 +267,7 @@ export function adoptVector(v: Vector): Vector {
  * @throws {ModelError} E_INPUT_INVALID for unsupported types
  */
 export function adoptRecordBatch(b: RecordBatch): RecordBatch {
-  if ((b as unknown) instanceof RecordBatch) return b;
+  if (isOwn(RecordBatch, b)) return b;
   const schema = new Schema(b.schema.fields.map(adoptField), b.schema.metadata);
   return new RecordBatch(schema, adoptData(b.data) as Data<Struct>);
 }
@@ -248,7 +279,7 @@ export function adoptRecordBatch(b: RecordBatch): RecordBatch {
  * @throws {ModelError} E_INPUT_INVALID for unsupported types
  */
 export function adoptTable(t: Table): Table {
-  if ((t as unknown) instanceof Table) return t;
+  if (isOwn(Table, t)) return t;
   const schema = new Schema(t.schema.fields.map(adoptField), t.schema.metadata);
   return new Table(schema, t.batches.map((b) => new RecordBatch(schema, adoptData(b.data) as Data<Struct>)));
 }
