@@ -30,25 +30,17 @@
  * @module
  */
 import {
-  Binary,
-  Bool,
   type DataType,
   Field,
-  Float32,
-  Float64,
-  Int32,
-  Int64,
-  List,
-  Map_,
   RecordBatch,
   Schema as ArrowSchema,
   Struct,
-  TimestampMillisecond,
   Utf8,
   makeBuilder,
   makeData,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { arrowTypeFor } from '../signature/arrow-types.js';
 import type { ColSpec, Schema, TensorSpec, ValueType } from '../signature/types.js';
 
 /** A value that could not be converted to its column type; callers add file/line/column. */
@@ -70,52 +62,15 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /**
- * The Arrow type jsfunc gives a text column of MLflow type `vt`, or `null` when the type has no
- * fixed column form (`any`, `sparkml_vector`), in which case the column is inferred.
- *
- * Mirrors `arrowTypeFor` in src/signature/arrow-types.ts (kept local so text reading does not
- * depend on that module's load order).
+ * The Arrow type jsfunc gives a text column of MLflow type `vt` (`arrowTypeFor`), or `null` when
+ * the type has no fixed column form (`any`, or nested types containing `any`), in which case the
+ * column is inferred.
  *
  * @param vt - the MLflow value type
  * @returns the Arrow type, or null
  */
 export function textColumnArrowType(vt: ValueType): DataType | null {
-  switch (vt.type) {
-    case 'integer':
-      return new Int32();
-    case 'long':
-      return new Int64();
-    case 'float':
-      return new Float32();
-    case 'double':
-      return new Float64();
-    case 'boolean':
-      return new Bool();
-    case 'string':
-      return new Utf8();
-    case 'binary':
-      return new Binary();
-    case 'datetime':
-      return new TimestampMillisecond();
-    case 'array': {
-      const item = textColumnArrowType(vt.items) ?? new Utf8();
-      return new List(new Field('element', item, true));
-    }
-    case 'object':
-      return new Struct(
-        vt.properties.map((p) => new Field(p.name, textColumnArrowType(p.type) ?? new Utf8(), true))
-      );
-    case 'map': {
-      const value = textColumnArrowType(vt.values) ?? new Utf8();
-      const entries = new Struct([
-        new Field('key', new Utf8(), false),
-        new Field('value', value, true),
-      ]);
-      return new Map_(new Field('entries', entries, false));
-    }
-    default:
-      return null;
-  }
+  return arrowTypeFor(vt);
 }
 
 const TENSOR_DTYPES: Record<string, ValueType> = {
