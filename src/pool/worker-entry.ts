@@ -39,9 +39,17 @@ class WorkerExitRequest extends Error {
 }
 
 if (!isMainThread) {
-  // See the module comment: a real exit would hang tinypool. Throwing unwinds the model's code;
-  // `score` then ends the thread through an uncaught error once it has left the model.
+  const realExit = process.exit.bind(process);
+  // Node's own handler for an uncaught error in a worker reports it to the parent and then
+  // calls process.exit(): that exit must stay real. The monitor runs before that handler.
+  let fatal = false;
+  process.on('uncaughtExceptionMonitor', () => {
+    fatal = true;
+  });
+  // See the module comment: a real exit from model code would hang tinypool. Throwing unwinds
+  // the model's code; `score` then ends the thread through an uncaught error once it is out.
   process.exit = ((code?: number | string | null) => {
+    if (fatal) return realExit(code as number | undefined);
     const n = Number(code ?? process.exitCode ?? 0);
     exitRequest ??= { code: Number.isFinite(n) ? n : 1 };
     throw new WorkerExitRequest(`process.exit(${String(code ?? '')}) called by model code`);

@@ -200,6 +200,7 @@ class SparkUdfImpl implements SparkUdf {
   readonly params: Params;
   readonly #s: UdfSetup;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #calls = new Set<Promise<unknown>>();
   readonly #cancel = new AbortController();
   readonly #warned = new Set<string>();
   readonly #stats = { batches: 0, rows: 0, modelLoads: 0, loadMs: 0, predictMs: 0, waitMs: 0, failures: 0, retries: 0 };
@@ -214,23 +215,26 @@ class SparkUdfImpl implements SparkUdf {
     this.params = setup.params;
   }
 
-  async apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
-    const danfo = isDanfoFrame(input);
-    const table = toArrowTable(input);
-    const vector = await this.#scoreTable(table, columns);
-    return danfo ? vectorToDanfoSeries(vector) : vector;
+  apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
+    return this.#call(async () => {
+      const danfo = isDanfoFrame(input);
+      const vector = await this.#scoreTable(toArrowTable(input), columns);
+      return danfo ? vectorToDanfoSeries(vector) : vector;
+    });
   }
 
-  async withColumn(input: UdfInput, name: string, columns?: readonly string[]): Promise<Table | object> {
-    if (typeof name !== 'string' || name === '') {
-      throw new ModelError('E_OPTION_INVALID', `withColumn name must be a non-empty string, got ${String(name)}`);
-    }
-    const danfo = isDanfoFrame(input);
-    const table = toArrowTable(input);
-    const vector = await this.#scoreTable(table, columns);
-    const kept = table.schema.fields.map((f) => f.name).filter((n) => n !== name);
-    const out = table.select(kept).assign(new Table({ [name]: vector }));
-    return danfo ? tableToDanfo(out) : out;
+  withColumn(input: UdfInput, name: string, columns?: readonly string[]): Promise<Table | object> {
+    return this.#call(async () => {
+      if (typeof name !== 'string' || name === '') {
+        throw new ModelError('E_OPTION_INVALID', `withColumn name must be a non-empty string, got ${String(name)}`);
+      }
+      const danfo = isDanfoFrame(input);
+      const table = toArrowTable(input);
+      const vector = await this.#scoreTable(table, columns);
+      const kept = table.schema.fields.map((f) => f.name).filter((n) => n !== name);
+      const out = table.select(kept).assign(new Table({ [name]: vector }));
+      return danfo ? tableToDanfo(out) : out;
+    });
   }
 
   async *mapBatches(
@@ -266,10 +270,12 @@ class SparkUdfImpl implements SparkUdf {
         rowStart += n;
       }
     }
-    for await (const { batch, vector } of this.#ordered(slices(), async (item) => ({
-      batch: item.batch,
-      vector: await this.#scoreSlice(item.slice),
-    }))) {
+    const scored = this.#ordered(
+      slices(),
+      async (item) => ({ batch: item.batch, vector: await this.#scoreSlice(item.slice) }),
+      true
+    );
+    for await (const { batch, vector } of scored) {
       yield appendColumn(batch, outputColumn, vector);
     }
   }
@@ -281,21 +287,41 @@ class SparkUdfImpl implements SparkUdf {
   close(options: CloseOptions = {}): Promise<void> {
     if (options.cancel === true) this.#cancel.abort();
     this.#closing ??= (async () => {
+      // Calls already started finish (their remaining tasks still run); then pending tasks.
+      await Promise.allSettled([...this.#calls]);
       await Promise.allSettled([...this.#inFlight]);
       if (this.#s.ownsPool) await releaseDefaultPool(this.#s.pool);
     })();
     return this.#closing;
   }
 
-  #assertOpen(): void {
-    if (this.#closing !== undefined || this.#s.pool.closed) {
-      throw new ModelError('E_POOL_CLOSED', `The UDF for ${this.modelUri} is closed`, { details: { modelUri: this.modelUri } });
+  /** Runs a finite call (apply, withColumn) that close() waits for. */
+  #call<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const promise = body();
+    const tracked = promise.then(
+      () => undefined,
+      () => undefined
+    );
+    this.#calls.add(tracked);
+    void tracked.then(() => this.#calls.delete(tracked));
+    return promise;
+  }
+
+  #closedError(): ModelError {
+    return new ModelError('E_POOL_CLOSED', `The UDF for ${this.modelUri} is closed`, { details: { modelUri: this.modelUri } });
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined || this.#s.pool.closed) throw this.#closedError();
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
   }
 
   async #scoreTable(table: Table, columns: readonly string[] | undefined): Promise<Vector> {
-    this.#assertOpen();
     // Resolve before any batch runs: missing required columns fail here.
     const mapping = resolveColumns(this.#s.inputSchema, table.schema, columns as string[] | undefined);
     const slices = planSlices(table, mapping, this.#s.opts);
@@ -309,9 +335,15 @@ class SparkUdfImpl implements SparkUdf {
   /**
    * Runs `run` over `items` with at most `workers * inFlightPerWorker` pending, yielding results
    * in item order. On the first failure it stops pulling items and throws; tasks already
-   * submitted finish in the background (`close()` waits for them).
+   * submitted finish in the background (`close()` waits for them). With `stopOnClose` (streams,
+   * which may never end), a close() stops pulling: what was submitted is still yielded, then
+   * the stream fails with E_POOL_CLOSED rather than ending as if complete.
    */
-  async *#ordered<T, R>(items: AsyncIterable<T> | Iterable<T>, run: (item: T) => Promise<R>): AsyncGenerator<R> {
+  async *#ordered<T, R>(
+    items: AsyncIterable<T> | Iterable<T>,
+    run: (item: T) => Promise<R>,
+    stopOnClose = false
+  ): AsyncGenerator<R> {
     const limit = this.#s.opts.workers * this.#s.opts.inFlightPerWorker;
     const iterator =
       Symbol.asyncIterator in items
@@ -319,10 +351,15 @@ class SparkUdfImpl implements SparkUdf {
         : (items as Iterable<T>)[Symbol.iterator]();
     const queue: Promise<Settled<R>>[] = [];
     let exhausted = false;
+    let stopped = false;
     try {
       for (;;) {
         while (!exhausted && queue.length < limit) {
-          this.#assertOpen();
+          if (this.#cancel.signal.aborted || this.#s.pool.closed) throw this.#closedError();
+          if (stopOnClose && this.#closing !== undefined) {
+            exhausted = stopped = true;
+            break;
+          }
           const next = await iterator.next();
           if (next.done === true) {
             exhausted = true;
@@ -331,7 +368,10 @@ class SparkUdfImpl implements SparkUdf {
           queue.push(this.#track(run(next.value)));
         }
         const head = queue.shift();
-        if (head === undefined) return;
+        if (head === undefined) {
+          if (stopped) throw this.#closedError();
+          return;
+        }
         const settled = await head;
         if (!settled.ok) throw settled.error;
         yield settled.value;

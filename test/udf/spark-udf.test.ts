@@ -164,7 +164,8 @@ describe('sparkUdf: splitting and order', () => {
       async function* source() {
         let start = 0;
         for (const n of [150, 0, 80, 230, 1]) {
-          yield table(n, start).batches[0] ?? new RecordBatch(table(0).schema);
+          // An empty batch: a 1-row batch sliced to nothing (tableFromArrays makes no 0-row batch).
+          yield n === 0 ? table(1, start).batches[0]!.slice(0, 0) : table(n, start).batches[0]!;
           start += n;
         }
       }
