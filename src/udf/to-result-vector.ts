@@ -480,6 +480,18 @@ function columnToPrimitive(c: OutColumn, t: ResultPrimitive, label: string): Dat
     const cast = castTyped(c.typed, t);
     if (cast !== undefined) return makeData({ type: primitiveArrowType(t) as Float64, length: cast.length, nullCount: 0, data: cast as Float64Array });
   }
+  if (c.dtype === 'number' && (t === 'double' || t === 'float')) {
+    // Plain JS numbers (already classified): one tight loop, nulls into the bitmap.
+    const n = c.length;
+    const out = t === 'double' ? new Float64Array(n) : new Float32Array(n);
+    const valid = new Validity(n);
+    for (let i = 0; i < n; i++) {
+      const v = c.get(i) as number | null | undefined;
+      if (v === null || v === undefined) valid.setNull(i);
+      else out[i] = v;
+    }
+    return makeData({ type: primitiveArrowType(t) as Float64, length: n, ...valid.props(), data: out as Float64Array });
+  }
   return primitiveData(t, c.length, c.get, where, c.dtype === 'float32');
 }
 
