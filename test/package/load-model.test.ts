@@ -1,5 +1,7 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { isArrowVector, tableFromArrays } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/package/load-model.js';
@@ -134,5 +136,29 @@ describe('relocatability', () => {
     expect(isArrowVector(out)).toBe(true);
     expect(Array.from((out as { toArray(): Float64Array }).toArray())).toEqual([2, 3]);
     expect(arrow.unwrap<{ sameArrow: boolean }>().sameArrow).toBe(true);
+  });
+});
+
+describe('worker threads', () => {
+  // Workers run compiled code: like the pool tests, this uses dist/ (the test command builds first).
+  it('loads two models in a worker thread and predicts, sharing the worker\'s apache-arrow', async () => {
+    const pkg = join(tmp.make(), 'arrow');
+    await saveModel(pkg, { model: ARROW_MODEL });
+    const loader = pathToFileURL(join(process.cwd(), 'dist/package/load-model.js')).href;
+    const code = `
+      import { parentPort, workerData } from 'node:worker_threads';
+      const { loadModel } = await import(workerData.loader);
+      const a = await loadModel(workerData.pkg, { warn: () => {} });
+      const b = await loadModel(workerData.pkg, { warn: () => {} });
+      const out = await a.predict({ x: [1, 2, 3] });
+      parentPort.postMessage({ out: Array.from(out.toArray()), same: a.unwrap().sameArrow, distinct: a.unwrap() !== b.unwrap() });
+    `;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: { loader, pkg } });
+    const result = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(result).toEqual({ out: [2, 3, 4], same: true, distinct: true });
   });
 });
