@@ -1,0 +1,75 @@
+import { describe, it, expect } from 'vitest';
+import { Bool, Float64, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { DataFrame, Series } from 'danfojs-node';
+import {
+  danfoToTable,
+  isDanfoFrame,
+  isDanfoSeries,
+  tableToDanfo,
+  vectorToDanfoSeries,
+} from '../../src/adapters/danfo.js';
+import { toTable } from '../../src/adapters/to-table.js';
+import { ModelError } from '../../src/errors.js';
+
+describe('danfo adapter', () => {
+  it('recognises DataFrames and Series by shape', () => {
+    const df = new DataFrame({ a: [1, 2] });
+    const s = new Series([1, 2]);
+    expect([isDanfoFrame(df), isDanfoSeries(df)]).toEqual([true, false]);
+    expect([isDanfoFrame(s), isDanfoSeries(s)]).toEqual([false, true]);
+    expect(isDanfoFrame({ $columns: [], $dtypes: [] })).toBe(false);
+    expect(isDanfoFrame(new Table())).toBe(false);
+  });
+
+  it('round trips table -> danfo -> table preserving values, types and nulls', () => {
+    const table = new Table({
+      f: vectorFromArray([1.25, null, -3e10], new Float64()),
+      i: vectorFromArray([1, 2 ** 31 - 1, null], new Int32()),
+      s: vectorFromArray(['a', null, 'c'], new Utf8()),
+      b: vectorFromArray([true, false, null], new Bool()),
+    });
+    const df = tableToDanfo(table);
+    expect(df.columns).toEqual(['f', 'i', 's', 'b']);
+    expect(df.dtypes).toEqual(['float32', 'int32', 'string', 'boolean']);
+    const back = danfoToTable(df);
+    expect(back.schema.fields.map((f) => String(f.type))).toEqual(['Float64', 'Int32', 'Utf8', 'Bool']);
+    for (const name of ['f', 'i', 's', 'b'] as const) {
+      expect([...back.getChild(name)!]).toEqual([...table.getChild(name)!]);
+    }
+  });
+
+  it('maps danfo NaN/undefined to Arrow nulls and rejects non-int32 values in int32 columns', () => {
+    const df = new DataFrame({ x: [1.5, NaN, 2], y: ['p', undefined, 'q'] });
+    const t = danfoToTable(df);
+    expect([...t.getChild('x')!]).toEqual([1.5, null, 2]);
+    expect([...t.getChild('y')!]).toEqual(['p', null, 'q']);
+    const big = new DataFrame({ n: [1, 2 ** 40] }, { dtypes: ['int32'] });
+    const e = (() => {
+      try {
+        danfoToTable(big);
+      } catch (err) {
+        return err as ModelError;
+      }
+      return null;
+    })();
+    expect(e?.code).toBe('E_INPUT_INVALID');
+    expect(e?.message).toContain('danfo column n');
+  });
+
+  it('toTable converts danfo columns to the signature types', () => {
+    const df = new DataFrame({ a: [1, 2], b: ['x', 'y'] });
+    const t = toTable(df, [
+      { kind: 'column', name: 'a', type: { type: 'long' }, required: true },
+      { kind: 'column', name: 'b', type: { type: 'string' }, required: true },
+    ]);
+    expect(String(t.getChild('a')!.type)).toBe('Int64');
+    expect([...t.getChild('a')!]).toEqual([1n, 2n]);
+  });
+
+  it('builds a Series from a vector, nulls as NaN for numbers', () => {
+    const s = vectorToDanfoSeries(vectorFromArray([1, null, 3], new Int32()), 'score');
+    expect(s.columns).toEqual(['score']);
+    expect(s.dtypes).toEqual(['int32']);
+    expect(s.values).toEqual([1, NaN, 3]);
+  });
+});
