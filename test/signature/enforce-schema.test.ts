@@ -355,7 +355,7 @@ describe('enforceSchema: nested specs', () => {
   it('maps: string keys, values checked; any accepts everything', () => {
     const m = vectorFromArray(
       [new Map([['k', 1]])],
-      new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int32(), true)]), false))
+      new Map_(new Field("entries", new Struct<any>([new Field("key", new Utf8(), false), new Field("value", new Int32(), true)]), false))
     );
     const out = enforceSchema(new Table({ m }), [col('m', { type: 'map', values: { type: 'long' } })]).getChild('m')!;
     expect(out.get(0)!.toJSON()).toEqual({ k: 1n });
