@@ -9,6 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isArrowRecordBatch, isArrowTable, type RecordBatch, type Table } from 'apache-arrow';
+import { danfoToTable, isDanfoFrame } from '../adapters/danfo.js';
 import { ModelError } from '../errors.js';
 import type { InputExampleInfo } from './types.js';
 
@@ -26,7 +27,7 @@ export interface SplitFrame {
 /**
  * Converts an input example to pandas' `split` orient.
  *
- * Accepted: an Arrow Table or RecordBatch; rows (array of plain objects; columns in order of
+ * Accepted: an Arrow Table or RecordBatch; a danfo DataFrame; rows (array of plain objects; columns in order of
  * first appearance, missing cells null); columns (object whose values are arrays or typed
  * arrays of equal length); a single row (object of scalars); a 2-D array (columns named "0", "1",
  * ... as pandas does). Values become JSON: bigint -> number (string when unsafe), Date -> ISO
@@ -75,6 +76,7 @@ export function toSplitFrame(example: unknown): SplitFrame {
     }
     return { columns: entries.map(([k]) => k), data: [entries.map(([, v]) => jsonValue(v))] };
   }
+  if (isDanfoFrame(example)) return toSplitFrame(danfoToTable(example));
   throw invalidExample(example === null ? 'null' : typeof example);
 }
 
