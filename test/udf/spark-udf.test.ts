@@ -181,6 +181,62 @@ describe('sparkUdf: splitting and order', () => {
   });
 });
 
+describe('sparkUdf: streams, backpressure, warnings', () => {
+  it('keeps at most workers * inFlightPerWorker tasks pulled ahead of the consumer', async () => {
+    await withUdf(probe, { batchSize: 10, inFlightPerWorker: 2 }, async (udf) => {
+      let pulled = 0;
+      function* source() {
+        for (let i = 0; i < 50; i++) {
+          pulled++;
+          yield table(10, i * 10).batches[0]!;
+        }
+      }
+      const seen: number[] = [];
+      for await (const b of udf.mapBatches(source())) {
+        seen.push(pulled);
+        expect(b.numRows).toBe(10);
+      }
+      // 2 workers x 2 in flight: the source is never more than 4 batches ahead (+1 being read).
+      expect(seen[0]).toBeLessThanOrEqual(4);
+      expect(Math.max(...seen.map((p, i) => p - i))).toBeLessThanOrEqual(5);
+      expect(seen).toHaveLength(50);
+    });
+  });
+
+  it('fails an unfinished stream loudly when the UDF is closed', async () => {
+    const udf = await sparkUdf(probe, { pool, warn: () => undefined });
+    async function* endless() {
+      for (let i = 0; ; i++) yield table(5, i * 5).batches[0]!;
+    }
+    let rows = 0;
+    let closing: Promise<void> | undefined;
+    const err = await rejection(
+      (async () => {
+        for await (const b of udf.mapBatches(endless())) {
+          rows += b.numRows;
+          closing ??= udf.close();
+        }
+      })()
+    );
+    expect(err.code).toBe('E_POOL_CLOSED');
+    expect(rows).toBeGreaterThan(0);
+    await closing;
+  });
+
+  it('forwards worker warnings to warn, once per distinct message', async () => {
+    const warnings: string[] = [];
+    const udf = await sparkUdf(probe, { pool, batchSize: 100, modelConfig: { notAKey: 1 }, warn: (m) => warnings.push(m) });
+    try {
+      await udf.apply(table(1000));
+      await udf.apply(table(1000));
+    } finally {
+      await udf.close();
+    }
+    const about = warnings.filter((w) => w.includes('notAKey'));
+    expect(about).toHaveLength(1);
+  });
+});
+
 describe('sparkUdf: columns, result types, tables', () => {
   it('withColumn appends (or replaces) the prediction column', async () => {
     await withUdf(probe, {}, async (udf) => {
