@@ -5,9 +5,11 @@
  * @module
  */
 
-/** Errors. */
+/** Errors: one class, stable codes. */
 export { ModelError, ErrorCodes, serializeError, deserializeError } from './errors.js';
 export type { ErrorCode, ErrorCodeInfo, ModelErrorOptions, WireError } from './errors.js';
+export { defaultWarn } from './warnings.js';
+export type { WarnFn } from './warnings.js';
 
 /** The model contract. */
 export { JsModel } from './package/types.js';
@@ -20,7 +22,31 @@ export type {
   InputExampleInfo,
 } from './package/types.js';
 
-/** Signatures. */
+/** Packages: save, load, inspect. */
+export { saveModel } from './package/save-model.js';
+export type { SaveModelOptions } from './package/save-model.js';
+export { loadModel } from './package/load-model.js';
+export type { LoadModelOptions } from './package/load-model.js';
+export { getModelInfo } from './package/model-info.js';
+export type { ModelInfo } from './package/model-info.js';
+export { readMLmodel, parseMLmodel, serializeMLmodel } from './package/mlmodel.js';
+export { packageIdentity } from './package/package-hash.js';
+export type { PackageIdentity } from './package/package-hash.js';
+
+/** Signatures: MLflow's JSON forms, inference and enforcement. */
+export { inferSignature } from './signature/infer-signature.js';
+export {
+  parseSchema,
+  schemaToJson,
+  parseParams,
+  paramsToJson,
+  parseSignature,
+  signatureToDict,
+} from './signature/schema-json.js';
+export { inputNames, requiredInputNames, optionalInputNames } from './signature/schema.js';
+export { arrowTypeFor, valueTypeFor } from './signature/arrow-types.js';
+export { enforceSchema } from './signature/enforce-schema.js';
+export { enforceParams } from './signature/enforce-params.js';
 export type {
   ColSpec,
   TensorSpec,
@@ -31,3 +57,30 @@ export type {
   DataTypeName,
   Params,
 } from './signature/types.js';
+
+/** Input adapters: rows, columns, Arrow and danfo. */
+export { toTable } from './adapters/to-table.js';
+export { danfoToTable, tableToDanfo, isDanfoFrame } from './adapters/danfo.js';
+
+/** The UDF: vectorized scoring on a worker-thread pool. */
+export { sparkUdf } from './udf/spark-udf.js';
+export type {
+  SparkUdf,
+  SparkUdfStats,
+  WorkerStats,
+  MapBatchesOptions,
+  CloseOptions,
+  UdfInput,
+} from './udf/spark-udf.js';
+export type { SparkUdfOptions } from './udf/options.js';
+export { parseResultType, inferResultType, formatResultType } from './udf/result-type.js';
+export type { ResultType } from './udf/result-type.js';
+
+/** Files and MLflow request forms. */
+export { detectFormat } from './io/format.js';
+export type { Format } from './io/format.js';
+export { readBatches } from './io/read-batches.js';
+export type { ReadBatchesOptions } from './io/read-batches.js';
+export { createBatchWriter } from './io/write-batches.js';
+export type { BatchWriter, BatchWriterOptions } from './io/write-batches.js';
+export { parseMlflowRequest, parseCsvRequest, formatPredictions } from './io/mlflow-json.js';
