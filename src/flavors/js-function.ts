@@ -59,9 +59,13 @@ export interface JsFunctionFlavorConfig {
 }
 
 function badFlavor(source: string, what: string): ModelError {
-  return new ModelError('E_MLMODEL_INVALID', `Invalid "${JS_FUNCTION_FLAVOR}" flavor in "${source}": ${what}`, {
-    details: { file: source, flavor: JS_FUNCTION_FLAVOR },
-  });
+  return new ModelError(
+    'E_MLMODEL_INVALID',
+    `Invalid "${JS_FUNCTION_FLAVOR}" flavor in "${source}": ${what}`,
+    {
+      details: { file: source, flavor: JS_FUNCTION_FLAVOR },
+    }
+  );
 }
 
 /**
@@ -73,15 +77,23 @@ function badFlavor(source: string, what: string): ModelError {
  *   `export_name` = `default`, `predict_fn` = `predict`).
  * @throws {ModelError} E_MLMODEL_INVALID when a key has the wrong type.
  */
-export function parseJsFunctionFlavor(conf: Record<string, unknown>, source: string): JsFunctionFlavorConfig {
+export function parseJsFunctionFlavor(
+  conf: Record<string, unknown>,
+  source: string
+): JsFunctionFlavorConfig {
   const str = (key: string, fallback: string): string => {
     const v = conf[key];
     if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string' || v === '') throw badFlavor(source, `"${key}" must be a non-empty string, found ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || v === '')
+      throw badFlavor(source, `"${key}" must be a non-empty string, found ${JSON.stringify(v)}`);
     return v;
   };
   const config = conf['config'];
-  if (config !== undefined && config !== null && (typeof config !== 'object' || Array.isArray(config))) {
+  if (
+    config !== undefined &&
+    config !== null &&
+    (typeof config !== 'object' || Array.isArray(config))
+  ) {
     throw badFlavor(source, `"config" must be a mapping, found ${JSON.stringify(config)}`);
   }
   const artifacts = conf['artifacts'];
@@ -93,7 +105,10 @@ export function parseJsFunctionFlavor(conf: Record<string, unknown>, source: str
     for (const [name, entry] of Object.entries(artifacts)) {
       const path = (entry as { path?: unknown } | null)?.path;
       if (typeof path !== 'string' || path === '') {
-        throw badFlavor(source, `artifact "${name}" must have a string "path", found ${JSON.stringify(entry)}`);
+        throw badFlavor(
+          source,
+          `artifact "${name}" must have a string "path", found ${JSON.stringify(entry)}`
+        );
       }
       typedArtifacts[name] = entry as ArtifactEntry;
     }
@@ -120,14 +135,19 @@ export function parseJsFunctionFlavor(conf: Record<string, unknown>, source: str
  * @throws {ModelError} E_ARTIFACT_PATH for absolute paths or paths leaving the package;
  *   E_ARTIFACT_MISSING when nothing exists there.
  */
-export async function resolveInsidePackage(packageDir: string, rel: string, what: string): Promise<string> {
+export async function resolveInsidePackage(
+  packageDir: string,
+  rel: string,
+  what: string
+): Promise<string> {
   const escape = (found: string): ModelError =>
     new ModelError(
       'E_ARTIFACT_PATH',
       `The ${what} path "${rel}" ${found}; package paths must be relative and stay inside "${packageDir}"`,
       { details: { path: rel, package: packageDir } }
     );
-  if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel) || rel.startsWith('\\')) throw escape('is absolute');
+  if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel) || rel.startsWith('\\'))
+    throw escape('is absolute');
   const abs = resolve(packageDir, rel);
   if (!isInside(packageDir, abs)) throw escape('leaves the package');
   let real: string;
@@ -135,14 +155,19 @@ export async function resolveInsidePackage(packageDir: string, rel: string, what
     await stat(abs);
     real = await realpath(abs);
   } catch (cause) {
-    throw new ModelError('E_ARTIFACT_MISSING', `The ${what} "${rel}" does not exist in the package "${packageDir}"`, {
-      details: { path: rel, package: packageDir },
-      cause,
-    });
+    throw new ModelError(
+      'E_ARTIFACT_MISSING',
+      `The ${what} "${rel}" does not exist in the package "${packageDir}"`,
+      {
+        details: { path: rel, package: packageDir },
+        cause,
+      }
+    );
   }
   // A symlink inside the package may point outside it.
   const realRoot = await realpath(packageDir);
-  if (!isInside(realRoot, real)) throw escape(`resolves (through a symlink) to "${real}", outside the package`);
+  if (!isInside(realRoot, real))
+    throw escape(`resolves (through a symlink) to "${real}", outside the package`);
   return abs;
 }
 
@@ -237,7 +262,8 @@ type Ctor = new () => object;
 function describeExport(x: unknown): string {
   if (x === undefined) return 'nothing (undefined)';
   if (x === null) return 'null';
-  if (typeof x === 'function') return 'a function that is not a constructor (an arrow function or method)';
+  if (typeof x === 'function')
+    return 'a function that is not a constructor (an arrow function or method)';
   if (typeof x === 'object') return `an object with keys [${Object.keys(x).join(', ')}]`;
   return `a ${typeof x} (${JSON.stringify(x)})`;
 }
@@ -252,9 +278,14 @@ function hasMethod(obj: object, name: string): boolean {
 
 function methodNames(proto: object | null): string[] {
   const names = new Set<string>();
-  for (let p = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p = proto;
+    p !== null && p !== Object.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     for (const n of Object.getOwnPropertyNames(p)) {
-      if (n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(p, n)?.value === 'function') names.add(n);
+      if (n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(p, n)?.value === 'function')
+        names.add(n);
     }
   }
   return [...names];

@@ -88,7 +88,12 @@ export async function bundleModel(
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         const spec = args.path;
-        if (args.kind === 'entry-point' || spec.startsWith('.') || spec.startsWith('/') || isBuiltin(spec)) {
+        if (
+          args.kind === 'entry-point' ||
+          spec.startsWith('.') ||
+          spec.startsWith('/') ||
+          isBuiltin(spec)
+        ) {
           return undefined;
         }
         if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(spec)) return undefined; // data:, file:, ...
@@ -135,10 +140,14 @@ export async function bundleModel(
       ? `${resolve(entryDir, first.location.file)}:${first.location.line}:${first.location.column}`
       : entryAbs;
     const message = first?.text ?? (error instanceof Error ? error.message : String(error));
-    throw new ModelError('E_SAVE_FAILED', `Bundling model code "${entryAbs}" failed at ${where}: ${message}`, {
-      details: { file: entryAbs, location: where },
-      cause: error,
-    });
+    throw new ModelError(
+      'E_SAVE_FAILED',
+      `Bundling model code "${entryAbs}" failed at ${where}: ${message}`,
+      {
+        details: { file: entryAbs, location: where },
+        cause: error,
+      }
+    );
   }
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes('node_modules/'))
@@ -225,8 +234,12 @@ export function prepareBundle(code: string, bundleFile: string): PreparedBundle 
  * @param error - Any thrown value; non-errors are left alone.
  * @param prepared - The bundle the error came from.
  */
-export function cleanBundleStack(error: unknown, prepared: Pick<PreparedBundle, 'url' | 'fileUrl'>): void {
+export function cleanBundleStack(
+  error: unknown,
+  prepared: Pick<PreparedBundle, 'url' | 'fileUrl'>
+): void {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e.stack?.includes(prepared.url)) e.stack = e.stack.split(prepared.url).join(prepared.fileUrl);
+    if (e.stack?.includes(prepared.url))
+      e.stack = e.stack.split(prepared.url).join(prepared.fileUrl);
   }
 }

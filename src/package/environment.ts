@@ -98,7 +98,9 @@ export function findInstalledPackage(name: string, fromDir: string): FoundPackag
  * @returns The package, or undefined.
  */
 export function findOwningPackage(name: string, fileUrlOrPath: string): FoundPackage | undefined {
-  let dir = dirname(fileUrlOrPath.startsWith('file:') ? fileURLToPath(fileUrlOrPath) : fileUrlOrPath);
+  let dir = dirname(
+    fileUrlOrPath.startsWith('file:') ? fileURLToPath(fileUrlOrPath) : fileUrlOrPath
+  );
   for (;;) {
     const json = readJson(join(dir, 'package.json'));
     if (json !== undefined && json['name'] === name) return { dir, json };
@@ -111,7 +113,9 @@ export function findOwningPackage(name: string, fileUrlOrPath: string): FoundPac
 function readJson(file: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+    return typeof parsed === 'object' && parsed !== null
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -127,9 +131,13 @@ function readJson(file: string): Record<string, unknown> | undefined {
 export function isNativePackage(json: Record<string, unknown>): boolean {
   if (json['gypfile'] === true || json['binary'] !== undefined) return true;
   const deps = { ...(json['dependencies'] as object | undefined) } as Record<string, unknown>;
-  return ['node-gyp-build', 'prebuild-install', 'bindings', '@mapbox/node-pre-gyp', 'node-addon-api'].some(
-    (d) => d in deps
-  );
+  return [
+    'node-gyp-build',
+    'prebuild-install',
+    'bindings',
+    '@mapbox/node-pre-gyp',
+    'node-addon-api',
+  ].some((d) => d in deps);
 }
 
 /**
@@ -177,10 +185,14 @@ export async function readJsEnv(dir: string): Promise<JsEnv | null> {
       bundled: { ...parsed.bundled },
     };
   } catch (cause) {
-    throw new ModelError('E_MLMODEL_INVALID', `Invalid environment file "${file}": not valid JSON`, {
-      details: { file },
-      cause,
-    });
+    throw new ModelError(
+      'E_MLMODEL_INVALID',
+      `Invalid environment file "${file}": not valid JSON`,
+      {
+        details: { file },
+        cause,
+      }
+    );
   }
 }
 

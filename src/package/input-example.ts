@@ -50,28 +50,43 @@ export function toSplitFrame(example: unknown): SplitFrame {
     if (example.length > 0 && example.every((r) => Array.isArray(r))) {
       const width = Math.max(...(example as unknown[][]).map((r) => r.length));
       const columns = Array.from({ length: width }, (_, i) => String(i));
-      return { columns, data: (example as unknown[][]).map((r) => columns.map((_, i) => jsonValue(r[i]))) };
+      return {
+        columns,
+        data: (example as unknown[][]).map((r) => columns.map((_, i) => jsonValue(r[i]))),
+      };
     }
     if (example.every((r) => isPlainObject(r))) {
       const rows = example as Record<string, unknown>[];
       const columns: string[] = [];
       const seen = new Set<string>();
-      for (const row of rows) for (const k of Object.keys(row)) if (!seen.has(k)) (seen.add(k), columns.push(k));
+      for (const row of rows) {
+        for (const k of Object.keys(row)) {
+          if (!seen.has(k)) {
+            seen.add(k);
+            columns.push(k);
+          }
+        }
+      }
       return { columns, data: rows.map((row) => columns.map((c) => jsonValue(row[c]))) };
     }
     throw invalidExample('an array that is neither rows (objects) nor a 2-D array');
   }
   if (isPlainObject(example)) {
     const entries = Object.entries(example);
-    const isColumn = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || ArrayBuffer.isView(v);
+    const isColumn = (v: unknown): v is ArrayLike<unknown> =>
+      Array.isArray(v) || ArrayBuffer.isView(v);
     if (entries.length > 0 && entries.every(([, v]) => isColumn(v))) {
       const lengths = new Set(entries.map(([, v]) => (v as ArrayLike<unknown>).length));
       if (lengths.size > 1) {
-        throw invalidExample(`columns of unequal lengths (${entries.map(([k, v]) => `${k}: ${(v as ArrayLike<unknown>).length}`).join(', ')})`);
+        throw invalidExample(
+          `columns of unequal lengths (${entries.map(([k, v]) => `${k}: ${(v as ArrayLike<unknown>).length}`).join(', ')})`
+        );
       }
       const n = [...lengths][0] ?? 0;
       const columns = entries.map(([k]) => k);
-      const data = Array.from({ length: n }, (_, r) => entries.map(([, v]) => jsonValue((v as ArrayLike<unknown>)[r])));
+      const data = Array.from({ length: n }, (_, r) =>
+        entries.map(([, v]) => jsonValue((v as ArrayLike<unknown>)[r]))
+      );
       return { columns, data };
     }
     return { columns: entries.map(([k]) => k), data: [entries.map(([, v]) => jsonValue(v))] };
@@ -122,7 +137,10 @@ function jsonValue(v: unknown): unknown {
 export async function writeInputExample(dir: string, example: unknown): Promise<InputExampleInfo> {
   const split = toSplitFrame(example);
   await writeFile(join(dir, INPUT_EXAMPLE_FILE_NAME), JSON.stringify(split));
-  await writeFile(join(dir, SERVING_INPUT_FILE_NAME), `${JSON.stringify({ dataframe_split: split }, null, 2)}\n`);
+  await writeFile(
+    join(dir, SERVING_INPUT_FILE_NAME),
+    `${JSON.stringify({ dataframe_split: split }, null, 2)}\n`
+  );
   return {
     artifact_path: INPUT_EXAMPLE_FILE_NAME,
     type: 'dataframe',
@@ -155,5 +173,7 @@ export async function readInputExample(dir: string, info: InputExampleInfo): Pro
  * @returns One object per row.
  */
 export function splitToRows(split: SplitFrame): Record<string, unknown>[] {
-  return split.data.map((row) => Object.fromEntries(split.columns.map((c, i) => [c, row[i] ?? null])));
+  return split.data.map((row) =>
+    Object.fromEntries(split.columns.map((c, i) => [c, row[i] ?? null]))
+  );
 }

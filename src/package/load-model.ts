@@ -69,12 +69,17 @@ class JsLoadedModel implements LoadedModel {
     } catch (cause) {
       this.cleanStack(cause);
       const message = cause instanceof Error ? cause.message : String(cause);
-      const error = new ModelError('E_MODEL_PREDICT', `Model ${this.predictFn} failed: ${message}`, {
-        details: { path: this.path, predictFn: this.predictFn },
-        cause,
-      });
+      const error = new ModelError(
+        'E_MODEL_PREDICT',
+        `Model ${this.predictFn} failed: ${message}`,
+        {
+          details: { path: this.path, predictFn: this.predictFn },
+          cause,
+        }
+      );
       // Keep the model's own frames visible where only `stack` is printed.
-      if (cause instanceof Error && cause.stack !== undefined) error.stack = `${error.stack}\nCaused by: ${cause.stack}`;
+      if (cause instanceof Error && cause.stack !== undefined)
+        error.stack = `${error.stack}\nCaused by: ${cause.stack}`;
       throw error;
     }
   }
@@ -100,12 +105,22 @@ class JsLoadedModel implements LoadedModel {
  * const scores = await model.predict([{ x0: 1, x1: 2 }]);
  * ```
  */
-export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(
+  path: string,
+  options: LoadModelOptions = {}
+): Promise<LoadedModel> {
   const warn = options.warn ?? defaultWarn;
-  if (options.predictFn !== undefined && (typeof options.predictFn !== 'string' || options.predictFn === '')) {
-    throw new ModelError('E_OPTION_INVALID', `options.predictFn must be a method name, found ${JSON.stringify(options.predictFn)}`, {
-      details: { option: 'predictFn' },
-    });
+  if (
+    options.predictFn !== undefined &&
+    (typeof options.predictFn !== 'string' || options.predictFn === '')
+  ) {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `options.predictFn must be a method name, found ${JSON.stringify(options.predictFn)}`,
+      {
+        details: { option: 'predictFn' },
+      }
+    );
   }
   const file = await resolveMLmodelPath(path);
   const packageDir = dirname(file);
@@ -128,5 +143,13 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     predictFn: options.predictFn,
     warn,
   });
-  return new JsLoadedModel(packageDir, metadata, loaded.context, loaded.predictFn, loaded.instance, warn, loaded.cleanStack);
+  return new JsLoadedModel(
+    packageDir,
+    metadata,
+    loaded.context,
+    loaded.predictFn,
+    loaded.instance,
+    warn,
+    loaded.cleanStack
+  );
 }

@@ -64,9 +64,13 @@ export async function resolveMLmodelPath(path: string): Promise<string> {
   } else if (st?.isFile()) {
     return abs;
   }
-  throw new ModelError('E_MLMODEL_MISSING', `Could not find an "MLmodel" configuration file at "${path}"`, {
-    details: { path: abs },
-  });
+  throw new ModelError(
+    'E_MLMODEL_MISSING',
+    `Could not find an "MLmodel" configuration file at "${path}"`,
+    {
+      details: { path: abs },
+    }
+  );
 }
 
 /**
@@ -84,10 +88,14 @@ export async function readMLmodel(path: string): Promise<ModelMetadata> {
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new ModelError('E_MLMODEL_MISSING', `Could not find an "MLmodel" configuration file at "${path}"`, {
-      details: { path: file },
-      cause,
-    });
+    throw new ModelError(
+      'E_MLMODEL_MISSING',
+      `Could not find an "MLmodel" configuration file at "${path}"`,
+      {
+        details: { path: file },
+        cause,
+      }
+    );
   }
   return parseMLmodel(text, file);
 }
@@ -130,27 +138,37 @@ export function parseMLmodel(text: string, source: string): ModelMetadata {
     const message = error instanceof Error ? error.message : String(error);
     throw invalid(source, `malformed YAML: ${message}`, error);
   }
-  if (!isMapping(raw)) throw invalid(source, `expected a YAML mapping, found ${describeValue(raw)}`);
+  if (!isMapping(raw))
+    throw invalid(source, `expected a YAML mapping, found ${describeValue(raw)}`);
   const flavors = raw['flavors'];
   if (!isMapping(flavors)) {
-    throw invalid(source, `"flavors" must be a mapping of flavor name to configuration, found ${describeValue(flavors)}`);
+    throw invalid(
+      source,
+      `"flavors" must be a mapping of flavor name to configuration, found ${describeValue(flavors)}`
+    );
   }
   for (const [name, conf] of Object.entries(flavors)) {
-    if (!isMapping(conf)) throw invalid(source, `flavor "${name}" must be a mapping, found ${describeValue(conf)}`);
+    if (!isMapping(conf))
+      throw invalid(source, `flavor "${name}" must be a mapping, found ${describeValue(conf)}`);
   }
 
   let signature: ModelSignature | null = null;
   const sigRaw = raw['signature'];
   if (sigRaw !== undefined && sigRaw !== null) {
-    if (!isMapping(sigRaw)) throw invalid(source, `"signature" must be a mapping, found ${describeValue(sigRaw)}`);
+    if (!isMapping(sigRaw))
+      throw invalid(source, `"signature" must be a mapping, found ${describeValue(sigRaw)}`);
     try {
       signature = parseSignature(sigRaw);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      throw new ModelError('E_SIGNATURE_INVALID', `Invalid signature in MLmodel file "${source}": ${message}`, {
-        details: { file: source },
-        cause: error,
-      });
+      throw new ModelError(
+        'E_SIGNATURE_INVALID',
+        `Invalid signature in MLmodel file "${source}": ${message}`,
+        {
+          details: { file: source },
+          cause: error,
+        }
+      );
     }
   }
 
@@ -164,7 +182,9 @@ export function parseMLmodel(text: string, source: string): ModelMetadata {
     mlflowVersion: scalarString(raw['mlflow_version']),
     signature,
     savedInputExampleInfo:
-      isMapping(info) && typeof info['artifact_path'] === 'string' ? (info as InputExampleInfo) : null,
+      isMapping(info) && typeof info['artifact_path'] === 'string'
+        ? (info as InputExampleInfo)
+        : null,
     modelSizeBytes: typeof size === 'number' && Number.isFinite(size) ? size : null,
     metadata: isMapping(metadata) ? metadata : null,
     raw,

@@ -76,7 +76,8 @@ export async function getModelInfo(path: string): Promise<ModelInfo> {
     mlflowVersion: meta.mlflowVersion,
     jsfuncVersion: typeof jsfuncVersion === 'string' ? jsfuncVersion : null,
     signature: meta.signature,
-    signatureJson: typeof sig === 'object' && sig !== null ? (sig as Record<string, unknown>) : null,
+    signatureJson:
+      typeof sig === 'object' && sig !== null ? (sig as Record<string, unknown>) : null,
     modelSizeBytes: meta.modelSizeBytes,
     inputExampleInfo: info,
     inputExample,

@@ -53,9 +53,13 @@ export async function listPackageFiles(dir: string): Promise<[string, number][]>
 export async function packageIdentity(path: string): Promise<PackageIdentity> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isDirectory()) {
-    throw new ModelError('E_MLMODEL_MISSING', `Could not find a model package directory at "${path}"`, {
-      details: { path },
-    });
+    throw new ModelError(
+      'E_MLMODEL_MISSING',
+      `Could not find a model package directory at "${path}"`,
+      {
+        details: { path },
+      }
+    );
   }
   const hash = createHash('sha256');
   let bytes = 0;

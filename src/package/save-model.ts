@@ -82,7 +82,8 @@ export function formatUtcTime(epochMicros: number): string {
 function jsonClone(value: unknown, option: string): Record<string, unknown> {
   try {
     const out = JSON.parse(JSON.stringify(value)) as unknown;
-    if (typeof out !== 'object' || out === null || Array.isArray(out)) throw new Error('not an object');
+    if (typeof out !== 'object' || out === null || Array.isArray(out))
+      throw new Error('not an object');
     return out as Record<string, unknown>;
   } catch (cause) {
     throw new ModelError('E_OPTION_INVALID', `${option} must be a JSON-serializable object`, {
@@ -134,7 +135,10 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
   const exportName = source.exportName ?? 'default';
   const predictFn = options.predictFn ?? 'predict';
   if (typeof predictFn !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(predictFn)) {
-    throw optionError(`options.predictFn must be a method name, found ${JSON.stringify(predictFn)}`, 'predictFn');
+    throw optionError(
+      `options.predictFn must be a method name, found ${JSON.stringify(predictFn)}`,
+      'predictFn'
+    );
   }
   const artifactSources = Object.entries(options.artifacts ?? {});
   for (const [name, p] of artifactSources) {
@@ -144,10 +148,15 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
         'artifacts'
       );
     }
-    if (typeof p !== 'string' || p === '') throw optionError(`Artifact "${name}" must be a path string`, 'artifacts');
+    if (typeof p !== 'string' || p === '')
+      throw optionError(`Artifact "${name}" must be a path string`, 'artifacts');
   }
-  const modelConfig = options.modelConfig === undefined ? undefined : jsonClone(options.modelConfig, 'options.modelConfig');
-  const metadata = options.metadata === undefined ? undefined : jsonClone(options.metadata, 'options.metadata');
+  const modelConfig =
+    options.modelConfig === undefined
+      ? undefined
+      : jsonClone(options.modelConfig, 'options.modelConfig');
+  const metadata =
+    options.metadata === undefined ? undefined : jsonClone(options.metadata, 'options.metadata');
 
   const modelFile = resolve(source.path);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
@@ -170,13 +179,19 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
   const created = await ensureEmptyTarget(target);
   await mkdir(target, { recursive: true });
   try {
-    const bundle = await bundleModel(modelFile, join(target, DEFAULT_ENTRY), { external: options.external });
+    const bundle = await bundleModel(modelFile, join(target, DEFAULT_ENTRY), {
+      external: options.external,
+    });
 
     const artifacts: Record<string, ArtifactEntry> = {};
     for (const [name, abs, isDir] of resolvedArtifacts) {
       const rel = isDir ? `artifacts/${name}` : `artifacts/${name}/${basename(abs)}`;
       try {
-        await cp(abs, join(target, rel), { recursive: true, dereference: true, errorOnExist: true });
+        await cp(abs, join(target, rel), {
+          recursive: true,
+          dereference: true,
+          errorOnExist: true,
+        });
       } catch (cause) {
         throw new ModelError('E_SAVE_FAILED', `Copying artifact "${name}" from "${abs}" failed`, {
           details: { artifact: name, path: abs },
@@ -230,11 +245,17 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
   } catch (error) {
     // Leave no half-written package behind.
     if (created) await rm(target, { recursive: true, force: true });
-    else for (const e of await readdir(target)) await rm(join(target, e), { recursive: true, force: true });
+    else
+      for (const e of await readdir(target))
+        await rm(join(target, e), { recursive: true, force: true });
     if (ModelError.is(error)) throw error;
-    throw new ModelError('E_SAVE_FAILED', `Saving the model to "${target}" failed: ${String(error)}`, {
-      details: { path: target },
-      cause: error,
-    });
+    throw new ModelError(
+      'E_SAVE_FAILED',
+      `Saving the model to "${target}" failed: ${String(error)}`,
+      {
+        details: { path: target },
+        cause: error,
+      }
+    );
   }
 }

@@ -10,7 +10,13 @@ import {
 } from '../../src/flavors/js-function.js';
 import { readMLmodel } from '../../src/package/mlmodel.js';
 import { saveModel } from '../../src/package/save-model.js';
-import { BAD_EXPORTS, COUNTER_MODEL, THROWS_ON_IMPORT, WEIGHTS, tempDirs } from '../fixtures/package/paths.js';
+import {
+  BAD_EXPORTS,
+  COUNTER_MODEL,
+  THROWS_ON_IMPORT,
+  WEIGHTS,
+  tempDirs,
+} from '../fixtures/package/paths.js';
 
 const tmp = tempDirs();
 afterAll(() => tmp.cleanup());
@@ -37,7 +43,11 @@ function patchFlavor(dir: string, patch: (text: string) => string): void {
 let counterDir = '';
 beforeAll(async () => {
   counterDir = join(tmp.make(), 'counter');
-  await saveModel(counterDir, { model: COUNTER_MODEL, artifacts: { weights: WEIGHTS }, modelConfig: { scale: 2, bias: 0 } });
+  await saveModel(counterDir, {
+    model: COUNTER_MODEL,
+    artifacts: { weights: WEIGHTS },
+    modelConfig: { scale: 2, bias: 0 },
+  });
 });
 
 describe('loadJsFunction lifecycle', () => {
@@ -52,7 +62,11 @@ describe('loadJsFunction lifecycle', () => {
     expect(weights).toBe(join(counterDir, 'artifacts/weights/weights.json'));
     expect(loaded.context.modelConfig).toEqual({ scale: 2, bias: 0 });
     expect(Object.isFrozen(loaded.context)).toBe(true);
-    const out = model.predict(loaded.context, tableFromArrays({ x: Float64Array.from([1, 2]) }), {});
+    const out = model.predict(
+      loaded.context,
+      tableFromArrays({ x: Float64Array.from([1, 2]) }),
+      {}
+    );
     expect(out).toEqual([20, 40]);
     expect(model.loadCalls).toBe(1);
   });
@@ -83,10 +97,16 @@ describe('loadJsFunction lifecycle', () => {
     const dir = join(tmp.make(), 'neg');
     await saveModel(dir, { model: COUNTER_MODEL, predictFn: 'predictNegated' });
     expect((await loadJsFunction(dir, await flavorOf(dir))).predictFn).toBe('predictNegated');
-    expect((await loadJsFunction(dir, await flavorOf(dir), { predictFn: 'predict' })).predictFn).toBe('predict');
-    await expect(loadJsFunction(dir, await flavorOf(dir), { predictFn: 'predictProba' })).rejects.toMatchObject({
+    expect(
+      (await loadJsFunction(dir, await flavorOf(dir), { predictFn: 'predict' })).predictFn
+    ).toBe('predict');
+    await expect(
+      loadJsFunction(dir, await flavorOf(dir), { predictFn: 'predictProba' })
+    ).rejects.toMatchObject({
       code: 'E_MODEL_IMPORT',
-      message: expect.stringMatching(/CounterModel.*no method "predictProba".*methods: .*predict, predictNegated/),
+      message: expect.stringMatching(
+        /CounterModel.*no method "predictProba".*methods: .*predict, predictNegated/
+      ),
     });
   });
 
@@ -156,7 +176,9 @@ describe('loadJsFunction failures', () => {
   it('reports an import failure with the file and the cause; stack names the bundle', async () => {
     const dir = join(tmp.make(), 'throws');
     await saveModel(dir, { model: THROWS_ON_IMPORT });
-    const error = (await loadJsFunction(dir, await flavorOf(dir)).catch((e: unknown) => e)) as Error;
+    const error = (await loadJsFunction(dir, await flavorOf(dir)).catch(
+      (e: unknown) => e
+    )) as Error;
     expect(error).toMatchObject({
       code: 'E_MODEL_IMPORT',
       message: expect.stringContaining(join(dir, 'code/model.mjs')),
@@ -178,22 +200,35 @@ describe('loadJsFunction failures', () => {
 
   it('rejects artifact paths that escape the package, and names missing artifacts', async () => {
     const cases: [string, string, RegExp][] = [
-      ['../../etc/passwd', 'E_ARTIFACT_PATH', /artifact "weights" path "\.\.\/\.\.\/etc\/passwd" leaves the package/],
+      [
+        '../../etc/passwd',
+        'E_ARTIFACT_PATH',
+        /artifact "weights" path "\.\.\/\.\.\/etc\/passwd" leaves the package/,
+      ],
       ['/etc/passwd', 'E_ARTIFACT_PATH', /is absolute/],
       ['artifacts/../../x', 'E_ARTIFACT_PATH', /leaves the package/],
-      ['artifacts/weights/gone.json', 'E_ARTIFACT_MISSING', /artifact "weights" "artifacts\/weights\/gone\.json" does not exist/],
+      [
+        'artifacts/weights/gone.json',
+        'E_ARTIFACT_MISSING',
+        /artifact "weights" "artifacts\/weights\/gone\.json" does not exist/,
+      ],
     ];
     for (const [path, code, text] of cases) {
       const dir = join(tmp.make(), 'escape');
       await saveModel(dir, { model: COUNTER_MODEL, artifacts: { weights: WEIGHTS } });
       patchFlavor(dir, (t) => t.replace('path: artifacts/weights/weights.json', `path: ${path}`));
-      await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({ code, message: expect.stringMatching(text) });
+      await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({
+        code,
+        message: expect.stringMatching(text),
+      });
     }
     // A code entry outside the package is refused too.
     const dir = join(tmp.make(), 'entry');
     await saveModel(dir, { model: COUNTER_MODEL });
     patchFlavor(dir, (t) => t.replace('entry: code/model.mjs', 'entry: ../elsewhere.mjs'));
-    await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({ code: 'E_ARTIFACT_PATH' });
+    await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({
+      code: 'E_ARTIFACT_PATH',
+    });
   });
 
   it('rejects a symlinked artifact that points outside the package', async () => {
@@ -208,8 +243,16 @@ describe('loadJsFunction failures', () => {
   });
 
   it('rejects ill-typed flavor keys as E_MLMODEL_INVALID', () => {
-    expect(() => parseJsFunctionFlavor({ predict_fn: 3 }, 'f')).toThrow(/"predict_fn" must be a non-empty string/);
-    expect(() => parseJsFunctionFlavor({ artifacts: { w: { uri: 'x' } } }, 'f')).toThrow(/artifact "w" must have a string "path"/);
-    expect(parseJsFunctionFlavor({}, 'f')).toMatchObject({ entry: 'code/model.mjs', export_name: 'default', predict_fn: 'predict' });
+    expect(() => parseJsFunctionFlavor({ predict_fn: 3 }, 'f')).toThrow(
+      /"predict_fn" must be a non-empty string/
+    );
+    expect(() => parseJsFunctionFlavor({ artifacts: { w: { uri: 'x' } } }, 'f')).toThrow(
+      /artifact "w" must have a string "path"/
+    );
+    expect(parseJsFunctionFlavor({}, 'f')).toMatchObject({
+      entry: 'code/model.mjs',
+      export_name: 'default',
+      predict_fn: 'predict',
+    });
   });
 });

@@ -3,7 +3,10 @@ import { LOADABLE_FLAVORS, selectFlavor } from '../../src/flavors/registry.js';
 
 describe('selectFlavor', () => {
   it('picks js_function when the package declares it, among other flavors', () => {
-    const { loader, conf } = selectFlavor({ flavors: { onnx: {}, js_function: { predict_fn: 'p' } } }, '/pkg');
+    const { loader, conf } = selectFlavor(
+      { flavors: { onnx: {}, js_function: { predict_fn: 'p' } } },
+      '/pkg'
+    );
     expect(loader.name).toBe('js_function');
     expect(conf).toEqual({ predict_fn: 'p' });
     expect(LOADABLE_FLAVORS).toEqual(['js_function']);
@@ -18,7 +21,8 @@ describe('selectFlavor', () => {
     }
     expect(error).toMatchObject({
       code: 'E_FLAVOR_UNSUPPORTED',
-      message: 'Model "/pkg" has flavor(s) [python_function, sklearn], none of which jsfunc can load; jsfunc loads [js_function]',
+      message:
+        'Model "/pkg" has flavor(s) [python_function, sklearn], none of which jsfunc can load; jsfunc loads [js_function]',
       details: { flavors: ['python_function', 'sklearn'], supported: ['js_function'] },
     });
   });

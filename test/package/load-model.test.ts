@@ -7,7 +7,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/package/load-model.js';
 import { saveModel } from '../../src/package/save-model.js';
 import type { ModelSignature } from '../../src/signature/types.js';
-import { ARROW_MODEL, BAD_EXPORTS, COUNTER_MODEL, FIXTURES, MLFLOW_MODELS, WEIGHTS, tempDirs } from '../fixtures/package/paths.js';
+import {
+  ARROW_MODEL,
+  BAD_EXPORTS,
+  COUNTER_MODEL,
+  FIXTURES,
+  MLFLOW_MODELS,
+  WEIGHTS,
+  tempDirs,
+} from '../fixtures/package/paths.js';
 
 const tmp = tempDirs();
 afterAll(() => tmp.cleanup());
@@ -44,7 +52,12 @@ describe('loadModel + predict', () => {
     expect(model.metadata.metadata).toEqual({ team: 'risk' });
     expect(model.predictFn).toBe('predict');
     // Rows with an int column and an extra column: widened to double, extra dropped.
-    expect(await model.predict([{ x: 1, extra: 'a' }, { x: 2, extra: 'b' }])).toEqual([20, 40]);
+    expect(
+      await model.predict([
+        { x: 1, extra: 'a' },
+        { x: 2, extra: 'b' },
+      ])
+    ).toEqual([20, 40]);
     expect(await model.predict({ x: [0.5] }, { k: 3 })).toEqual([10]);
     expect(await model.predict(tableFromArrays({ x: Float64Array.from([1]) }))).toEqual([20]);
     const inner = model.unwrap<Counter>();
@@ -55,7 +68,11 @@ describe('loadModel + predict', () => {
 
   it('applies modelConfig overrides and the predictFn override', async () => {
     const warnings: string[] = [];
-    const model = await loadModel(dir, { modelConfig: { scale: 3, nope: 1 }, predictFn: 'predictNegated', warn: (m) => warnings.push(m) });
+    const model = await loadModel(dir, {
+      modelConfig: { scale: 3, nope: 1 },
+      predictFn: 'predictNegated',
+      warn: (m) => warnings.push(m),
+    });
     expect(model.context.modelConfig).toEqual({ scale: 3 });
     expect(warnings.some((w) => /nope/.test(w))).toBe(true);
     expect(await model.predict([{ x: 1 }])).toEqual([-30]);
@@ -64,7 +81,9 @@ describe('loadModel + predict', () => {
   it('rejects input that breaks the signature and invalid params', async () => {
     const model = await loadModel(dir, { warn: () => undefined });
     await expect(model.predict([{ y: 1 }])).rejects.toMatchObject({ code: 'E_SCHEMA_MISMATCH' });
-    await expect(model.predict([{ x: 1 }], { k: 'many' })).rejects.toMatchObject({ code: 'E_PARAMS_INVALID' });
+    await expect(model.predict([{ x: 1 }], { k: 'many' })).rejects.toMatchObject({
+      code: 'E_PARAMS_INVALID',
+    });
     expect(model.unwrap<Counter>().predictCalls).toBe(0);
   });
 
@@ -73,7 +92,10 @@ describe('loadModel + predict', () => {
     await saveModel(failing, { model: { path: BAD_EXPORTS, exportName: 'FailsToPredict' } });
     const model = await loadModel(failing);
     const error = (await model.predict([{ x: 1 }]).catch((e: unknown) => e)) as Error;
-    expect(error).toMatchObject({ code: 'E_MODEL_PREDICT', message: expect.stringContaining('row 3 is bad') });
+    expect(error).toMatchObject({
+      code: 'E_MODEL_PREDICT',
+      message: expect.stringContaining('row 3 is bad'),
+    });
     expect(error.cause).toBeInstanceOf(TypeError);
     expect((error.cause as Error).stack).toContain(`file://${join(failing, 'code/model.mjs')}`);
     expect(error.stack).toContain('row 3 is bad');
@@ -92,16 +114,26 @@ describe('environment check at load', () => {
     const pkg = join(tmp.make(), 'drift');
     await saveModel(pkg, { model: ARROW_MODEL });
     const envFile = join(pkg, 'js_env.json');
-    const env = JSON.parse(readFileSync(envFile, 'utf8')) as { node_version: string; external: Record<string, string> };
+    const env = JSON.parse(readFileSync(envFile, 'utf8')) as {
+      node_version: string;
+      external: Record<string, string>;
+    };
     const quiet: string[] = [];
     await loadModel(pkg, { warn: (m) => quiet.push(m) });
     expect(quiet).toEqual([]);
-    writeFileSync(envFile, JSON.stringify({ ...env, node_version: '12.0.0', external: { 'apache-arrow': '1.0.0' } }));
+    writeFileSync(
+      envFile,
+      JSON.stringify({ ...env, node_version: '12.0.0', external: { 'apache-arrow': '1.0.0' } })
+    );
     const warnings: string[] = [];
     await loadModel(pkg, { warn: (m) => warnings.push(m) });
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/saved with Node 12\.0\.0 but is loaded with Node 20/);
-    expect(warnings[1]).toMatch(new RegExp(`apache-arrow@1\\.0\\.0 but apache-arrow@${env.external['apache-arrow']} is loaded`));
+    expect(warnings[1]).toMatch(
+      new RegExp(
+        `apache-arrow@1\\.0\\.0 but apache-arrow@${env.external['apache-arrow']} is loaded`
+      )
+    );
   });
 });
 
@@ -111,9 +143,14 @@ describe('relocatability', () => {
 
   it('loads from another cwd after the sources and artifacts are deleted and the package is moved', async () => {
     const src = tmp.make('jsfunc-src-');
-    for (const f of ['counter-model.ts', 'helper.ts', 'arrow-model.ts', 'weights.json']) cpSync(join(FIXTURES, f), join(src, f));
+    for (const f of ['counter-model.ts', 'helper.ts', 'arrow-model.ts', 'weights.json'])
+      cpSync(join(FIXTURES, f), join(src, f));
     const saved = join(tmp.make(), 'pkg');
-    await saveModel(saved, { model: join(src, 'counter-model.ts'), artifacts: { weights: join(src, 'weights.json') }, modelConfig: { scale: 1 } });
+    await saveModel(saved, {
+      model: join(src, 'counter-model.ts'),
+      artifacts: { weights: join(src, 'weights.json') },
+      modelConfig: { scale: 1 },
+    });
     const savedArrow = join(tmp.make(), 'arrow-pkg');
     await saveModel(savedArrow, { model: join(src, 'arrow-model.ts') });
     rmSync(src, { recursive: true });
@@ -141,7 +178,7 @@ describe('relocatability', () => {
 
 describe('worker threads', () => {
   // Workers run compiled code: like the pool tests, this uses dist/ (the test command builds first).
-  it('loads two models in a worker thread and predicts, sharing the worker\'s apache-arrow', async () => {
+  it("loads two models in a worker thread and predicts, sharing the worker's apache-arrow", async () => {
     const pkg = join(tmp.make(), 'arrow');
     await saveModel(pkg, { model: ARROW_MODEL });
     const loader = pathToFileURL(join(process.cwd(), 'dist/package/load-model.js')).href;
@@ -153,7 +190,9 @@ describe('worker threads', () => {
       const out = await a.predict({ x: [1, 2, 3] });
       parentPort.postMessage({ out: Array.from(out.toArray()), same: a.unwrap().sameArrow, distinct: a.unwrap() !== b.unwrap() });
     `;
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: { loader, pkg } });
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), {
+      workerData: { loader, pkg },
+    });
     const result = await new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -11,7 +11,12 @@ afterAll(() => tmp.cleanup());
 describe('getModelInfo on MLflow-written packages', () => {
   it('summarises every shared MLflow MLmodel, none loadable by jsfunc', async () => {
     const names = readdirSync(MLFLOW_MODELS).sort();
-    expect(names).toEqual(['example_mlflow_1x_sklearn_model', 'langchain_2.12', 'pyfunc_2.8.1', 'pyfunc_tensor_output_2.7.1']);
+    expect(names).toEqual([
+      'example_mlflow_1x_sklearn_model',
+      'langchain_2.12',
+      'pyfunc_2.8.1',
+      'pyfunc_tensor_output_2.7.1',
+    ]);
     for (const name of names) {
       const info = await getModelInfo(join(MLFLOW_MODELS, name));
       expect(info.flavors['python_function']).toBeDefined();
@@ -26,8 +31,13 @@ describe('getModelInfo on MLflow-written packages', () => {
 
   it('parses the input example of the langchain model', async () => {
     const info = await getModelInfo(join(MLFLOW_MODELS, 'langchain_2.12', 'MLmodel'));
-    expect(info.inputExampleInfo).toEqual({ artifact_path: 'input_example.json', type: 'json_object' });
-    expect(info.inputExample).toEqual({ messages: [{ role: 'user', content: 'What is Retrieval-augmented Generation?' }] });
+    expect(info.inputExampleInfo).toEqual({
+      artifact_path: 'input_example.json',
+      type: 'json_object',
+    });
+    expect(info.inputExample).toEqual({
+      messages: [{ role: 'user', content: 'What is Retrieval-augmented Generation?' }],
+    });
     expect(info.signatureJson?.['outputs']).toBe('[{"type": "string", "required": true}]');
     expect(info.mlflowVersion).toBe('2.12.2');
   });
@@ -45,7 +55,11 @@ describe('getModelInfo on jsfunc packages', () => {
   it('summarises without running the model code', async () => {
     const dir = join(tmp.make(), 'throws');
     // This module throws at import: getModelInfo must not import it.
-    await saveModel(dir, { model: THROWS_ON_IMPORT, inputExample: { x: [1, 2] }, metadata: { team: 'risk' } });
+    await saveModel(dir, {
+      model: THROWS_ON_IMPORT,
+      inputExample: { x: [1, 2] },
+      metadata: { team: 'risk' },
+    });
     const info = await getModelInfo(dir);
     expect(info.loadableFlavors).toEqual(['js_function']);
     expect(info.modelUuid).toMatch(/^[0-9a-f]{32}$/);

@@ -47,6 +47,8 @@ describe('packageIdentity', () => {
   });
 
   it('rejects a path that is not a directory', async () => {
-    await expect(packageIdentity(join(tmp.make(), 'missing'))).rejects.toMatchObject({ code: 'E_MLMODEL_MISSING' });
+    await expect(packageIdentity(join(tmp.make(), 'missing'))).rejects.toMatchObject({
+      code: 'E_MLMODEL_MISSING',
+    });
   });
 });

@@ -6,7 +6,13 @@ import { tableFromArrays } from 'apache-arrow';
 import { parseMLmodel, readMLmodel, serializeMLmodel } from '../../src/package/mlmodel.js';
 import { formatUtcTime, saveModel } from '../../src/package/save-model.js';
 import type { ModelSignature } from '../../src/signature/types.js';
-import { ARROW_MODEL, COUNTER_MODEL, FIXTURES, WEIGHTS, tempDirs } from '../fixtures/package/paths.js';
+import {
+  ARROW_MODEL,
+  COUNTER_MODEL,
+  FIXTURES,
+  WEIGHTS,
+  tempDirs,
+} from '../fixtures/package/paths.js';
 
 const tmp = tempDirs();
 afterAll(() => tmp.cleanup());
@@ -31,7 +37,10 @@ describe('saveModel: a full package', () => {
     dir = join(tmp.make(), 'out', 'counter');
     await saveModel(dir, {
       model: COUNTER_MODEL,
-      artifacts: { weights: WEIGHTS, fixtures_dir: join(FIXTURES, 'mlflow-models', 'langchain_2.12') },
+      artifacts: {
+        weights: WEIGHTS,
+        fixtures_dir: join(FIXTURES, 'mlflow-models', 'langchain_2.12'),
+      },
       signature,
       inputExample: [{ x: 1.5 }, { x: 2 }],
       modelConfig: { scale: 2, label: 'on' },
@@ -43,7 +52,9 @@ describe('saveModel: a full package', () => {
   });
 
   it('writes the MLflow layout: MLmodel, bundled code, artifacts, examples, env', () => {
-    const files = walk(dir).map((f) => relative(dir, f)).sort();
+    const files = walk(dir)
+      .map((f) => relative(dir, f))
+      .sort();
     expect(files).toEqual([
       'MLmodel',
       'artifacts/fixtures_dir/MLmodel',
@@ -72,7 +83,10 @@ describe('saveModel: a full package', () => {
       config: { scale: 2, label: 'on' },
       artifacts: {
         weights: { path: 'artifacts/weights/weights.json', uri: WEIGHTS },
-        fixtures_dir: { path: 'artifacts/fixtures_dir', uri: join(FIXTURES, 'mlflow-models', 'langchain_2.12') },
+        fixtures_dir: {
+          path: 'artifacts/fixtures_dir',
+          uri: join(FIXTURES, 'mlflow-models', 'langchain_2.12'),
+        },
       },
       node_version: process.versions.node,
       env: { node: 'js_env.json' },
@@ -80,7 +94,9 @@ describe('saveModel: a full package', () => {
   });
 
   it('writes uuid, naive UTC time with microseconds, jsfunc_version, no mlflow_version', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+    ) as { version: string };
     expect(yaml['model_uuid']).toMatch(/^[0-9a-f]{32}$/);
     expect(text).toMatch(/^utc_time_created: '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?'$/m);
     expect(yaml['jsfunc_version']).toBe(pkg.version);
@@ -93,7 +109,9 @@ describe('saveModel: a full package', () => {
   it('writes the signature as MLflow JSON strings', () => {
     const sig = yaml['signature'] as Record<string, string>;
     expect(JSON.parse(sig['inputs']!)).toEqual([{ type: 'double', name: 'x', required: true }]);
-    expect(JSON.parse(sig['params']!)).toEqual([{ name: 'k', type: 'long', default: 1, shape: null }]);
+    expect(JSON.parse(sig['params']!)).toEqual([
+      { name: 'k', type: 'long', default: 1, shape: null },
+    ]);
   });
 
   it('writes the input example in split form and the serving example', () => {
@@ -105,7 +123,9 @@ describe('saveModel: a full package', () => {
     });
     const split = { columns: ['x'], data: [[1.5], [2]] };
     expect(JSON.parse(readFileSync(join(dir, 'input_example.json'), 'utf8'))).toEqual(split);
-    expect(JSON.parse(readFileSync(join(dir, 'serving_input_example.json'), 'utf8'))).toEqual({ dataframe_split: split });
+    expect(JSON.parse(readFileSync(join(dir, 'serving_input_example.json'), 'utf8'))).toEqual({
+      dataframe_split: split,
+    });
   });
 
   it('records model_size_bytes as the size of every file but MLmodel', () => {
@@ -121,7 +141,10 @@ describe('saveModel: a full package', () => {
   });
 
   it('records the environment: node version, external apache-arrow version', () => {
-    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as Record<string, unknown>;
+    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(env['node_version']).toBe(process.versions.node);
     expect(env['bundled']).toEqual({});
     // counter-model only imports apache-arrow as a type: nothing external at run time.
@@ -132,36 +155,59 @@ describe('saveModel: a full package', () => {
 describe('saveModel: externals and bundled npm packages', () => {
   it('keeps apache-arrow external and records its installed version', async () => {
     const dir = join(tmp.make(), 'arrow');
-    await saveModel(dir, { model: ARROW_MODEL, inputExample: tableFromArrays({ x: Float64Array.from([1, 2]) }) });
-    const arrowVersion = (JSON.parse(readFileSync('node_modules/apache-arrow/package.json', 'utf8')) as { version: string }).version;
-    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as { external: Record<string, string> };
+    await saveModel(dir, {
+      model: ARROW_MODEL,
+      inputExample: tableFromArrays({ x: Float64Array.from([1, 2]) }),
+    });
+    const arrowVersion = (
+      JSON.parse(readFileSync('node_modules/apache-arrow/package.json', 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as {
+      external: Record<string, string>;
+    };
     expect(env.external).toEqual({ 'apache-arrow': arrowVersion });
     const code = readFileSync(join(dir, 'code/model.mjs'), 'utf8');
     expect(code).toContain('"jsfunc-external:apache-arrow"');
     expect(code.length).toBeLessThan(20_000);
-    expect(JSON.parse(readFileSync(join(dir, 'input_example.json'), 'utf8'))).toEqual({ columns: ['x'], data: [[1], [2]] });
+    expect(JSON.parse(readFileSync(join(dir, 'input_example.json'), 'utf8'))).toEqual({
+      columns: ['x'],
+      data: [[1], [2]],
+    });
   });
 
   it('bundles an ordinary CommonJS npm package and records its version', async () => {
     const project = tmp.make();
     mkdirSync(join(project, 'node_modules', 'leftpad-cjs'), { recursive: true });
-    writeFileSync(join(project, 'node_modules', 'leftpad-cjs', 'package.json'), '{"name":"leftpad-cjs","version":"4.5.6","main":"index.js"}');
+    writeFileSync(
+      join(project, 'node_modules', 'leftpad-cjs', 'package.json'),
+      '{"name":"leftpad-cjs","version":"4.5.6","main":"index.js"}'
+    );
     writeFileSync(
       join(project, 'node_modules', 'leftpad-cjs', 'index.js'),
       'const path = require("path"); module.exports = (s) => path.basename(__dirname) + ":" + s;'
     );
-    writeFileSync(join(project, 'model.mjs'), 'import pad from "leftpad-cjs";\nexport default class M { predict() { return pad("x"); } }\n');
+    writeFileSync(
+      join(project, 'model.mjs'),
+      'import pad from "leftpad-cjs";\nexport default class M { predict() { return pad("x"); } }\n'
+    );
     const dir = join(project, 'pkg');
     await saveModel(dir, { model: join(project, 'model.mjs') });
-    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as { bundled: unknown; external: unknown };
+    const env = JSON.parse(readFileSync(join(dir, 'js_env.json'), 'utf8')) as {
+      bundled: unknown;
+      external: unknown;
+    };
     expect(env.bundled).toEqual({ 'leftpad-cjs': '4.5.6' });
     expect(env.external).toEqual({});
-    expect(readFileSync(join(dir, 'code/model.mjs'), 'utf8')).toContain('path.basename(__jsfuncDirname)');
+    expect(readFileSync(join(dir, 'code/model.mjs'), 'utf8')).toContain(
+      'path.basename(__jsfuncDirname)'
+    );
   });
 });
 
 describe('saveModel: failures', () => {
-  it('refuses a non-empty target with MLflow\'s message, accepts an empty one', async () => {
+  it("refuses a non-empty target with MLflow's message, accepts an empty one", async () => {
     const dir = tmp.make();
     writeFileSync(join(dir, 'keep.txt'), 'x');
     await expect(saveModel(dir, { model: COUNTER_MODEL })).rejects.toMatchObject({
@@ -177,9 +223,17 @@ describe('saveModel: failures', () => {
   it('names a missing artifact and a missing model module, creating nothing', async () => {
     const root = tmp.make();
     await expect(
-      saveModel(join(root, 'a'), { model: COUNTER_MODEL, artifacts: { weights: join(root, 'missing.json') } })
-    ).rejects.toMatchObject({ code: 'E_ARTIFACT_MISSING', message: expect.stringMatching(/Artifact "weights".*missing\.json/) });
-    await expect(saveModel(join(root, 'b'), { model: join(root, 'nope.ts') })).rejects.toMatchObject({
+      saveModel(join(root, 'a'), {
+        model: COUNTER_MODEL,
+        artifacts: { weights: join(root, 'missing.json') },
+      })
+    ).rejects.toMatchObject({
+      code: 'E_ARTIFACT_MISSING',
+      message: expect.stringMatching(/Artifact "weights".*missing\.json/),
+    });
+    await expect(
+      saveModel(join(root, 'b'), { model: join(root, 'nope.ts') })
+    ).rejects.toMatchObject({
       code: 'E_ARTIFACT_MISSING',
       message: expect.stringContaining('nope.ts'),
     });
@@ -189,12 +243,19 @@ describe('saveModel: failures', () => {
   it('reports esbuild errors as E_SAVE_FAILED naming the file, and cleans up', async () => {
     const root = tmp.make();
     writeFileSync(join(root, 'broken.ts'), 'export default class {\n  predict( {\n}\n');
-    writeFileSync(join(root, 'imports-missing.ts'), 'import x from "./not-there.js";\nexport default x;\n');
-    await expect(saveModel(join(root, 'p1'), { model: join(root, 'broken.ts') })).rejects.toMatchObject({
+    writeFileSync(
+      join(root, 'imports-missing.ts'),
+      'import x from "./not-there.js";\nexport default x;\n'
+    );
+    await expect(
+      saveModel(join(root, 'p1'), { model: join(root, 'broken.ts') })
+    ).rejects.toMatchObject({
       code: 'E_SAVE_FAILED',
       message: expect.stringContaining(join(root, 'broken.ts')),
     });
-    await expect(saveModel(join(root, 'p2'), { model: join(root, 'imports-missing.ts') })).rejects.toMatchObject({
+    await expect(
+      saveModel(join(root, 'p2'), { model: join(root, 'imports-missing.ts') })
+    ).rejects.toMatchObject({
       code: 'E_SAVE_FAILED',
       message: expect.stringMatching(/imports-missing\.ts.*not-there/),
     });
@@ -203,22 +264,33 @@ describe('saveModel: failures', () => {
 
   it('validates options', async () => {
     const root = tmp.make();
-    await expect(saveModel(join(root, 'a'), { model: COUNTER_MODEL, artifacts: { '../up': WEIGHTS } })).rejects.toMatchObject({
-      code: 'E_OPTION_INVALID',
-    });
-    await expect(saveModel(join(root, 'b'), { model: COUNTER_MODEL, predictFn: 'not a name' })).rejects.toMatchObject({
+    await expect(
+      saveModel(join(root, 'a'), { model: COUNTER_MODEL, artifacts: { '../up': WEIGHTS } })
+    ).rejects.toMatchObject({
       code: 'E_OPTION_INVALID',
     });
     await expect(
-      saveModel(join(root, 'c'), { model: COUNTER_MODEL, modelConfig: { big: 1n } as unknown as Record<string, unknown> })
+      saveModel(join(root, 'b'), { model: COUNTER_MODEL, predictFn: 'not a name' })
+    ).rejects.toMatchObject({
+      code: 'E_OPTION_INVALID',
+    });
+    await expect(
+      saveModel(join(root, 'c'), {
+        model: COUNTER_MODEL,
+        modelConfig: { big: 1n } as unknown as Record<string, unknown>,
+      })
     ).rejects.toMatchObject({ code: 'E_OPTION_INVALID' });
   });
 });
 
 describe('formatUtcTime', () => {
   it('formats like Python str(datetime): microseconds, omitted when zero', () => {
-    expect(formatUtcTime(Date.UTC(2024, 4, 17, 23, 15, 28) * 1000 + 764394)).toBe('2024-05-17 23:15:28.764394');
+    expect(formatUtcTime(Date.UTC(2024, 4, 17, 23, 15, 28) * 1000 + 764394)).toBe(
+      '2024-05-17 23:15:28.764394'
+    );
     expect(formatUtcTime(Date.UTC(2024, 0, 2, 3, 4, 5) * 1000)).toBe('2024-01-02 03:04:05');
-    expect(formatUtcTime(Date.UTC(2024, 0, 2, 3, 4, 5) * 1000 + 7)).toBe('2024-01-02 03:04:05.000007');
+    expect(formatUtcTime(Date.UTC(2024, 0, 2, 3, 4, 5) * 1000 + 7)).toBe(
+      '2024-01-02 03:04:05.000007'
+    );
   });
 });
