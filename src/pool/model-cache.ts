@@ -59,7 +59,10 @@ export class ModelCache<T> {
    * @param release - called with each evicted or cleared value (errors are swallowed: a model
    *   that fails to close must not fail the batch that evicted it)
    */
-  constructor(options: ModelCacheOptions = {}, release: (value: T, key: string) => unknown = () => undefined) {
+  constructor(
+    options: ModelCacheOptions = {},
+    release: (value: T, key: string) => unknown = () => undefined
+  ) {
     this.#options = { ...kDefaultModelCacheOptions, ...stripUndefined(options) };
     this.#release = release;
   }

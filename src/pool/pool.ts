@@ -94,7 +94,9 @@ export class ModelPool {
     const workers = options.workers ?? availableParallelism();
     assertPositiveInt('options.workers', workers);
     this.workers = workers;
-    const workerData: PoolWorkerData = { cache: { ...kDefaultModelCacheOptions, ...options.cache } };
+    const workerData: PoolWorkerData = {
+      cache: { ...kDefaultModelCacheOptions, ...options.cache },
+    };
     this.#pool = new Tinypool({
       filename: workerEntryUrl().href,
       minThreads: workers,
@@ -163,7 +165,12 @@ export class ModelPool {
         // A thread tinypool removed itself (abort, crash, destroy) is no longer listed; one that
         // is still listed ended on its own. Tell tinypool through the event it does handle.
         if (this.#pool.threads.includes(thread)) {
-          thread.emit('error', new Error(`${kWorkerExitMarker} worker thread ${thread.threadId} exited with code ${code}`));
+          thread.emit(
+            'error',
+            new Error(
+              `${kWorkerExitMarker} worker thread ${thread.threadId} exited with code ${code}`
+            )
+          );
         }
       });
     }
@@ -175,22 +182,34 @@ function isAbortError(error: unknown): boolean {
 }
 
 function poolClosed(cause?: unknown): ModelError {
-  return new ModelError('E_POOL_CLOSED', 'The worker pool is closed', cause === undefined ? {} : { cause });
+  return new ModelError(
+    'E_POOL_CLOSED',
+    'The worker pool is closed',
+    cause === undefined ? {} : { cause }
+  );
 }
 
 function workerCrashed(cause: unknown): ModelError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ModelError('E_WORKER_CRASHED', `A worker thread died while scoring a batch: ${reason}`, {
-    cause,
-    details: { reason },
-  });
+  return new ModelError(
+    'E_WORKER_CRASHED',
+    `A worker thread died while scoring a batch: ${reason}`,
+    {
+      cause,
+      details: { reason },
+    }
+  );
 }
 
 function assertPositiveInt(name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ModelError('E_OPTION_INVALID', `${name} must be a positive integer, got ${String(value)}`, {
-      details: { option: name, value: String(value) },
-    });
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `${name} must be a positive integer, got ${String(value)}`,
+      {
+        details: { option: name, value: String(value) },
+      }
+    );
   }
 }
 

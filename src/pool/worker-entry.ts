@@ -127,7 +127,9 @@ function toWire(error: unknown): WireError {
   if (error instanceof WorkerExitRequest) return serializeError(error);
   if (ModelError.is(error)) return serializeError(error);
   const message = error instanceof Error ? error.message : String(error);
-  return serializeError(new ModelError('E_MODEL_PREDICT', `Scoring failed: ${message}`, { cause: error }));
+  return serializeError(
+    new ModelError('E_MODEL_PREDICT', `Scoring failed: ${message}`, { cause: error })
+  );
 }
 
 function moveReply(reply: ScoreResponse, transferList: readonly unknown[]): unknown {

@@ -77,8 +77,19 @@ export const kDefaultSparkUdfOptions = Object.freeze({
 } as const);
 
 const kKnown = new Set([
-  'resultType', 'params', 'modelConfig', 'predictFn', 'workers', 'batchSize', 'timeoutMs',
-  'retries', 'signal', 'pool', 'warn', 'inFlightPerWorker', 'minTaskRows',
+  'resultType',
+  'params',
+  'modelConfig',
+  'predictFn',
+  'workers',
+  'batchSize',
+  'timeoutMs',
+  'retries',
+  'signal',
+  'pool',
+  'warn',
+  'inFlightPerWorker',
+  'minTaskRows',
 ]);
 
 /**
@@ -89,7 +100,9 @@ const kKnown = new Set([
  * @throws {ModelError} E_OPTION_INVALID naming the option and the rule, e.g.
  *   `options.workers must be a positive integer, got 0`
  */
-export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): FilledSparkUdfOptions {
+export function resolveSparkUdfOptions(
+  options: SparkUdfOptions | undefined
+): FilledSparkUdfOptions {
   const o = (options ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw invalid('options', 'must be an object', o);
@@ -116,19 +129,33 @@ export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): Fi
 
   const resultType = o['resultType'];
   if (resultType !== undefined && typeof resultType !== 'string' && !isDataTypeLike(resultType)) {
-    throw invalid('options.resultType', 'must be a Spark DDL string or an Arrow DataType', resultType);
+    throw invalid(
+      'options.resultType',
+      'must be a Spark DDL string or an Arrow DataType',
+      resultType
+    );
   }
   const predictFn = o['predictFn'];
   if (predictFn !== undefined && (typeof predictFn !== 'string' || predictFn === '')) {
     throw invalid('options.predictFn', 'must be a non-empty string', predictFn);
   }
   const retries = o['retries'];
-  if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)) {
+  if (
+    retries !== undefined &&
+    (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0)
+  ) {
     throw invalid('options.retries', 'must be a non-negative integer', retries);
   }
   const timeoutMs = o['timeoutMs'];
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
-    throw invalid('options.timeoutMs', 'must be a positive finite number of milliseconds', timeoutMs);
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+  ) {
+    throw invalid(
+      'options.timeoutMs',
+      'must be a positive finite number of milliseconds',
+      timeoutMs
+    );
   }
   const signal = o['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -139,7 +166,10 @@ export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): Fi
     throw invalid('options.warn', 'must be a function', warn);
   }
   const pool = o['pool'];
-  if (pool !== undefined && (typeof pool !== 'object' || pool === null || typeof (pool as ModelPool).run !== 'function')) {
+  if (
+    pool !== undefined &&
+    (typeof pool !== 'object' || pool === null || typeof (pool as ModelPool).run !== 'function')
+  ) {
     throw invalid('options.pool', 'must be a pool from createPool()', pool);
   }
   const workers = positive('workers', undefined);
@@ -162,7 +192,9 @@ export function resolveSparkUdfOptions(options: SparkUdfOptions | undefined): Fi
 }
 
 function isDataTypeLike(x: unknown): boolean {
-  return typeof x === 'object' && x !== null && typeof (x as { typeId?: unknown }).typeId === 'number';
+  return (
+    typeof x === 'object' && x !== null && typeof (x as { typeId?: unknown }).typeId === 'number'
+  );
 }
 
 function describe(value: unknown): string {

@@ -22,7 +22,12 @@ import {
   type DataType,
   type Vector,
 } from 'apache-arrow';
-import { danfoToTable, isDanfoFrame, tableToDanfo, vectorToDanfoSeries } from '../adapters/danfo.js';
+import {
+  danfoToTable,
+  isDanfoFrame,
+  tableToDanfo,
+  vectorToDanfoSeries,
+} from '../adapters/danfo.js';
 import { ModelError, deserializeError } from '../errors.js';
 import { readMLmodel } from '../package/mlmodel.js';
 import { packageIdentity } from '../package/package-hash.js';
@@ -33,7 +38,12 @@ import { enforceParams } from '../signature/enforce-params.js';
 import type { Params, Schema as SignatureSchema } from '../signature/types.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
-import { inferResultType, parseResultType, resultTypeToArrow, type ResultType } from './result-type.js';
+import {
+  inferResultType,
+  parseResultType,
+  resultTypeToArrow,
+  type ResultType,
+} from './result-type.js';
 
 /** Per-worker counters in {@link SparkUdfStats}. */
 export interface WorkerStats {
@@ -149,7 +159,10 @@ export interface SparkUdf {
 export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise<SparkUdf> {
   const opts = resolveSparkUdfOptions(options);
   const modelUri = resolvePath(path);
-  const [metadata, identity] = await Promise.all([readMLmodel(modelUri), packageIdentity(modelUri)]);
+  const [metadata, identity] = await Promise.all([
+    readMLmodel(modelUri),
+    packageIdentity(modelUri),
+  ]);
   const signature = metadata.signature;
   const resultType =
     opts.resultType !== undefined
@@ -203,7 +216,16 @@ class SparkUdfImpl implements SparkUdf {
   readonly #calls = new Set<Promise<unknown>>();
   readonly #cancel = new AbortController();
   readonly #warned = new Set<string>();
-  readonly #stats = { batches: 0, rows: 0, modelLoads: 0, loadMs: 0, predictMs: 0, waitMs: 0, failures: 0, retries: 0 };
+  readonly #stats = {
+    batches: 0,
+    rows: 0,
+    modelLoads: 0,
+    loadMs: 0,
+    predictMs: 0,
+    waitMs: 0,
+    failures: 0,
+    retries: 0,
+  };
   readonly #perWorker = new Map<number, WorkerStats>();
   #closing: Promise<void> | undefined;
 
@@ -226,7 +248,10 @@ class SparkUdfImpl implements SparkUdf {
   withColumn(input: UdfInput, name: string, columns?: readonly string[]): Promise<Table | object> {
     return this.#call(async () => {
       if (typeof name !== 'string' || name === '') {
-        throw new ModelError('E_OPTION_INVALID', `withColumn name must be a non-empty string, got ${String(name)}`);
+        throw new ModelError(
+          'E_OPTION_INVALID',
+          `withColumn name must be a non-empty string, got ${String(name)}`
+        );
       }
       const danfo = isDanfoFrame(input);
       const table = toArrowTable(input);
@@ -245,7 +270,7 @@ class SparkUdfImpl implements SparkUdf {
     const outputColumn = options.outputColumn ?? 'prediction';
     const columns = options.columns;
     const { batchSize } = this.#s.opts;
-    const self = this;
+    const inputSchema = this.#s.inputSchema;
     let mapping: ColumnMapping | undefined;
     let mappedFor: Schema | undefined;
     async function* slices(): AsyncGenerator<{ batch: RecordBatch; slice: Slice }> {
@@ -253,7 +278,7 @@ class SparkUdfImpl implements SparkUdf {
       let batchIndex = 0;
       for await (const batch of source as AsyncIterable<RecordBatch>) {
         if (mapping === undefined || !sameNames(mappedFor!, batch.schema)) {
-          mapping = resolveColumns(self.#s.inputSchema, batch.schema, columns as string[] | undefined);
+          mapping = resolveColumns(inputSchema, batch.schema, columns as string[] | undefined);
           mappedFor = batch.schema;
         }
         const n = batch.numRows;
@@ -264,7 +289,13 @@ class SparkUdfImpl implements SparkUdf {
           const piece = pieces === 1 ? batch : batch.slice(a, b);
           yield {
             batch: piece,
-            slice: { table: new Table(piece), mapping, batchIndex: batchIndex++, rowStart: rowStart + a, rowEnd: rowStart + b },
+            slice: {
+              table: new Table(piece),
+              mapping,
+              batchIndex: batchIndex++,
+              rowStart: rowStart + a,
+              rowEnd: rowStart + b,
+            },
           };
         }
         rowStart += n;
@@ -313,7 +344,9 @@ class SparkUdfImpl implements SparkUdf {
   }
 
   #closedError(): ModelError {
-    return new ModelError('E_POOL_CLOSED', `The UDF for ${this.modelUri} is closed`, { details: { modelUri: this.modelUri } });
+    return new ModelError('E_POOL_CLOSED', `The UDF for ${this.modelUri} is closed`, {
+      details: { modelUri: this.modelUri },
+    });
   }
 
   #assertOpen(): void {
@@ -323,7 +356,11 @@ class SparkUdfImpl implements SparkUdf {
 
   async #scoreTable(table: Table, columns: readonly string[] | undefined): Promise<Vector> {
     // Resolve before any batch runs: missing required columns fail here.
-    const mapping = resolveColumns(this.#s.inputSchema, table.schema, columns as string[] | undefined);
+    const mapping = resolveColumns(
+      this.#s.inputSchema,
+      table.schema,
+      columns as string[] | undefined
+    );
     const slices = planSlices(table, mapping, this.#s.opts);
     if (slices.length === 0) return emptyVector(this.arrowType);
     const parts: Vector[] = [];
@@ -397,7 +434,11 @@ class SparkUdfImpl implements SparkUdf {
       try {
         return await this.#attempt(slice);
       } catch (error) {
-        if (ModelError.is(error) && error.code === 'E_WORKER_CRASHED' && attempt < this.#s.opts.retries) {
+        if (
+          ModelError.is(error) &&
+          error.code === 'E_WORKER_CRASHED' &&
+          attempt < this.#s.opts.retries
+        ) {
           this.#stats.retries++;
           continue;
         }
@@ -425,7 +466,8 @@ class SparkUdfImpl implements SparkUdf {
     if (this.#cancel.signal.aborted) onCancel();
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
-    const started = opts.timeoutMs === undefined ? undefined : new Int32Array(new SharedArrayBuffer(4));
+    const started =
+      opts.timeoutMs === undefined ? undefined : new Int32Array(new SharedArrayBuffer(4));
     if (started !== undefined) {
       // The worker flips `started` when it picks the task up: the timeout covers running the
       // task, not waiting behind the other in-flight tasks.
@@ -481,9 +523,13 @@ class SparkUdfImpl implements SparkUdf {
     const vector = decodeVector(reply.vector);
     const rows = slice.rowEnd - slice.rowStart;
     if (vector.length !== rows) {
-      throw new ModelError('E_MODEL_OUTPUT', `Model output has ${vector.length} values for a batch of ${rows} rows`, {
-        details: { expected: rows, found: vector.length },
-      });
+      throw new ModelError(
+        'E_MODEL_OUTPUT',
+        `Model output has ${vector.length} values for a batch of ${rows} rows`,
+        {
+          details: { expected: rows, found: vector.length },
+        }
+      );
     }
     this.#stats.batches++;
     this.#stats.rows += rows;
@@ -512,12 +558,21 @@ class SparkUdfImpl implements SparkUdf {
 
   #abortError(reason: 'timeout' | 'abort' | 'close', cause: unknown): ModelError {
     if (reason === 'timeout') {
-      return new ModelError('E_TIMEOUT', `A batch ran longer than timeoutMs=${this.#s.opts.timeoutMs}; its worker was terminated`, {
-        cause,
-        details: { timeoutMs: this.#s.opts.timeoutMs },
-      });
+      return new ModelError(
+        'E_TIMEOUT',
+        `A batch ran longer than timeoutMs=${this.#s.opts.timeoutMs}; its worker was terminated`,
+        {
+          cause,
+          details: { timeoutMs: this.#s.opts.timeoutMs },
+        }
+      );
     }
-    if (reason === 'close') return new ModelError('E_POOL_CLOSED', `The UDF for ${this.modelUri} was closed with cancel`, { cause });
+    if (reason === 'close')
+      return new ModelError(
+        'E_POOL_CLOSED',
+        `The UDF for ${this.modelUri} was closed with cancel`,
+        { cause }
+      );
     return this.#aborted(cause);
   }
 
@@ -530,12 +585,17 @@ class SparkUdfImpl implements SparkUdf {
   #withBatch(error: unknown, slice: Slice): ModelError {
     const base = ModelError.is(error)
       ? error
-      : new ModelError('E_MODEL_PREDICT', error instanceof Error ? error.message : String(error), { cause: error });
+      : new ModelError('E_MODEL_PREDICT', error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
     const { batchIndex, rowStart, rowEnd } = slice;
     const wrapped = new ModelError(
       base.code,
       `Batch ${batchIndex} (rows ${rowStart}..${rowEnd - 1}) of ${this.modelUri} failed: ${base.message}`,
-      { details: { ...base.details, batchIndex, rowStart, rowEnd, modelUri: this.modelUri }, cause: base.cause ?? base }
+      {
+        details: { ...base.details, batchIndex, rowStart, rowEnd, modelUri: this.modelUri },
+        cause: base.cause ?? base,
+      }
     );
     return wrapped;
   }
@@ -562,16 +622,27 @@ export function planTaskSizes(
     tasks = Math.max(tasks, affordable);
   }
   const sizes: number[] = [];
-  for (let i = 0; i < tasks; i++) sizes.push(Math.floor(((i + 1) * numRows) / tasks) - Math.floor((i * numRows) / tasks));
+  for (let i = 0; i < tasks; i++)
+    sizes.push(Math.floor(((i + 1) * numRows) / tasks) - Math.floor((i * numRows) / tasks));
   return sizes;
 }
 
-function planSlices(table: Table, mapping: ColumnMapping, opts: { batchSize: number; workers: number; minTaskRows: number }): Slice[] {
+function planSlices(
+  table: Table,
+  mapping: ColumnMapping,
+  opts: { batchSize: number; workers: number; minTaskRows: number }
+): Slice[] {
   const slices: Slice[] = [];
   let rowStart = 0;
   for (const size of planTaskSizes(table.numRows, opts)) {
     const rowEnd = rowStart + size;
-    slices.push({ table: table.slice(rowStart, rowEnd), mapping, batchIndex: slices.length, rowStart, rowEnd });
+    slices.push({
+      table: table.slice(rowStart, rowEnd),
+      mapping,
+      batchIndex: slices.length,
+      rowStart,
+      rowEnd,
+    });
     rowStart = rowEnd;
   }
   return slices;
@@ -582,13 +653,23 @@ function toArrowTable(input: UdfInput): Table {
   if (input instanceof Table) return input;
   if (input instanceof RecordBatch) return new Table(input);
   const shaped = input as { schema?: unknown; batches?: unknown; numRows?: unknown };
-  if (shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.batches)) return input as Table;
-  if (shaped !== null && typeof shaped === 'object' && shaped.schema !== undefined && typeof shaped.numRows === 'number') {
+  if (shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.batches))
+    return input as Table;
+  if (
+    shaped !== null &&
+    typeof shaped === 'object' &&
+    shaped.schema !== undefined &&
+    typeof shaped.numRows === 'number'
+  ) {
     return new Table(input as RecordBatch);
   }
-  throw new ModelError('E_INPUT_INVALID', 'UDF input must be an Arrow Table, an Arrow RecordBatch or a danfo DataFrame', {
-    details: { found: describeValue(input) },
-  });
+  throw new ModelError(
+    'E_INPUT_INVALID',
+    'UDF input must be an Arrow Table, an Arrow RecordBatch or a danfo DataFrame',
+    {
+      details: { found: describeValue(input) },
+    }
+  );
 }
 
 function describeValue(x: unknown): string {
@@ -604,24 +685,43 @@ function appendColumn(batch: RecordBatch, name: string, vector: Vector): RecordB
   const keep = batch.schema.fields.map((f, i) => [f, i] as const).filter(([f]) => f.name !== name);
   const field = new Field(name, vector.type, true);
   const fields = [...keep.map(([f]) => f), field];
-  const resultData = vector.data.length === 1 ? vector.data[0]! : vectorFromArray([...vector], vector.type).data[0]!;
+  const resultData =
+    vector.data.length === 1 ? vector.data[0]! : vectorFromArray([...vector], vector.type).data[0]!;
   const children = [...keep.map(([, i]) => batch.data.children[i]!), resultData];
-  const data = makeData({ type: new Struct(fields), length: batch.numRows, children, nullCount: 0 });
+  const data = makeData({
+    type: new Struct(fields),
+    length: batch.numRows,
+    children,
+    nullCount: 0,
+  });
   return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
 }
 
-type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsyncResult =
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
 // Node 20 has Atomics.waitAsync (V8); TypeScript's ES2023 lib does not declare it.
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult }).waitAsync;
+const waitAsync = (
+  Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult }
+).waitAsync;
 
 function sameNames(a: Schema, b: Schema): boolean {
-  return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i]!.name && f.type.typeId === b.fields[i]!.type.typeId);
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every(
+      (f, i) => f.name === b.fields[i]!.name && f.type.typeId === b.fields[i]!.type.typeId
+    )
+  );
 }
 
 function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0
+          )
+        )
       : typeof v === 'bigint'
         ? v.toString()
         : v

@@ -62,10 +62,15 @@ describe('ModelCache', () => {
 
   it('does not cache a failed load, so the next lookup retries', async () => {
     const c = new ModelCache<string>();
-    await expect(c.getOrLoad('a', 1, () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
+    await expect(c.getOrLoad('a', 1, () => Promise.reject(new Error('nope')))).rejects.toThrow(
+      'nope'
+    );
     expect(c.size).toBe(0);
     expect(c.bytes).toBe(0);
-    await expect(c.getOrLoad('a', 1, async () => 'ok')).resolves.toMatchObject({ value: 'ok', loaded: true });
+    await expect(c.getOrLoad('a', 1, async () => 'ok')).resolves.toMatchObject({
+      value: 'ok',
+      loaded: true,
+    });
   });
 
   it('clear() releases every entry, and a failing release does not throw', async () => {
@@ -92,7 +97,9 @@ describe('releaseModel', () => {
 
   it('calls close() on the user model, else dispose(), else nothing', async () => {
     const calls: string[] = [];
-    await releaseModel(loaded({ close: () => calls.push('close'), dispose: () => calls.push('dispose') }));
+    await releaseModel(
+      loaded({ close: () => calls.push('close'), dispose: () => calls.push('dispose') })
+    );
     await releaseModel(loaded({ dispose: async () => calls.push('dispose') }));
     await releaseModel(loaded({}));
     await releaseModel(loaded(null));

@@ -33,7 +33,9 @@ describe('ModelPool', () => {
   });
 
   it('rejects a bad worker count naming the option', () => {
-    expect(() => createPool({ workers: 0 })).toThrow('options.workers must be a positive integer, got 0');
+    expect(() => createPool({ workers: 0 })).toThrow(
+      'options.workers must be a positive integer, got 0'
+    );
     try {
       createPool({ workers: 1.5 });
     } catch (e) {

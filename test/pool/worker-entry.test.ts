@@ -27,7 +27,8 @@ function table(n: number, start = 0) {
   });
 }
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+const lines = (file: string) =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jsfunc-worker-entry-'));
@@ -54,8 +55,16 @@ afterAll(async () => {
 
 describe('worker-entry score()', () => {
   it('scores a batch and loads the model only on the first task', async () => {
-    const first = (await score({ ...base, table: encodeTable(table(5)), params: {} })) as ScoreResponse;
-    const second = (await score({ ...base, table: encodeTable(table(3, 10)), params: {} })) as ScoreResponse;
+    const first = (await score({
+      ...base,
+      table: encodeTable(table(5)),
+      params: {},
+    })) as ScoreResponse;
+    const second = (await score({
+      ...base,
+      table: encodeTable(table(3, 10)),
+      params: {},
+    })) as ScoreResponse;
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
     expect([...decodeVector(first.vector)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);

@@ -13,7 +13,9 @@ let pool: ModelPool;
 let udf: SparkUdf;
 
 beforeAll(async () => {
-  const { probe } = makeFixtures(mkdtempSync(join(tmpdir(), 'jsfunc-udf-danfo-'))) as { probe: string };
+  const { probe } = makeFixtures(mkdtempSync(join(tmpdir(), 'jsfunc-udf-danfo-'))) as {
+    probe: string;
+  };
   pool = createPool({ workers: 1 });
   udf = await sparkUdf(probe, { pool, warn: () => undefined });
 });
@@ -36,7 +38,10 @@ describe('sparkUdf with danfo', () => {
   });
 
   it('withColumn(DataFrame) returns a DataFrame with the new column', async () => {
-    const out = (await udf.withColumn(await frame(), 'prediction')) as { columns: string[]; column(n: string): { values: unknown[] } };
+    const out = (await udf.withColumn(await frame(), 'prediction')) as {
+      columns: string[];
+      column(n: string): { values: unknown[] };
+    };
     expect(isDanfoFrame(out)).toBe(true);
     expect(out.columns).toEqual(['x', 'id', 'prediction']);
     expect(out.column('prediction').values).toEqual([3, 4, 6]);

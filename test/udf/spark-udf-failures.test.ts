@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Table, tableFromArrays, type Vector } from 'apache-arrow';
+import { type Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
@@ -36,7 +36,11 @@ async function rejection(p: Promise<unknown>): Promise<ModelError> {
   throw new Error('expected a rejection');
 }
 
-async function withUdf<T>(options: Parameters<typeof sparkUdf>[1], fn: (udf: SparkUdf) => Promise<T>, p = pool): Promise<T> {
+async function withUdf<T>(
+  options: Parameters<typeof sparkUdf>[1],
+  fn: (udf: SparkUdf) => Promise<T>,
+  p = pool
+): Promise<T> {
   const udf = await sparkUdf(probe, { pool: p, warn: () => undefined, ...options });
   try {
     return await fn(udf);
@@ -47,9 +51,13 @@ async function withUdf<T>(options: Parameters<typeof sparkUdf>[1], fn: (udf: Spa
 
 /** The pool still scores correctly (on every worker slot) after a failure. */
 async function stillServes(p = pool): Promise<void> {
-  await withUdf({ batchSize: 100 }, async (udf) => {
-    expect([...((await udf.apply(table(1000))) as Vector)]).toEqual(expected(1000));
-  }, p);
+  await withUdf(
+    { batchSize: 100 },
+    async (udf) => {
+      expect([...((await udf.apply(table(1000))) as Vector)]).toEqual(expected(1000));
+    },
+    p
+  );
 }
 
 beforeAll(() => {
@@ -67,12 +75,21 @@ describe('model errors', () => {
     await withUdf({ batchSize: 1000, params: { mode: 'throw', failOnId: 1500 } }, async (udf) => {
       const err = await rejection(udf.apply(table(4000)));
       expect(err.code).toBe('E_MODEL_PREDICT');
-      expect(err.details).toMatchObject({ batchIndex: 1, rowStart: 1000, rowEnd: 2000, modelUri: probe });
+      expect(err.details).toMatchObject({
+        batchIndex: 1,
+        rowStart: 1000,
+        rowEnd: 2000,
+        modelUri: probe,
+      });
       expect(err.message).toContain('probe model failed on id 1500');
       let cause: unknown = err.cause;
       let found = false;
       while (cause instanceof Error) {
-        if (cause.message.includes('probe model failed on id 1500') && (cause.stack ?? '').includes('model.mjs')) found = true;
+        if (
+          cause.message.includes('probe model failed on id 1500') &&
+          (cause.stack ?? '').includes('model.mjs')
+        )
+          found = true;
         cause = cause.cause;
       }
       expect(found).toBe(true);
@@ -96,21 +113,29 @@ describe('dying workers', () => {
     ['exit', 'process.exit'],
     ['reallyExit', 'exited with code 5'],
     ['asyncThrow', 'probe async failure'],
-  ])('mode %s: only the held batch fails with E_WORKER_CRASHED, and the pool keeps serving', async (mode, text) => {
-    await withUdf({ batchSize: 1000, params: { mode, failOnId: 2500 } }, async (udf) => {
-      const err = await rejection(udf.apply(table(4000)));
-      expect(err.code).toBe('E_WORKER_CRASHED');
-      expect(err.details).toMatchObject({ batchIndex: 2, rowStart: 2000, rowEnd: 3000 });
-      expect(err.message).toContain(text);
-      expect(udf.stats().failures).toBe(1);
-    });
-    await stillServes();
-  });
+  ])(
+    'mode %s: only the held batch fails with E_WORKER_CRASHED, and the pool keeps serving',
+    async (mode, text) => {
+      await withUdf({ batchSize: 1000, params: { mode, failOnId: 2500 } }, async (udf) => {
+        const err = await rejection(udf.apply(table(4000)));
+        expect(err.code).toBe('E_WORKER_CRASHED');
+        expect(err.details).toMatchObject({ batchIndex: 2, rowStart: 2000, rowEnd: 3000 });
+        expect(err.message).toContain(text);
+        expect(udf.stats().failures).toBe(1);
+      });
+      await stillServes();
+    }
+  );
 
   it('retries a batch whose worker died when retries > 0', async () => {
     const flagPath = join(dir, 'exit-once.flag');
     await withUdf(
-      { batchSize: 500, retries: 1, params: { mode: 'exitOnce', failOnId: 700 }, modelConfig: { flagPath } },
+      {
+        batchSize: 500,
+        retries: 1,
+        params: { mode: 'exitOnce', failOnId: 700 },
+        modelConfig: { flagPath },
+      },
       async (udf) => {
         expect([...((await udf.apply(table(2000))) as Vector)]).toEqual(expected(2000));
         expect(udf.stats().retries).toBe(1);
@@ -119,12 +144,19 @@ describe('dying workers', () => {
   });
 
   it('replaces a worker that runs out of heap', async () => {
-    const small = createPool({ workers: 1, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+    const small = createPool({
+      workers: 1,
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+    });
     try {
-      await withUdf({ params: { mode: 'oom', failOnId: 3 } }, async (udf) => {
-        const err = await rejection(udf.apply(table(10)));
-        expect(err.code).toBe('E_WORKER_CRASHED');
-      }, small);
+      await withUdf(
+        { params: { mode: 'oom', failOnId: 3 } },
+        async (udf) => {
+          const err = await rejection(udf.apply(table(10)));
+          expect(err.code).toBe('E_WORKER_CRASHED');
+        },
+        small
+      );
       await stillServes(small);
     } finally {
       await small.close();
@@ -133,24 +165,30 @@ describe('dying workers', () => {
 });
 
 describe('timeouts, aborts and close', () => {
-  it.each(['hang', 'spin'])('mode %s: a batch over timeoutMs fails with E_TIMEOUT without leaking the worker', async (mode) => {
-    await withUdf({ timeoutMs: 300, params: { mode, failOnId: 1 } }, async (udf) => {
-      const err = await rejection(udf.apply(table(10)));
-      expect(err.code).toBe('E_TIMEOUT');
-      expect(err.details).toMatchObject({ batchIndex: 0, rowStart: 0, rowEnd: 10 });
-    });
-    expect(pool.threadIds).toHaveLength(2);
-    await stillServes();
-  });
+  it.each(['hang', 'spin'])(
+    'mode %s: a batch over timeoutMs fails with E_TIMEOUT without leaking the worker',
+    async (mode) => {
+      await withUdf({ timeoutMs: 300, params: { mode, failOnId: 1 } }, async (udf) => {
+        const err = await rejection(udf.apply(table(10)));
+        expect(err.code).toBe('E_TIMEOUT');
+        expect(err.details).toMatchObject({ batchIndex: 0, rowStart: 0, rowEnd: 10 });
+      });
+      expect(pool.threadIds).toHaveLength(2);
+      await stillServes();
+    }
+  );
 
   it('an AbortSignal stops running work with E_ABORTED', async () => {
     const controller = new AbortController();
-    await withUdf({ signal: controller.signal, params: { mode: 'hang', failOnId: 1 } }, async (udf) => {
-      const pending = udf.apply(table(10));
-      controller.abort();
-      expect((await rejection(pending)).code).toBe('E_ABORTED');
-      expect((await rejection(udf.apply(table(10)))).code).toBe('E_ABORTED');
-    });
+    await withUdf(
+      { signal: controller.signal, params: { mode: 'hang', failOnId: 1 } },
+      async (udf) => {
+        const pending = udf.apply(table(10));
+        controller.abort();
+        expect((await rejection(pending)).code).toBe('E_ABORTED');
+        expect((await rejection(udf.apply(table(10)))).code).toBe('E_ABORTED');
+      }
+    );
     await stillServes();
   });
 
@@ -180,7 +218,10 @@ describe('options', () => {
     [{ batchSize: 1.5 }, 'options.batchSize must be a positive integer, got 1.5'],
     [{ retries: -1 }, 'options.retries must be a non-negative integer, got -1'],
     [{ timeoutMs: 0 }, 'options.timeoutMs must be a positive finite number of milliseconds, got 0'],
-    [{ resultType: 5 }, 'options.resultType must be a Spark DDL string or an Arrow DataType, got 5'],
+    [
+      { resultType: 5 },
+      'options.resultType must be a Spark DDL string or an Arrow DataType, got 5',
+    ],
     [{ params: [] }, 'options.params must be a plain object, got an array'],
     [{ signal: {} }, 'options.signal must be an AbortSignal'],
     [{ wokers: 2 }, 'options.wokers is not a known option'],

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecordBatch, Table, tableFromArrays, type Vector } from 'apache-arrow';
+import { type RecordBatch, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
@@ -18,7 +18,8 @@ let pool: ModelPool;
 let seq = 0;
 
 const file = (name: string) => join(dir, `${name}-${seq++}.log`);
-const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
+const lines = (f: string) =>
+  existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
 
 function table(n: number, start = 0): Table {
   return tableFromArrays({
@@ -27,7 +28,8 @@ function table(n: number, start = 0): Table {
   });
 }
 
-const expected = (n: number, start = 0, offset = 0) => Array.from({ length: n }, (_, i) => (start + i) * 2 + offset);
+const expected = (n: number, start = 0, offset = 0) =>
+  Array.from({ length: n }, (_, i) => (start + i) * 2 + offset);
 
 async function rejection(p: Promise<unknown>): Promise<ModelError> {
   try {
@@ -39,7 +41,11 @@ async function rejection(p: Promise<unknown>): Promise<ModelError> {
   throw new Error('expected a rejection');
 }
 
-async function withUdf<T>(path: string, options: Parameters<typeof sparkUdf>[1], fn: (udf: SparkUdf) => Promise<T>): Promise<T> {
+async function withUdf<T>(
+  path: string,
+  options: Parameters<typeof sparkUdf>[1],
+  fn: (udf: SparkUdf) => Promise<T>
+): Promise<T> {
   const udf = await sparkUdf(path, { pool, warn: () => undefined, ...options });
   try {
     return await fn(udf);
@@ -66,8 +72,8 @@ describe('sparkUdf: load once per worker', () => {
     const udf2 = await sparkUdf(probe, { pool, ...options });
     try {
       for (const n of [5000, 3, 2500]) {
-        expect([...(await udf1.apply(table(n)) as Vector)]).toEqual(expected(n));
-        expect([...(await udf2.apply(table(n, 7)) as Vector)]).toEqual(expected(n, 7));
+        expect([...((await udf1.apply(table(n))) as Vector)]).toEqual(expected(n));
+        expect([...((await udf2.apply(table(n, 7))) as Vector)]).toEqual(expected(n, 7));
       }
       const loads = lines(loadLog);
       expect(loads).toBeGreaterThanOrEqual(1);
@@ -83,15 +89,15 @@ describe('sparkUdf: load once per worker', () => {
   it('keeps different configs and packages in different cache entries', async () => {
     const loadLog = file('loads');
     await withUdf(probe, { modelConfig: { loadLog, offset: 1 } }, async (udf) => {
-      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 1));
+      expect([...((await udf.apply(table(10))) as Vector)]).toEqual(expected(10, 0, 1));
     });
     const afterA = lines(loadLog);
     await withUdf(probe, { modelConfig: { loadLog, offset: 2 } }, async (udf) => {
-      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 2));
+      expect([...((await udf.apply(table(10))) as Vector)]).toEqual(expected(10, 0, 2));
     });
     const afterB = lines(loadLog);
     await withUdf(probeB, { modelConfig: { loadLog, offset: 1 } }, async (udf) => {
-      expect([...(await udf.apply(table(10)) as Vector)]).toEqual(expected(10, 0, 1));
+      expect([...((await udf.apply(table(10))) as Vector)]).toEqual(expected(10, 0, 1));
     });
     expect(afterA).toBe(1);
     expect(afterB).toBe(2);
@@ -103,8 +109,14 @@ describe('sparkUdf: load once per worker', () => {
     const loadLog = file('loads');
     const closeLog = file('close');
     try {
-      const a = await sparkUdf(probe, { pool: small, modelConfig: { loadLog, closeLog, offset: 1 } });
-      const b = await sparkUdf(probe, { pool: small, modelConfig: { loadLog, closeLog, offset: 2 } });
+      const a = await sparkUdf(probe, {
+        pool: small,
+        modelConfig: { loadLog, closeLog, offset: 1 },
+      });
+      const b = await sparkUdf(probe, {
+        pool: small,
+        modelConfig: { loadLog, closeLog, offset: 2 },
+      });
       for (let i = 0; i < 2; i++) {
         await a.apply(table(4));
         await b.apply(table(4));
@@ -124,8 +136,8 @@ describe('sparkUdf: load once per worker', () => {
     const a = await sparkUdf(probe, { workers: 1 });
     const b = await sparkUdf(probe, { workers: 1 });
     expect(defaultPoolCount()).toBe(before + 1);
-    expect([...(await a.apply(table(3)) as Vector)]).toEqual(expected(3));
-    expect([...(await b.apply(table(3)) as Vector)]).toEqual(expected(3));
+    expect([...((await a.apply(table(3))) as Vector)]).toEqual(expected(3));
+    expect([...((await b.apply(table(3))) as Vector)]).toEqual(expected(3));
     await a.close();
     expect(defaultPoolCount()).toBe(before + 1);
     await b.close();
@@ -225,7 +237,12 @@ describe('sparkUdf: streams, backpressure, warnings', () => {
 
   it('forwards worker warnings to warn, once per distinct message', async () => {
     const warnings: string[] = [];
-    const udf = await sparkUdf(probe, { pool, batchSize: 100, modelConfig: { notAKey: 1 }, warn: (m) => warnings.push(m) });
+    const udf = await sparkUdf(probe, {
+      pool,
+      batchSize: 100,
+      modelConfig: { notAKey: 1 },
+      warn: (m) => warnings.push(m),
+    });
     try {
       await udf.apply(table(1000));
       await udf.apply(table(1000));
@@ -251,7 +268,7 @@ describe('sparkUdf: columns, result types, tables', () => {
   it('maps columns by position onto the signature', async () => {
     await withUdf(probe, {}, async (udf) => {
       const t = tableFromArrays({ a: Float64Array.from([1, 2]), b: BigInt64Array.from([1n, 2n]) });
-      expect([...(await udf.apply(t, ['a', 'b']) as Vector)]).toEqual([2, 4]);
+      expect([...((await udf.apply(t, ['a', 'b'])) as Vector)]).toEqual([2, 4]);
     });
   });
 
@@ -278,7 +295,7 @@ describe('sparkUdf: columns, result types, tables', () => {
   it('honours an explicit result type', async () => {
     await withUdf(probe, { resultType: 'string' }, async (udf) => {
       expect(udf.arrowType.toString()).toBe('Utf8');
-      expect([...(await udf.apply(table(2)) as Vector)]).toEqual(['0', '2']);
+      expect([...((await udf.apply(table(2))) as Vector)]).toEqual(['0', '2']);
     });
   });
 
