@@ -6,12 +6,11 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { type DataType, type RecordBatch, Type } from 'apache-arrow';
-import { parse, type CastingContext, type Info } from 'csv-parse';
 import { ModelError } from '../errors.js';
 import type { Schema } from '../signature/types.js';
 import { throwIfAborted } from './file-errors.js';
+import { CsvSyntaxError, CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { jsonValue } from './json-values.js';
 import { TextBatchAssembler, signatureColumnTypes } from './text-columns.js';
 
@@ -37,7 +36,7 @@ export interface CsvReadOptions {
  *   value that does not parse to its column type, naming file, line, column and value
  */
 export function readCsvBatches(path: string, options: CsvReadOptions = {}): AsyncIterable<RecordBatch> {
-  return readCsvStream(() => createReadStream(path), { name: path, ...options });
+  return readCsvStream(() => createReadStream(path, { encoding: 'utf8' }), { name: path, ...options });
 }
 
 /**
@@ -58,85 +57,110 @@ export function readCsvText(text: string, options: CsvReadOptions = {}): AsyncIt
 }
 
 async function* readCsvStream(
-  open: () => Readable | AsyncIterable<string | Buffer>,
+  open: () => AsyncIterable<string | Buffer> & { destroy?: () => void },
   options: CsvReadOptions & { name: string }
 ): AsyncGenerator<RecordBatch> {
   const batchSize = options.batchSize ?? 65536;
   const file = options.name;
-  // Which columns held a quoted non-empty cell within the first batch (drives inference).
-  const quotedCols = new Set<number>();
-  const parser = parse({
-    bom: true,
-    info: true,
-    skip_empty_lines: true,
-    cast: (value: string, ctx: CastingContext) => {
-      if (ctx.quoting) {
-        if (value !== '' && ctx.records >= 1 && ctx.records <= batchSize) {
-          quotedCols.add(ctx.index);
-        }
-        return value;
-      }
-      return value === '' ? null : value;
-    },
-  });
+  const tokenizer = new CsvTokenizer();
   const source = open();
-  const input: AsyncIterable<string | Buffer> = source;
-  const pump = (async () => {
-    try {
-      for await (const chunk of input) {
-        if (!parser.write(chunk)) await new Promise((r) => parser.once('drain', r));
-      }
-      parser.end();
-    } catch (e) {
-      parser.destroy(e as Error);
-    }
-  })();
-  let assembler: TextBatchAssembler | null = null;
+  const rows = new CsvRowSink(file, options.schema ?? null);
   try {
-    for await (const item of parser as AsyncIterable<{ record: (string | null)[]; info: Info }>) {
-      const { record, info } = item;
-      if (assembler === null) {
-        const names = record.map((n, i) => n ?? `Unnamed: ${i}`);
-        assembler = new TextBatchAssembler(
-          names,
-          signatureColumnTypes(options.schema, names),
-          'csv',
-          file
-        );
-        continue;
+    const take = function* (records: CsvRecord[]): Generator<RecordBatch> {
+      for (const r of records) {
+        rows.add(r);
+        if (rows.size >= batchSize) {
+          throwIfAborted(options.signal);
+          yield rows.flush();
+        }
       }
-      assembler.push(record, info.lines);
-      if (assembler.size >= batchSize) {
-        for (const i of quotedCols) assembler.markQuoted(i);
-        throwIfAborted(options.signal);
-        yield assembler.flush();
-      }
+    };
+    for await (const chunk of source) {
+      yield* take(tokenizer.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
     }
-    if (assembler !== null && assembler.size > 0) {
-      for (const i of quotedCols) assembler.markQuoted(i);
+    yield* take(tokenizer.end());
+    if (rows.size > 0) {
       throwIfAborted(options.signal);
-      yield assembler.flush();
+      yield rows.flush();
     }
   } catch (e) {
     throw csvError(file, e);
   } finally {
-    parser.destroy();
-    if (typeof (source as Readable).destroy === 'function') (source as Readable).destroy();
-    await pump;
+    source.destroy?.();
+  }
+}
+
+/**
+ * Collects tokenized CSV records (the first is the header) into typed batches.
+ */
+export class CsvRowSink {
+  private assembler: TextBatchAssembler | null = null;
+  private width = 0;
+
+  /**
+   * @param file - the name used in error messages
+   * @param schema - the model input signature, or null
+   */
+  constructor(
+    private readonly file: string,
+    private readonly schema: Schema | null
+  ) {}
+
+  /** Data rows held and not yet flushed. */
+  get size(): number {
+    return this.assembler?.size ?? 0;
+  }
+
+  /**
+   * Adds a record: the first one is the header.
+   *
+   * @param r - the record
+   * @throws {ModelError} E_FORMAT_MALFORMED when the field count differs from the header's
+   */
+  add(r: CsvRecord): void {
+    if (this.assembler === null) {
+      const names = r.fields.map((n, i) => n ?? `Unnamed: ${i}`);
+      this.width = names.length;
+      this.assembler = new TextBatchAssembler(names, signatureColumnTypes(this.schema, names), 'csv', this.file);
+      return;
+    }
+    if (r.fields.length !== this.width) {
+      throw new ModelError(
+        'E_FORMAT_MALFORMED',
+        `${this.file}: line ${r.line}: expected ${this.width} fields (as in the header), found ${r.fields.length}.`,
+        { details: { file: this.file, line: r.line, expected: this.width, found: r.fields.length } }
+      );
+    }
+    this.assembler.push(r.fields, r.line, r.quoted);
+  }
+
+  /**
+   * Converts the held rows to a batch.
+   *
+   * @returns the batch (an empty one if the input had only a header)
+   */
+  flush(): RecordBatch {
+    if (this.assembler === null) throw new Error('CsvRowSink.flush before the header');
+    return this.assembler.flush();
+  }
+
+  /** Whether a header was seen. */
+  get hasHeader(): boolean {
+    return this.assembler !== null;
   }
 }
 
 function csvError(file: string, e: unknown): unknown {
   if (ModelError.is(e)) return e;
-  const err = e as { code?: string; lines?: number; message?: string };
-  if (typeof err.code === 'string' && err.code.startsWith('CSV_')) {
-    return new ModelError('E_FORMAT_MALFORMED', `${file}: line ${err.lines ?? '?'}: ${err.message}`, {
-      details: { file, line: err.lines, csvCode: err.code },
+  if (e instanceof CsvSyntaxError) {
+    return new ModelError('E_FORMAT_MALFORMED', `${file}: line ${e.line}: ${e.message}`, {
+      details: { file, line: e.line },
       cause: e,
     });
   }
-  if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-    return new ModelError('E_FILE_NOT_FOUND', `Input file ${file} cannot be read (${err.code}).`, {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return new ModelError('E_FILE_NOT_FOUND', `Input file ${file} cannot be read (${code}).`, {
       details: { path: file },
       cause: e,
     });

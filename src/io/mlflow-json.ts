@@ -15,12 +15,12 @@
  * @module
  */
 import { type DataType, type RecordBatch, Table } from 'apache-arrow';
-import { parse as parseCsvSync } from 'csv-parse/sync';
 import { ModelError } from '../errors.js';
 import type { Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
+import { CsvRowSink } from './csv.js';
+import { CsvTokenizer } from './csv-tokenizer.js';
 import { jsonValue } from './json-values.js';
 import {
-  TextBatchAssembler,
   assembleBatch,
   buildColumnData,
   convertJson,
@@ -383,30 +383,15 @@ function columnsToTable(cols: Columns, schema: Schema | null | undefined): Table
  */
 export function parseCsvRequest(text: string, schema?: Schema | null): Table {
   try {
-    const quoted = new Set<number>();
-    const records = parseCsvSync(text, {
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      cast: (value, ctx) => {
-        if (ctx.quoting) {
-          if (value !== '' && ctx.records >= 1) quoted.add(ctx.index);
-          return value;
-        }
-        return value === '' ? null : value;
-      },
-    }) as unknown as { record: (string | null)[]; info: { lines: number } }[];
-    const [header, ...rest] = records;
-    if (header === undefined) return new Table();
-    const names = header.record.map((n, i) => n ?? `Unnamed: ${i}`);
-    const assembler = new TextBatchAssembler(names, signatureColumnTypes(schema, names), 'csv', 'CSV input');
-    for (const { record, info } of rest) assembler.push(record, info.lines);
-    for (const i of quoted) assembler.markQuoted(i);
-    return new Table([assembler.flush()]);
+    const tokenizer = new CsvTokenizer();
+    const sink = new CsvRowSink('CSV input', schema ?? null);
+    for (const r of [...tokenizer.push(text), ...tokenizer.end()]) sink.add(r);
+    if (!sink.hasHeader) return new Table();
+    return new Table([sink.flush()]);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const lines = (e as { lines?: number }).lines;
-    const where = lines !== undefined && !ModelError.is(e) ? ` (line ${lines})` : '';
+    const line = (e as { line?: number }).line;
+    const where = line !== undefined && !ModelError.is(e) ? ` (line ${line})` : '';
     throw invalid(
       'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted ' +
         `Pandas DataFrame produced using the \`pandas.DataFrame.to_csv()\` method. Error: '${msg}'${where}`,

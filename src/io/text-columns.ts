@@ -465,6 +465,7 @@ export class TextBatchAssembler {
   private lines: number[] = [];
   private readonly quoted: boolean[];
   private types: (ValueType | null)[];
+  private readonly declared: boolean[];
   private arrowTypes: DataType[] | null = null;
 
   /**
@@ -482,6 +483,7 @@ export class TextBatchAssembler {
     this.cells = names.map(() => []);
     this.quoted = names.map(() => false);
     this.types = [...types];
+    this.declared = types.map((t) => t !== null && textColumnArrowType(t) !== null);
   }
 
   /** Rows held and not yet flushed. */
@@ -555,11 +557,14 @@ export class TextBatchAssembler {
   private malformed(name: string, vt: ValueType, cell: unknown, line: number, e: unknown) {
     const shown = typeof cell === 'string' ? cell : JSON.stringify(cell);
     const reason = e instanceof Error ? e.message : String(e);
+    const i = this.names.indexOf(name);
+    const hint = this.declared[i]
+      ? ''
+      : ' The type was inferred from the first batch; declare the column in the model signature to fix it.';
     return new ModelError(
       'E_FORMAT_MALFORMED',
       `${this.file}: line ${line}, column '${name}': cannot read ${JSON.stringify(shown)} as ` +
-        `${valueTypeName(vt)} (${reason}). Declare the column's type in the model signature ` +
-        'if it was inferred from the first batch.',
+        `${valueTypeName(vt)} (${reason}).${hint}`,
       { details: { file: this.file, line, column: name, value: shown, type: valueTypeName(vt) }, cause: e }
     );
   }

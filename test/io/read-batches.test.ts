@@ -189,3 +189,21 @@ describe('readBatches: errors', () => {
     expect(e.code).toBe('E_ABORTED');
   });
 });
+
+describe('readBatches: binary formats stream', () => {
+  it('a Parquet file with several row groups comes out in several bounded batches', async () => {
+    const { Table, vectorFromArray, Int32 } = await import('apache-arrow');
+    const path = join(dir, 'multi.parquet');
+    const w = createBatchWriter(path);
+    for (let g = 0; g < 3; g++) {
+      const v = vectorFromArray(Array.from({ length: 1500 }, (_, i) => g * 1500 + i), new Int32());
+      await w.write(new Table({ v }).batches[0] as RecordBatch);
+    }
+    await w.close();
+    const batches = await collect(readBatches(path, { batchSize: 1000 }));
+    expect(batches.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...batches.map((b) => b.numRows))).toBeLessThanOrEqual(1000);
+    for (const b of batches) expect(typesOf(b)).toEqual(['v: Int32']);
+    expect(rows(batches).map((r) => r['v'])).toEqual(Array.from({ length: 4500 }, (_, i) => i));
+  });
+});
