@@ -24,7 +24,13 @@ import { defaultWarn, type WarnFn } from '../warnings.js';
 import { resolveFromJsfunc } from './bundle.js';
 import { checkEnvironment, findOwningPackage, readJsEnv } from './environment.js';
 import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
-import type { LoadedModel, ModelContext, ModelMetadata, PredictInput } from './types.js';
+import type {
+  LoadedModel,
+  ModelContext,
+  ModelMetadata,
+  PredictInput,
+  PredictOptions,
+} from './types.js';
 
 /** Options for {@link loadModel}. */
 export interface LoadModelOptions {
@@ -54,11 +60,16 @@ class JsLoadedModel implements LoadedModel {
     this.signature = metadata.signature;
   }
 
-  async predict(input: PredictInput, params?: Params): Promise<unknown> {
+  async predict(
+    input: PredictInput,
+    params?: Params,
+    options: PredictOptions = {}
+  ): Promise<unknown> {
+    const warn = options.warn ?? this.warn;
     const inputs = this.signature?.inputs ?? null;
     let table: Table = toTable(input, inputs ?? undefined);
-    if (inputs !== null) table = enforceSchema(table, inputs, this.warn);
-    const checkedParams = enforceParams(params, this.signature?.params ?? null, this.warn);
+    if (inputs !== null) table = enforceSchema(table, inputs, warn);
+    const checkedParams = enforceParams(params, this.signature?.params ?? null, warn);
     const fn = (this.instance as Record<string, unknown>)[this.predictFn] as (
       context: ModelContext,
       input: Table,

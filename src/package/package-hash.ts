@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { ModelError } from '../errors.js';
 
 /** The identity of a package: sha256 over its files, and their total size. */
@@ -46,12 +46,17 @@ export async function listPackageFiles(dir: string): Promise<[string, number][]>
  * in memory). Two packages with the same files at the same relative paths have the same hash,
  * wherever they live.
  *
- * @param path - The package directory.
+ * @param path - The package directory (or its `MLmodel` file).
  * @returns `{ hash, bytes }`.
  * @throws {ModelError} E_MLMODEL_MISSING when `path` is not a directory.
  */
 export async function packageIdentity(path: string): Promise<PackageIdentity> {
-  const st = await stat(path).catch(() => undefined);
+  let st = await stat(path).catch(() => undefined);
+  // Accept the MLmodel file itself, as readMLmodel does: identify its directory.
+  if (st?.isFile() && basename(path) === 'MLmodel') {
+    path = dirname(path);
+    st = await stat(path).catch(() => undefined);
+  }
   if (!st?.isDirectory()) {
     throw new ModelError(
       'E_MLMODEL_MISSING',

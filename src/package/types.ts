@@ -80,6 +80,15 @@ export interface ModelMetadata {
   raw: Record<string, unknown>;
 }
 
+/** Per-call options of {@link LoadedModel.predict}. */
+export interface PredictOptions {
+  /**
+   * Receives this call's warnings (extra columns dropped, unknown params ignored), instead of
+   * the `warn` given to `loadModel`. Lets a cached model report warnings per task.
+   */
+  warn?: (message: string) => void;
+}
+
 /** A model loaded through the full lifecycle, ready to predict. */
 export interface LoadedModel {
   /** Absolute path of the package directory. */
@@ -96,7 +105,7 @@ export interface LoadedModel {
    * Enforces the input signature and params schema, then calls the user's predict method.
    * @throws {ModelError} E_SCHEMA_MISMATCH, E_PARAMS_INVALID, E_MODEL_PREDICT
    */
-  predict(input: PredictInput, params?: Params): Promise<unknown>;
+  predict(input: PredictInput, params?: Params, options?: PredictOptions): Promise<unknown>;
   /** The user's model instance. */
   unwrap<T = unknown>(): T;
 }

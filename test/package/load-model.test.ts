@@ -66,6 +66,18 @@ describe('loadModel + predict', () => {
     expect(inner.seenParams).toEqual({ k: 1 });
   });
 
+  it('sends predict warnings to the per-call warn when given, else to the load-time one', async () => {
+    const atLoad: string[] = [];
+    const perCall: string[] = [];
+    const model = await loadModel(dir, { warn: (m) => atLoad.push(m) });
+    await model.predict([{ x: 1, extra: 'a' }], { unknown: 1 }, { warn: (m) => perCall.push(m) });
+    expect(perCall.join('\n')).toMatch(/extra/);
+    expect(perCall.join('\n')).toMatch(/unknown/);
+    expect(atLoad).toEqual([]);
+    await model.predict([{ x: 1, extra: 'a' }]);
+    expect(atLoad.join('\n')).toMatch(/extra/);
+  });
+
   it('applies modelConfig overrides and the predictFn override', async () => {
     const warnings: string[] = [];
     const model = await loadModel(dir, {

@@ -25,6 +25,7 @@ describe('packageIdentity', () => {
     expect(idA.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(idA.bytes).toBe(300_000 + 5 + statSync(join(a, 'MLmodel')).size);
     expect(await packageIdentity(copy)).toEqual(idA);
+    expect(await packageIdentity(join(a, 'MLmodel'))).toEqual(idA);
 
     writeFileSync(join(copy, 'b.txt'), 'hellp');
     expect((await packageIdentity(copy)).hash).not.toBe(idA.hash);
