@@ -29,7 +29,10 @@ const MAGIC = 'ARROW1';
  * @returns the batches in file order
  * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_MALFORMED for bytes that are not Arrow IPC
  */
-export async function* readIpcBatches(path: string, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+export async function* readIpcBatches(
+  path: string,
+  signal?: AbortSignal
+): AsyncGenerator<RecordBatch> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -56,9 +59,13 @@ export async function* readIpcBatches(path: string, signal?: AbortSignal): Async
       throw malformedFile(path, 'Arrow IPC', e);
     }
     if (reader.schema === undefined || reader.schema === null) {
-      throw new ModelError('E_FORMAT_MALFORMED', `${path} is not a valid Arrow IPC file: no schema.`, {
-        details: { file: path },
-      });
+      throw new ModelError(
+        'E_FORMAT_MALFORMED',
+        `${path} is not a valid Arrow IPC file: no schema.`,
+        {
+          details: { file: path },
+        }
+      );
     }
     const it = reader[Symbol.asyncIterator]();
     for (;;) {
@@ -132,7 +139,11 @@ export class IpcEncoder {
  * @param strict - whether `schema` came from an earlier batch (types must match exactly)
  * @throws {ModelError} E_SCHEMA_MISMATCH
  */
-export function checkSameSchema(schema: ArrowSchema | null, batch: RecordBatch, strict: boolean): void {
+export function checkSameSchema(
+  schema: ArrowSchema | null,
+  batch: RecordBatch,
+  strict: boolean
+): void {
   if (schema === null) return;
   const a = schema.fields;
   const b = batch.schema.fields;

@@ -111,7 +111,10 @@ export class CsvTokenizer {
                 i = recordStart;
                 break outer;
               }
-              throw new CsvSyntaxError(`Quote not closed: the field that opens on line ${line} never ends`, line);
+              throw new CsvSyntaxError(
+                `Quote not closed: the field that opens on line ${line} never ends`,
+                line
+              );
             }
             if (k + 1 >= n && !final) {
               i = recordStart;
@@ -131,7 +134,10 @@ export class CsvTokenizer {
           quoted.push(true);
           const c = i < n ? s.charCodeAt(i) : -1;
           if (c !== COMMA && c !== LF && c !== CR && c !== -1) {
-            throw new CsvSyntaxError(`Invalid closing quote on line ${line}: text follows the closing quote`, line);
+            throw new CsvSyntaxError(
+              `Invalid closing quote on line ${line}: text follows the closing quote`,
+              line
+            );
           }
         } else {
           let j = i;

@@ -35,8 +35,14 @@ export interface CsvReadOptions {
  * @throws {ModelError} E_FORMAT_MALFORMED for a bad row (wrong field count, unclosed quote) or a
  *   value that does not parse to its column type, naming file, line, column and value
  */
-export function readCsvBatches(path: string, options: CsvReadOptions = {}): AsyncIterable<RecordBatch> {
-  return readCsvStream(() => createReadStream(path, { encoding: 'utf8' }), { name: path, ...options });
+export function readCsvBatches(
+  path: string,
+  options: CsvReadOptions = {}
+): AsyncIterable<RecordBatch> {
+  return readCsvStream(() => createReadStream(path, { encoding: 'utf8' }), {
+    name: path,
+    ...options,
+  });
 }
 
 /**
@@ -47,7 +53,10 @@ export function readCsvBatches(path: string, options: CsvReadOptions = {}): Asyn
  * @returns the batches
  * @throws {ModelError} E_FORMAT_MALFORMED as {@link readCsvBatches}
  */
-export function readCsvText(text: string, options: CsvReadOptions = {}): AsyncIterable<RecordBatch> {
+export function readCsvText(
+  text: string,
+  options: CsvReadOptions = {}
+): AsyncIterable<RecordBatch> {
   return readCsvStream(
     async function* () {
       yield text;
@@ -121,7 +130,12 @@ export class CsvRowSink {
     if (this.assembler === null) {
       const names = r.fields.map((n, i) => n ?? `Unnamed: ${i}`);
       this.width = names.length;
-      this.assembler = new TextBatchAssembler(names, signatureColumnTypes(this.schema, names), 'csv', this.file);
+      this.assembler = new TextBatchAssembler(
+        names,
+        signatureColumnTypes(this.schema, names),
+        'csv',
+        this.file
+      );
       return;
     }
     if (r.fields.length !== this.width) {

@@ -70,7 +70,8 @@ export function jsonValue(value: unknown, type: DataType, bigints: BigintMode = 
     case Type.Dictionary:
       return jsonValue(value, (type as unknown as { dictionary: DataType }).dictionary, bigints);
     default:
-      if (typeof value === 'bigint') return jsonValue(value, { typeId: Type.Int } as DataType, bigints);
+      if (typeof value === 'bigint')
+        return jsonValue(value, { typeId: Type.Int } as DataType, bigints);
       if (value instanceof Date) return value.toISOString();
       if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
       return value;

@@ -31,7 +31,12 @@ import {
 } from './text-columns.js';
 
 /** The four MLflow input keys, in the order MLflow's messages list them. */
-export const MLFLOW_INPUT_KEYS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
+export const MLFLOW_INPUT_KEYS = [
+  'dataframe_split',
+  'dataframe_records',
+  'instances',
+  'inputs',
+] as const;
 
 const REQUIRED_INPUT_FORMAT =
   'The input must be a JSON dictionary with exactly one of the input fields ' +
@@ -40,7 +45,7 @@ const REQUIRED_INPUT_FORMAT =
 const SCORING_PROTOCOL_CHANGE_INFO =
   'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0. If you are ' +
   'seeing this error, you are likely using an outdated scoring request format. To resolve the ' +
-  'error, either update your request format or adjust your MLflow Model\'s requirements file to ' +
+  "error, either update your request format or adjust your MLflow Model's requirements file to " +
   "specify an older version of MLflow (for example, change the 'mlflow' requirement specifier " +
   "to 'mlflow==1.30.0'). If you are making a request using the MLflow client " +
   '(e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in ' +
@@ -56,7 +61,11 @@ export interface MlflowRequest {
   params?: Params;
 }
 
-function invalid(message: string, details: Record<string, unknown> = {}, cause?: unknown): ModelError {
+function invalid(
+  message: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown
+): ModelError {
   return new ModelError('E_INPUT_INVALID', message, { details, cause });
 }
 
@@ -116,11 +125,17 @@ export function parseMlflowRequest(body: string | unknown, schema?: Schema | nul
     throw invalid(`Invalid input. ${REQUIRED_INPUT_FORMAT}. Received a list.`);
   }
   if (!isDict(decoded)) {
-    throw invalid(`Invalid input. ${REQUIRED_INPUT_FORMAT}. Received unexpected input type '${pyType(decoded)}'.`);
+    throw invalid(
+      `Invalid input. ${REQUIRED_INPUT_FORMAT}. Received unexpected input type '${pyType(decoded)}'.`
+    );
   }
-  const keys = Object.keys(decoded).filter((k) => (MLFLOW_INPUT_KEYS as readonly string[]).includes(k));
+  const keys = Object.keys(decoded).filter((k) =>
+    (MLFLOW_INPUT_KEYS as readonly string[]).includes(k)
+  );
   if (keys.length !== 1) {
-    const got = `[${Object.keys(decoded).map((k) => `'${k}'`).join(', ')}]`;
+    const got = `[${Object.keys(decoded)
+      .map((k) => `'${k}'`)
+      .join(', ')}]`;
     throw invalid(
       `${REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: ${got}. ${SCORING_PROTOCOL_CHANGE_INFO}`,
       { keys: Object.keys(decoded) }
@@ -176,11 +191,13 @@ function splitColumns(data: unknown): Columns {
         `format. Error: '${why}'`
     );
   if (!Array.isArray(rows)) throw bad(`DataFrame constructor not properly called!`);
-  if (names !== undefined && names !== null && !Array.isArray(names)) throw bad('columns must be a list');
+  if (names !== undefined && names !== null && !Array.isArray(names))
+    throw bad('columns must be a list');
   const asRows = rows.map((r) => (Array.isArray(r) ? (r as unknown[]) : [r]));
   const width = Array.isArray(names) ? names.length : Math.max(0, ...asRows.map((r) => r.length));
   for (const r of asRows) {
-    if (r.length !== width) throw bad(`${width} columns passed, passed data had ${r.length} columns`);
+    if (r.length !== width)
+      throw bad(`${width} columns passed, passed data had ${r.length} columns`);
   }
   const cols: Columns = new Map();
   for (let c = 0; c < width; c++) {
@@ -197,12 +214,14 @@ function splitColumns(data: unknown): Columns {
 function recordsColumns(data: unknown): Columns {
   if (!Array.isArray(data)) {
     const what = isDict(data) ? 'dictionary' : `type ${pyType(data)}`;
-    throw invalid(`Invalid input. Dataframe records format must be a list of records. Got ${what}.`);
+    throw invalid(
+      `Invalid input. Dataframe records format must be a list of records. Got ${what}.`
+    );
   }
   if (data.every((r) => Array.isArray(r))) return rowsToColumns(data as unknown[][]);
   if (!data.every(isDict)) {
     throw invalid(
-      "Invalid input. Provided dataframe_records field is not a valid dataframe representation in " +
+      'Invalid input. Provided dataframe_records field is not a valid dataframe representation in ' +
         "'records' format. Error: 'records must all be dictionaries or all be lists'"
     );
   }
@@ -228,7 +247,11 @@ function dictsToColumns(rows: readonly Record<string, unknown>[]): Columns {
 function rowsToColumns(rows: readonly unknown[][]): Columns {
   const width = Math.max(0, ...rows.map((r) => r.length));
   const cols: Columns = new Map();
-  for (let c = 0; c < width; c++) cols.set(String(c), rows.map((r) => r[c] ?? null));
+  for (let c = 0; c < width; c++)
+    cols.set(
+      String(c),
+      rows.map((r) => r[c] ?? null)
+    );
   return cols;
 }
 
@@ -241,7 +264,9 @@ function namedColumns(schema: Schema | null | undefined): string[] {
 function instancesColumns(data: unknown, schema: Schema | null | undefined): Columns {
   if (Array.isArray(data) && data.length > 0 && isDict(data[0])) {
     if (!data.every(isDict)) {
-      throw invalid('Invalid input. The length of values for each input/column name are not the same');
+      throw invalid(
+        'Invalid input. The length of values for each input/column name are not the same'
+      );
     }
     const cols: Columns = new Map();
     for (const item of data) {
@@ -301,9 +326,12 @@ function castSchemaType(data: unknown, schema: Schema | null | undefined): Colum
 function checkEqualLengths(cols: Columns): void {
   const lengths = new Set([...cols.values()].map((c) => c.length));
   if (lengths.size > 1) {
-    throw invalid('Invalid input. The length of values for each input/column name are not the same', {
-      lengths: Object.fromEntries([...cols].map(([k, v]) => [k, v.length])),
-    });
+    throw invalid(
+      'Invalid input. The length of values for each input/column name are not the same',
+      {
+        lengths: Object.fromEntries([...cols].map(([k, v]) => [k, v.length])),
+      }
+    );
   }
 }
 
@@ -352,7 +380,8 @@ function columnsToTable(cols: Columns, schema: Schema | null | undefined): Table
     const vt: ValueType = declared ? (sig as ValueType) : inferJsonType(values);
     const converted = values.map((v) => {
       try {
-        if (!declared && vt.type === 'string' && v !== null && typeof v === 'object') return JSON.stringify(v);
+        if (!declared && vt.type === 'string' && v !== null && typeof v === 'object')
+          return JSON.stringify(v);
         return convertJson(v, vt);
       } catch (e) {
         const pandasType = PANDAS_TYPES[vt.type] ?? valueTypeName(vt);
@@ -432,7 +461,11 @@ function isTableLike(x: unknown): x is Table | RecordBatch {
 }
 
 function tableRows(t: Table | RecordBatch): Record<string, unknown>[] {
-  const cols = t.schema.fields.map((f, i) => ({ name: f.name, type: f.type as DataType, vec: t.getChildAt(i) }));
+  const cols = t.schema.fields.map((f, i) => ({
+    name: f.name,
+    type: f.type as DataType,
+    vec: t.getChildAt(i),
+  }));
   const out: Record<string, unknown>[] = [];
   for (let r = 0; r < t.numRows; r++) {
     const row: Record<string, unknown> = {};
@@ -456,9 +489,11 @@ function plainJson(x: unknown): unknown {
   }
   if (ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<unknown>, plainJson);
   if (Array.isArray(x)) return x.map(plainJson);
-  if (x instanceof Map) return Object.fromEntries([...x].map(([k, v]) => [String(k), plainJson(v)]));
+  if (x instanceof Map)
+    return Object.fromEntries([...x].map(([k, v]) => [String(k), plainJson(v)]));
   if (typeof x === 'object') {
-    if (typeof (x as { toJSON?: unknown }).toJSON === 'function') return plainJson((x as { toJSON(): unknown }).toJSON());
+    if (typeof (x as { toJSON?: unknown }).toJSON === 'function')
+      return plainJson((x as { toJSON(): unknown }).toJSON());
     return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, plainJson(v)]));
   }
   return x;

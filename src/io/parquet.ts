@@ -14,7 +14,13 @@
  * @module
  */
 import { openAsBlob } from 'node:fs';
-import { type RecordBatch, type Schema as ArrowSchema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import {
+  type RecordBatch,
+  type Schema as ArrowSchema,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+} from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { BytePump, type ByteSink } from './byte-sink.js';
 import { checkSameSchema } from './arrow-ipc.js';
@@ -129,7 +135,9 @@ export class ParquetEncoder {
   async finish(): Promise<void> {
     if (!this.wrote && this.schema !== null) this.enqueue(new Table([emptyBatch(this.schema)]));
     this.controller.close();
-    await (await this.pump).done;
+    await (
+      await this.pump
+    ).done;
   }
 
   /** Stops encoding. */

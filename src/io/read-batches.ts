@@ -57,9 +57,13 @@ export async function* readBatches(
   await assertReadable(path);
   const batchSize = options.batchSize ?? 65536;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new ModelError('E_OPTION_INVALID', `options.batchSize must be a positive integer, found ${batchSize}.`, {
-      details: { option: 'batchSize', value: batchSize },
-    });
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `options.batchSize must be a positive integer, found ${batchSize}.`,
+      {
+        details: { option: 'batchSize', value: batchSize },
+      }
+    );
   }
   const { schema, signal, warn } = options;
   switch (format) {

@@ -277,7 +277,9 @@ export function convertJson(value: unknown, vt: ValueType): unknown {
       throw new ConversionError(`expected an ISO date-time, found ${describe(value)}`);
     case 'array':
       if (!Array.isArray(value)) {
-        throw new ConversionError(`Expected data to be list or numpy array, got ${describe(value)}`);
+        throw new ConversionError(
+          `Expected data to be list or numpy array, got ${describe(value)}`
+        );
       }
       return value.map((v) => convertJson(v, vt.items));
     case 'object': {
@@ -565,7 +567,10 @@ export class TextBatchAssembler {
       'E_FORMAT_MALFORMED',
       `${this.file}: line ${line}, column '${name}': cannot read ${JSON.stringify(shown)} as ` +
         `${valueTypeName(vt)} (${reason}).${hint}`,
-      { details: { file: this.file, line, column: name, value: shown, type: valueTypeName(vt) }, cause: e }
+      {
+        details: { file: this.file, line, column: name, value: shown, type: valueTypeName(vt) },
+        cause: e,
+      }
     );
   }
 }

@@ -42,7 +42,11 @@ interface Encoder {
   abort(): Promise<void>;
 }
 
-function textEncoder(sink: ByteSink, encode: (b: RecordBatch) => string, header: () => string): Encoder {
+function textEncoder(
+  sink: ByteSink,
+  encode: (b: RecordBatch) => string,
+  header: () => string
+): Encoder {
   let wrote = false;
   return {
     async write(batch) {
@@ -110,7 +114,10 @@ function makeEncoder(format: Format, sink: ByteSink, schema: ArrowSchema | null)
 export function createBatchWriter(path: string, options: BatchWriterOptions = {}): BatchWriter {
   const format = options.format ?? detectFormat(path);
   if (format === 'json') makeEncoder(format, { write: async () => {} }, null);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  );
   let fh: FileHandle | null = null;
   let encoder: Encoder | null = null;
   let state: 'open' | 'closed' | 'aborted' = 'open';
@@ -120,10 +127,14 @@ export function createBatchWriter(path: string, options: BatchWriterOptions = {}
     try {
       fh = await open(tmp, 'wx');
     } catch (e) {
-      throw new ModelError('E_FILE_NOT_FOUND', `Cannot create output file next to ${path}: ${(e as Error).message}`, {
-        details: { path, temp: tmp },
-        cause: e,
-      });
+      throw new ModelError(
+        'E_FILE_NOT_FOUND',
+        `Cannot create output file next to ${path}: ${(e as Error).message}`,
+        {
+          details: { path, temp: tmp },
+          cause: e,
+        }
+      );
     }
     encoder = makeEncoder(format, fileSink(fh), options.schema ?? null);
     return encoder;

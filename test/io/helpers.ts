@@ -40,7 +40,8 @@ function normalise(v: unknown): unknown {
       JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x))
     ) as unknown;
   }
-  if (typeof v === 'object' && Symbol.iterator in (v as object)) return [...(v as Iterable<unknown>)].map(normalise);
+  if (typeof v === 'object' && Symbol.iterator in (v as object))
+    return [...(v as Iterable<unknown>)].map(normalise);
   return v;
 }
 

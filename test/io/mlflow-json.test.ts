@@ -12,7 +12,11 @@ import {
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
-import { formatPredictions, parseCsvRequest, parseMlflowRequest } from '../../src/io/mlflow-json.js';
+import {
+  formatPredictions,
+  parseCsvRequest,
+  parseMlflowRequest,
+} from '../../src/io/mlflow-json.js';
 import type { ColSpec, TensorSpec } from '../../src/signature/types.js';
 import { rows, typesOf } from './helpers.js';
 
@@ -68,18 +72,31 @@ describe('parseMlflowRequest: the four input forms', () => {
   });
 
   it('instances: a list of dicts becomes columns; unequal lengths fail like MLflow', () => {
-    const { table } = parseMlflowRequest({ instances: [{ x: 1, n: 5 }, { x: 2, n: 6 }] }, xy);
+    const { table } = parseMlflowRequest(
+      {
+        instances: [
+          { x: 1, n: 5 },
+          { x: 2, n: 6 },
+        ],
+      },
+      xy
+    );
     expect(tableRows(table)).toEqual([
       { x: 1, n: 5 },
       { x: 2, n: 6 },
     ]);
     const e = errorOf(() => parseMlflowRequest({ instances: [{ x: 1, n: 5 }, { x: 2 }] }, xy));
     expect(e.code).toBe('E_INPUT_INVALID');
-    expect(e.message).toBe('Invalid input. The length of values for each input/column name are not the same');
+    expect(e.message).toBe(
+      'Invalid input. The length of values for each input/column name are not the same'
+    );
   });
 
   it('inputs: a dict of lists is columns; params come along', () => {
-    const { table, params } = parseMlflowRequest({ inputs: { x: [1, 2], n: [3, 4] }, params: { k: 2 } }, xy);
+    const { table, params } = parseMlflowRequest(
+      { inputs: { x: [1, 2], n: [3, 4] }, params: { k: 2 } },
+      xy
+    );
     expect(params).toEqual({ k: 2 });
     expect(tableRows(table)).toEqual([
       { x: 1, n: 3 },
@@ -88,7 +105,9 @@ describe('parseMlflowRequest: the four input forms', () => {
   });
 
   it('inputs: a list binds to the single column of a one-column schema', () => {
-    const one: ColSpec[] = [{ kind: 'column', name: 'text', type: { type: 'string' }, required: true }];
+    const one: ColSpec[] = [
+      { kind: 'column', name: 'text', type: { type: 'string' }, required: true },
+    ];
     const { table } = parseMlflowRequest({ inputs: ['a', '007'] }, one);
     expect(typesOf(table.batches[0]!)).toEqual(['text: Utf8']);
     expect(tableRows(table)).toEqual([{ text: 'a' }, { text: '007' }]);
@@ -96,7 +115,15 @@ describe('parseMlflowRequest: the four input forms', () => {
 
   it('inputs for a tensor signature keeps each row as a list of the tensor dtype', () => {
     const t: TensorSpec[] = [{ kind: 'tensor', dtype: 'float32', shape: [-1, 2] }];
-    const { table } = parseMlflowRequest({ inputs: [[1, 2], [3, 4]] }, t);
+    const { table } = parseMlflowRequest(
+      {
+        inputs: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      t
+    );
     expect(typesOf(table.batches[0]!)).toEqual(['0: List<Float32>']);
     expect(tableRows(table)).toEqual([{ '0': [1, 2] }, { '0': [3, 4] }]);
   });
@@ -108,10 +135,22 @@ describe('parseMlflowRequest: the four input forms', () => {
       { kind: 'column', name: 'l', type: { type: 'long' }, required: true },
     ];
     const { table } = parseMlflowRequest(
-      { dataframe_records: [{ b: Buffer.from('hi').toString('base64'), t: '2024-01-02T03:04:05', l: '9007199254740993' }] },
+      {
+        dataframe_records: [
+          {
+            b: Buffer.from('hi').toString('base64'),
+            t: '2024-01-02T03:04:05',
+            l: '9007199254740993',
+          },
+        ],
+      },
       sig
     );
-    expect(typesOf(table.batches[0]!)).toEqual(['b: Binary', 't: Timestamp<MILLISECOND>', 'l: Int64']);
+    expect(typesOf(table.batches[0]!)).toEqual([
+      'b: Binary',
+      't: Timestamp<MILLISECOND>',
+      'l: Int64',
+    ]);
     expect(tableRows(table)).toEqual([
       { b: [104, 105], t: Date.UTC(2024, 0, 2, 3, 4, 5), l: 9007199254740993n },
     ]);
@@ -122,14 +161,20 @@ describe('parseMlflowRequest: MLflow error messages', () => {
   it('malformed JSON', () => {
     const e = errorOf(() => parseMlflowRequest('{"inputs": [1,'));
     expect(e.code).toBe('E_INPUT_INVALID');
-    expect(e.message).toMatch(/^Invalid input\. Ensure that input is a valid JSON formatted string\. Error: '.+'$/);
+    expect(e.message).toMatch(
+      /^Invalid input\. Ensure that input is a valid JSON formatted string\. Error: '.+'$/
+    );
   });
 
   it('no input key, several keys, and a list body', () => {
     const prefix =
       "The input must be a JSON dictionary with exactly one of the input fields {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}";
     const none = errorOf(() => parseMlflowRequest({ columns: ['a'], data: [[1]] }));
-    expect(none.message.startsWith(`${prefix}. Received dictionary with input fields: ['columns', 'data']. IMPORTANT:`)).toBe(true);
+    expect(
+      none.message.startsWith(
+        `${prefix}. Received dictionary with input fields: ['columns', 'data']. IMPORTANT:`
+      )
+    ).toBe(true);
     const two = errorOf(() => parseMlflowRequest({ inputs: [1], instances: [1] }));
     expect(two.message).toContain("Received dictionary with input fields: ['inputs', 'instances']");
     const list = errorOf(() => parseMlflowRequest('[1, 2]'));
@@ -138,7 +183,9 @@ describe('parseMlflowRequest: MLflow error messages', () => {
   });
 
   it('dataframe_split with other keys', () => {
-    const e = errorOf(() => parseMlflowRequest({ dataframe_split: { columns: ['a'], rows: [[1]] } }));
+    const e = errorOf(() =>
+      parseMlflowRequest({ dataframe_split: { columns: ['a'], rows: [[1]] } })
+    );
     expect(e.message).toBe(
       "Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got {'columns', 'rows'}."
     );
@@ -146,7 +193,9 @@ describe('parseMlflowRequest: MLflow error messages', () => {
 
   it('dataframe_records given a dictionary', () => {
     const e = errorOf(() => parseMlflowRequest({ dataframe_records: { a: [1] } }));
-    expect(e.message).toBe('Invalid input. Dataframe records format must be a list of records. Got dictionary.');
+    expect(e.message).toBe(
+      'Invalid input. Dataframe records format must be a list of records. Got dictionary.'
+    );
   });
 
   it('a value that does not convert to the signature type', () => {
@@ -173,7 +222,7 @@ describe('parseCsvRequest', () => {
     ]);
   });
 
-  it('fails with MLflow\'s CSV message on a bad row', () => {
+  it("fails with MLflow's CSV message on a bad row", () => {
     const e = errorOf(() => parseCsvRequest('a,b\n1,2\n3\n'));
     expect(e.code).toBe('E_INPUT_INVALID');
     expect(e.message).toMatch(/^Failed to parse input as a Pandas DataFrame\..*line 3/);
@@ -208,8 +257,15 @@ describe('formatPredictions', () => {
   it('plain values: typed arrays, bigint, Date and nested objects', () => {
     expect(
       JSON.parse(
-        formatPredictions({ scores: new Float32Array([0.5]), n: 2n, when: new Date(0), raw: new Uint8Array([1]) })
+        formatPredictions({
+          scores: new Float32Array([0.5]),
+          n: 2n,
+          when: new Date(0),
+          raw: new Uint8Array([1]),
+        })
       )
-    ).toEqual({ predictions: { scores: [0.5], n: 2, when: '1970-01-01T00:00:00.000Z', raw: 'AQ==' } });
+    ).toEqual({
+      predictions: { scores: [0.5], n: 2, when: '1970-01-01T00:00:00.000Z', raw: 'AQ==' },
+    });
   });
 });

@@ -36,7 +36,16 @@ const sig: ColSpec[] = [
 describe('detectFormat', () => {
   it('maps every documented extension, case-insensitively', () => {
     expect(
-      ['a.parquet', 'a.ARROW', 'a.feather', 'a.arrows', 'a.csv', 'a.ndjson', 'a.jsonl', 'a.json'].map(detectFormat)
+      [
+        'a.parquet',
+        'a.ARROW',
+        'a.feather',
+        'a.arrows',
+        'a.csv',
+        'a.ndjson',
+        'a.jsonl',
+        'a.json',
+      ].map(detectFormat)
     ).toEqual(['parquet', 'arrow', 'arrow', 'arrows', 'csv', 'ndjson', 'ndjson', 'json']);
   });
 
@@ -60,7 +69,12 @@ describe('readBatches: CSV typed by the signature', () => {
     const path = join(dir, 'in.csv');
     await writeFile(path, 'n,zip,ok,extra\n1,007,true,1.5\n-2,10115,0,2\n3,,FALSE,\n');
     const [b] = await collect(readBatches(path, { schema: sig }));
-    expect(typesOf(b as RecordBatch)).toEqual(['n: Int32', 'zip: Utf8', 'ok: Bool', 'extra: Float64']);
+    expect(typesOf(b as RecordBatch)).toEqual([
+      'n: Int32',
+      'zip: Utf8',
+      'ok: Bool',
+      'extra: Float64',
+    ]);
     expect(rows([b as RecordBatch])).toEqual([
       { n: 1, zip: '007', ok: true, extra: 1.5 },
       { n: -2, zip: '10115', ok: false, extra: 2 },
@@ -104,7 +118,13 @@ describe('readBatches: CSV typed by the signature', () => {
     await writeFile(path, 'n,zip\n1,a\n2.5,b\n');
     const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
-    expect(e.details).toMatchObject({ file: path, line: 3, column: 'n', value: '2.5', type: 'integer' });
+    expect(e.details).toMatchObject({
+      file: path,
+      line: 3,
+      column: 'n',
+      value: '2.5',
+      type: 'integer',
+    });
     expect(e.message).toContain("line 3, column 'n'");
   });
 
@@ -153,7 +173,9 @@ describe('readBatches: NDJSON', () => {
     const path = join(dir, 'late.jsonl');
     await writeFile(path, '{"a": 1}\n{"a": 2, "b": 1}\n{"a": 3, "b": 2}\n');
     const warnings: string[] = [];
-    const batches = await collect(readBatches(path, { batchSize: 1, warn: (m) => warnings.push(m) }));
+    const batches = await collect(
+      readBatches(path, { batchSize: 1, warn: (m) => warnings.push(m) })
+    );
     expect(batches.every((b) => b.schema.fields.length === 1)).toBe(true);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("key 'b'");
@@ -196,7 +218,10 @@ describe('readBatches: binary formats stream', () => {
     const path = join(dir, 'multi.parquet');
     const w = createBatchWriter(path);
     for (let g = 0; g < 3; g++) {
-      const v = vectorFromArray(Array.from({ length: 1500 }, (_, i) => g * 1500 + i), new Int32());
+      const v = vectorFromArray(
+        Array.from({ length: 1500 }, (_, i) => g * 1500 + i),
+        new Int32()
+      );
       await w.write(new Table({ v }).batches[0] as RecordBatch);
     }
     await w.close();

@@ -9,7 +9,7 @@ import {
   Int32,
   Int64,
   List,
-  RecordBatch,
+  type RecordBatch,
   Struct,
   Table,
   TimestampMillisecond,
@@ -40,8 +40,14 @@ function sampleBatch(): RecordBatch {
     f: vectorFromArray([0.5, null, 3, -1.25], new Float32()),
     b: vectorFromArray([true, false, null, true], new Bool()),
     s: vectorFromArray(['héllo, "world"', '007', null, 'line\nbreak 🚀'], new Utf8()),
-    bin: vectorFromArray([new Uint8Array([0, 255]), null, new Uint8Array([]), new Uint8Array([7])], new Binary()),
-    ts: vectorFromArray([Date.UTC(2024, 0, 2, 3, 4, 5, 6), null, 0, Date.UTC(1999, 11, 31)], new TimestampMillisecond()),
+    bin: vectorFromArray(
+      [new Uint8Array([0, 255]), null, new Uint8Array([]), new Uint8Array([7])],
+      new Binary()
+    ),
+    ts: vectorFromArray(
+      [Date.UTC(2024, 0, 2, 3, 4, 5, 6), null, 0, Date.UTC(1999, 11, 31)],
+      new TimestampMillisecond()
+    ),
   });
   return t.batches[0] as RecordBatch;
 }
@@ -78,8 +84,14 @@ describe('round trip: write then read back', () => {
 
   it('nested list and struct columns round trip through parquet and IPC', async () => {
     const t = new Table({
-      li: vectorFromArray([[1.5, null], null, []], new List(new Field('element', new Float64(), true))),
-      st: vectorFromArray([{ a: 'x' }, null, { a: null }], new Struct([new Field('a', new Utf8(), true)])),
+      li: vectorFromArray(
+        [[1.5, null], null, []],
+        new List(new Field('element', new Float64(), true))
+      ),
+      st: vectorFromArray(
+        [{ a: 'x' }, null, { a: null }],
+        new Struct([new Field('a', new Utf8(), true)])
+      ),
     });
     for (const ext of ['parquet', 'arrows']) {
       const path = join(dir, `nested.${ext}`);
@@ -120,7 +132,8 @@ describe('round trip: write then read back', () => {
       const back = await collect(readBatches(path));
       const total = back.reduce((n, b) => n + b.numRows, 0);
       expect(total).toBe(0);
-      if (ext !== 'csv') expect(back[0]?.schema.fields.map((f) => f.name)).toEqual(schema.fields.map((f) => f.name));
+      if (ext !== 'csv')
+        expect(back[0]?.schema.fields.map((f) => f.name)).toEqual(schema.fields.map((f) => f.name));
     }
   });
 });
