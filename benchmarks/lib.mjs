@@ -1,0 +1,332 @@
+// Shared harness of the benchmark scripts: flags, seeded data, interleaved timing with medians,
+// console tables with ratios, packaging the udf/ examples, and the results JSON (with the
+// machine's cores, Node and package versions).
+//
+// Every benchmark is a plain node script that imports jsfunc from ../dist/ (build first:
+// `npx tsc -p tsconfig.build.json`, or `npm run bench`). Nothing here asserts on timings.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as arrow from 'apache-arrow';
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(benchDir, '..');
+export const resultsDir = join(benchDir, 'results');
+/** Where the benchmarks package the udf/ examples (git-ignored). */
+export const modelsDir = join(repoRoot, 'out', 'bench');
+
+/** Cores the pool may use (what `sparkUdf` defaults `workers` to). */
+export const cores = os.availableParallelism();
+
+/**
+ * Parses the common flags plus `extra` (node:util parseArgs option specs). Every numeric flag
+ * also reads an environment variable BENCH_<NAME> (e.g. BENCH_REPS=3), flags winning.
+ *   --reps N     timed repetitions per variant (default per benchmark)
+ *   --warmup N   untimed repetitions first
+ *   --quick      smaller sizes and fewer reps (smoke run)
+ * @param {Record<string, {type: 'string'|'boolean', default?: unknown}>} [extra]
+ * @returns {Record<string, unknown>}
+ */
+export function flags(extra = {}) {
+  const { values } = parseArgs({
+    allowPositionals: true,
+    strict: false,
+    options: {
+      reps: { type: 'string' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+      ...extra,
+    },
+  });
+  return values;
+}
+
+/**
+ * A numeric setting: the flag, else env BENCH_<NAME>, else the quick or normal default.
+ * @param {Record<string, unknown>} values from {@link flags}
+ * @param {string} name flag name (kebab-case; env var is upper snake case)
+ * @param {number} normal default
+ * @param {number} [quick] default under --quick (default: normal)
+ */
+export function num(values, name, normal, quick = normal) {
+  const env = process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  const raw = values[name] ?? env;
+  if (raw === undefined || raw === true) return values.quick === true ? quick : normal;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number; got ${raw}`);
+  return n;
+}
+
+/** A comma-separated list setting (flag or env), e.g. `--sizes 1024,4096`. */
+export function list(values, name, normal, quick = normal) {
+  const env = process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  const raw = values[name] ?? env;
+  if (raw === undefined || raw === true) return values.quick === true ? quick : normal;
+  return String(raw)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+// ---------------------------------------------------------------------------------- statistics
+
+/** Quantile q in [0, 1] of numbers (linear interpolation). */
+export function quantile(values, q) {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+export const median = (values) => quantile(values, 0.5);
+
+/** Rounds to `digits` significant digits (for tables and JSON). */
+export function round(x, digits = 3) {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const p = digits - 1 - Math.floor(Math.log10(Math.abs(x)));
+  const f = 10 ** Math.max(0, p);
+  return p >= 0 ? Math.round(x * f) / f : Math.round(x / 10 ** -p) * 10 ** -p;
+}
+
+/**
+ * Runs the variants interleaved: `warmup` untimed rounds, then `reps` timed rounds, each round
+ * running every variant once in order (so drift and noise on this shared machine hit all
+ * variants alike). A variant is `{ name, run }`; `run()` may return an object of extra
+ * per-run fields (kept as `extra` samples).
+ * @param {{name: string, run: () => unknown}[]} variants
+ * @param {{warmup?: number, reps?: number, log?: boolean}} [options]
+ * @returns {Promise<Map<string, {samples: number[], extra: object[]}>>} milliseconds per run
+ */
+export async function interleave(variants, { warmup = 1, reps = 5, log = true } = {}) {
+  const out = new Map(variants.map((v) => [v.name, { samples: [], extra: [] }]));
+  for (let round = 0; round < warmup + reps; round++) {
+    for (const v of variants) {
+      const t0 = performance.now();
+      const extra = await v.run();
+      const ms = performance.now() - t0;
+      if (round >= warmup) {
+        out.get(v.name).samples.push(ms);
+        out.get(v.name).extra.push(extra ?? {});
+      }
+    }
+    if (log) process.stderr.write(round < warmup ? 'w' : '.');
+  }
+  if (log) process.stderr.write('\n');
+  return out;
+}
+
+/** Median, p25 and p75 of samples (ms), rounded. */
+export function summarize(samples) {
+  return {
+    medianMs: round(median(samples), 4),
+    p25Ms: round(quantile(samples, 0.25), 4),
+    p75Ms: round(quantile(samples, 0.75), 4),
+    reps: samples.length,
+  };
+}
+
+/** Prints a titled console.table. */
+export function table(title, rows) {
+  console.log(`\n${title}`);
+  console.table(rows);
+}
+
+// ---------------------------------------------------------------------------------- results
+
+function readVersion(pkgDir) {
+  try {
+    return JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Machine and version facts written with every result. */
+export function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    cpuModel: cpus[0]?.model?.trim(),
+    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+    // A shared machine: the 1-minute load average at the end of the run tells how noisy it was.
+    loadavg1: round(os.loadavg()[0], 3),
+    versions: {
+      jsfunc: readVersion(repoRoot),
+      apacheArrow: readVersion(join(repoRoot, 'node_modules/apache-arrow')),
+      tinypool: readVersion(join(repoRoot, 'node_modules/tinypool')),
+      danfojs: readVersion(join(repoRoot, 'node_modules/danfojs-node')),
+    },
+  };
+}
+
+/**
+ * Writes benchmarks/results/<name>.json atomically (temp file + rename).
+ * @returns {string} the path written
+ */
+export function writeResults(name, payload) {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${name}.json`);
+  const body = { benchmark: name, machine: machineInfo(), ...payload };
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+  console.log(`\nwrote ${path}`);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------- jsfunc
+
+/** Imports a module of the compiled library (dist/), with a clear message when unbuilt. */
+export async function importDist(rel) {
+  const path = join(repoRoot, 'dist', rel);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run "npx tsc -p tsconfig.build.json" first`);
+  return import(pathToFileURL(path).href);
+}
+
+const packaged = new Map();
+
+/**
+ * Packages a udf/ example into out/bench/<name> (once per process; fresh each run so the
+ * package matches the current code) and returns its path.
+ * @param {string} name linear | mlp | sentiment | noop | embedding-lookup
+ * @param {{reuse?: boolean}} [options] reuse an existing package (child processes)
+ */
+export async function modelPath(name, { reuse = false } = {}) {
+  const outDir = join(modelsDir, name);
+  if (packaged.has(name)) return packaged.get(name);
+  if (!(reuse && existsSync(join(outDir, 'MLmodel')))) {
+    const { packageExample } = await import(pathToFileURL(join(repoRoot, 'udf/package.mjs')).href);
+    await packageExample(name, { outDir, force: true });
+  }
+  packaged.set(name, outDir);
+  return outDir;
+}
+
+/**
+ * Loads a package on the main thread and returns a function calling the user's own predict
+ * method (no jsfunc conversion or enforcement): the "model's own predict" baseline.
+ * @returns {Promise<{model: object, own: (table: arrow.Table, params?: object) => unknown}>}
+ */
+export async function ownPredict(path, loadOptions = {}) {
+  const { loadModel } = await importDist('package/load-model.js');
+  const model = await loadModel(path, loadOptions);
+  const instance = model.unwrap();
+  const fn = instance[model.predictFn];
+  return { model, own: (t, params = {}) => fn.call(instance, model.context, t, params) };
+}
+
+// ---------------------------------------------------------------------------------- data
+
+/** Deterministic PRNG (mulberry32). */
+export function rng(seed = 1) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `rows` x `cols` float64 columns x0..x{cols-1}, uniform in [-1, 1), as an Arrow Table. */
+export function numericTable(rows, cols = 10, seed = 1) {
+  const r = rng(seed);
+  const columns = {};
+  for (let c = 0; c < cols; c++) {
+    const a = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) a[i] = r() * 2 - 1;
+    columns[`x${c}`] = a;
+  }
+  return arrow.tableFromArrays(columns);
+}
+
+/** A `text` column of short reviews mixing lexicon words, negators and fillers. */
+export function textTable(rows, seed = 2) {
+  const r = rng(seed);
+  const words = [
+    'good', 'great', 'love', 'bad', 'terrible', 'hate', 'not', 'never', 'the', 'movie', 'was',
+    'really', 'service', 'food', 'and', 'but', 'quite', 'it', 'I', 'this', 'Excellent', 'awful',
+  ];
+  const texts = new Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const n = 4 + Math.floor(r() * 12);
+    const parts = new Array(n);
+    for (let k = 0; k < n; k++) parts[k] = words[Math.floor(r() * words.length)];
+    texts[i] = `${parts.join(' ')}.`;
+  }
+  return new arrow.Table({ text: arrow.vectorFromArray(texts, new arrow.Utf8()) });
+}
+
+/** `id: int64` (0..idRange) and `x: float64` columns for the embedding-lookup model. */
+export function embeddingTable(rows, idRange = 10_000, seed = 3) {
+  const r = rng(seed);
+  const id = new BigInt64Array(rows);
+  const x = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    id[i] = BigInt(Math.floor(r() * idRange));
+    x[i] = r() * 2 - 1;
+  }
+  return arrow.tableFromArrays({ id, x });
+}
+
+/** Splits a table into RecordBatches of `size` rows (zero-copy slices). */
+export function batchesOf(t, size) {
+  const out = [];
+  for (let a = 0; a < t.numRows; a += size) out.push(...t.slice(a, Math.min(t.numRows, a + size)).batches);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------- children
+
+/**
+ * Runs `node <script> <args>` and parses the last stdout line that is JSON.
+ * @returns {Promise<object>}
+ */
+export function runChild(script, args, { env = {} } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${stdout.slice(-2000)}`));
+        return;
+      }
+      resolvePromise(JSON.parse(line));
+    });
+  });
+}
+
+/** Samples process RSS every `everyMs` until stopped; returns the peak in bytes. */
+export function rssSampler(everyMs = 5) {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peak) peak = rss;
+  }, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      const rss = process.memoryUsage.rss();
+      return Math.max(peak, rss);
+    },
+  };
+}
+
+export const MB = 2 ** 20;

@@ -1,0 +1,124 @@
+// Scaling: rows/s of sparkUdf with 1..cores workers vs the model's own predict called directly
+// on the main thread, over the same Arrow table, for a trivial numeric model (linear), a
+// compute-heavy one (mlp, 10 -> 64 -> 64 -> 1 tanh) and a string model (sentiment).
+//
+//   node benchmarks/scaling.mjs [--quick] [--reps N] [--warmup N] [--models linear,mlp]
+//        [--linear-rows N] [--mlp-rows N] [--sentiment-rows N] [--batch-size N]
+//
+// Variants, interleaved round by round on the same table:
+//   own predict      instance[predictFn](context, table, params) on the main thread (baseline)
+//   loadModel        loadModel(path).predict(table, params): jsfunc's enforcement + the same call
+//   udf W=k          (await sparkUdf(path, { workers: k, batchSize })).apply(table)
+// Ratio `efficiency` = udf rows/s / (W x own-predict rows/s); the target for mlp is >= 0.9.
+// sparkUdf splits a table into a multiple of W even tasks (<= batchSize rows each), so the
+// perf-probes trap (a fixed 65,536-row task size on a 200K table leaving a core idle) is
+// avoided; the task plan per W is printed and saved.
+import {
+  cores,
+  flags,
+  importDist,
+  interleave,
+  list,
+  modelPath,
+  num,
+  numericTable,
+  ownPredict,
+  round,
+  summarize,
+  table,
+  textTable,
+  writeResults,
+} from './lib.mjs';
+
+const values = flags({
+  models: { type: 'string' },
+  'linear-rows': { type: 'string' },
+  'mlp-rows': { type: 'string' },
+  'sentiment-rows': { type: 'string' },
+  'batch-size': { type: 'string' },
+});
+const reps = num(values, 'reps', 5, 2);
+const warmup = num(values, 'warmup', 1, 1);
+const batchSize = num(values, 'batch-size', 65_536);
+const models = list(values, 'models', ['linear', 'mlp', 'sentiment']);
+const specs = {
+  linear: { rows: num(values, 'linear-rows', 1_000_000, 200_000), data: (n) => numericTable(n), resultType: 'double', params: {} },
+  mlp: { rows: num(values, 'mlp-rows', 60_000, 10_000), data: (n) => numericTable(n), resultType: 'double', params: {} },
+  sentiment: { rows: num(values, 'sentiment-rows', 200_000, 40_000), data: (n) => textTable(n), resultType: 'string', params: { threshold: 0.5 } },
+};
+
+const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
+const workerCounts = Array.from({ length: cores }, (_, i) => i + 1);
+const results = [];
+
+for (const name of models) {
+  const spec = specs[name];
+  if (spec === undefined) throw new Error(`unknown model ${name}; expected one of ${Object.keys(specs)}`);
+  const path = await modelPath(name);
+  const data = spec.data(spec.rows);
+  const { model, own } = await ownPredict(path, { warn: () => {} });
+  const udfs = new Map();
+  for (const w of workerCounts) {
+    udfs.set(w, await sparkUdf(path, { workers: w, batchSize, resultType: spec.resultType, params: spec.params, warn: () => {} }));
+  }
+  const variants = [
+    { name: 'own predict', run: () => void own(data, spec.params) },
+    { name: 'loadModel().predict', run: async () => void (await model.predict(data, spec.params)) },
+    ...workerCounts.map((w) => ({
+      name: `udf W=${w}`,
+      run: async () => {
+        const v = await udfs.get(w).apply(data);
+        if (v.length !== data.numRows) throw new Error(`udf returned ${v.length} values for ${data.numRows} rows`);
+      },
+    })),
+  ];
+  process.stderr.write(`scaling ${name}: ${spec.rows} rows `);
+  const timings = await interleave(variants, { warmup, reps });
+  const baseRate = spec.rows / (summarize(timings.get('own predict').samples).medianMs / 1000);
+  const rows = [];
+  for (const v of variants) {
+    const s = summarize(timings.get(v.name).samples);
+    const rate = spec.rows / (s.medianMs / 1000);
+    const w = v.name.startsWith('udf') ? Number(v.name.slice(6)) : 1;
+    const udf = udfs.get(w);
+    const st = v.name.startsWith('udf') ? udf.stats() : undefined;
+    const calls = warmup + reps;
+    const row = {
+      model: name,
+      variant: v.name,
+      workers: v.name.startsWith('udf') ? w : 0,
+      rows: spec.rows,
+      ...s,
+      rowsPerSec: round(rate),
+      vsOwn: round(rate / baseRate),
+      efficiency: v.name.startsWith('udf') ? round(rate / (w * baseRate)) : undefined,
+      tasksPerCall: st ? st.batches / calls : undefined,
+      taskRows: v.name.startsWith('udf') ? planTaskSizes(spec.rows, { batchSize, workers: w, minTaskRows: 1024 }) : undefined,
+      modelLoads: st?.modelLoads,
+      // Summed over the workers, per call (warm-up calls included): time inside predict.
+      workerPredictMsPerCall: st ? round(st.predictMs / calls) : undefined,
+    };
+    rows.push(row);
+  }
+  table(`scaling: ${name}, ${spec.rows} rows, batchSize ${batchSize}, medians of ${reps} (rows/s; vsOwn = rate / own predict; efficiency = rate / (W x own))`,
+    rows.map((r) => ({
+      variant: r.variant,
+      'median ms': r.medianMs,
+      'rows/s': r.rowsPerSec,
+      vsOwn: r.vsOwn,
+      efficiency: r.efficiency ?? '',
+      tasks: r.tasksPerCall ?? '',
+      loads: r.modelLoads ?? '',
+    })));
+  results.push(...rows);
+  for (const udf of udfs.values()) await udf.close();
+}
+
+writeResults('scaling', {
+  description: 'rows/s of sparkUdf with 1..cores workers vs the model\'s own predict on the main thread, same Arrow table',
+  batchSize,
+  reps,
+  warmup,
+  target: 'efficiency = udf rows/s / (W x own predict rows/s) >= 0.9 for mlp',
+  results,
+});
