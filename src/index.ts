@@ -18,6 +18,7 @@ export type {
   ModelMetadata,
   LoadedModel,
   PredictInput,
+  PredictOptions,
   ModelSource,
   InputExampleInfo,
 } from './package/types.js';
