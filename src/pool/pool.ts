@@ -106,6 +106,10 @@ export class ModelPool {
       // work alive between batches, and worker-entry schedules its own exit after a reply.
       useAtomics: false,
       workerData,
+      // No tinypool `teardown`: tinypool runs it as a task before terminating a worker, and a
+      // worker stuck in model code (the reason for a timeout or abort) would never run it, so
+      // the worker would never be terminated. Models are released on cache eviction; at
+      // shutdown the thread's memory goes with it.
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     // With no tasks queued, a crashed idle worker's error is emitted on the pool.

@@ -23,6 +23,12 @@ import {
   type Vector,
 } from 'apache-arrow';
 import {
+  adoptRecordBatch,
+  adoptTable,
+  isArrowRecordBatchLike,
+  isArrowTableLike,
+} from '../adapters/arrow-guards.js';
+import {
   danfoToTable,
   isDanfoFrame,
   tableToDanfo,
@@ -649,20 +655,11 @@ function planSlices(
 }
 
 function toArrowTable(input: UdfInput): Table {
-  if (isDanfoFrame(input)) return danfoToTable(input as Parameters<typeof danfoToTable>[0]);
-  if (input instanceof Table) return input;
-  if (input instanceof RecordBatch) return new Table(input);
-  const shaped = input as { schema?: unknown; batches?: unknown; numRows?: unknown };
-  if (shaped !== null && typeof shaped === 'object' && Array.isArray(shaped.batches))
-    return input as Table;
-  if (
-    shaped !== null &&
-    typeof shaped === 'object' &&
-    shaped.schema !== undefined &&
-    typeof shaped.numRows === 'number'
-  ) {
-    return new Table(input as RecordBatch);
-  }
+  if (isDanfoFrame(input)) return danfoToTable(input);
+  // Tables and batches built by another apache-arrow copy are adopted (zero-copy), so slicing
+  // and withColumn's assign() do not trip over foreign DataType instances.
+  if (isArrowTableLike(input)) return adoptTable(input);
+  if (isArrowRecordBatchLike(input)) return new Table(adoptRecordBatch(input));
   throw new ModelError(
     'E_INPUT_INVALID',
     'UDF input must be an Arrow Table, an Arrow RecordBatch or a danfo DataFrame',

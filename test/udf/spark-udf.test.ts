@@ -1,6 +1,7 @@
 // sparkUdf against real worker threads. The probe fixture model logs each loadContext to a file,
 // so load counts are read from the log, not inferred from timing.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RecordBatch, Table, tableFromArrays, type Vector } from 'apache-arrow';
@@ -262,6 +263,23 @@ describe('sparkUdf: columns, result types, tables', () => {
       expect([...t.getChild('p')!]).toEqual(expected(6));
       const again = (await udf.withColumn(t, 'p')) as Table;
       expect(again.schema.fields.map((f) => f.name)).toEqual(['x', 'id', 'p']);
+    });
+  });
+
+  it('accepts tables built by the other (CommonJS) apache-arrow copy', async () => {
+    const cjs = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
+    const foreign = cjs.tableFromArrays({
+      x: Float64Array.from([1, 2, 3]),
+      id: BigInt64Array.from([1n, 2n, 3n]),
+    });
+    expect(foreign instanceof Table).toBe(true); // instanceof passes; DataType identity does not
+    await withUdf(probe, {}, async (udf) => {
+      const t = (await udf.withColumn(foreign as unknown as Table, 'p')) as Table;
+      expect([...t.getChild('p')!]).toEqual([2, 4, 6]);
+      const first = foreign.batches[0]!;
+      expect([...((await udf.apply(first as unknown as RecordBatch)) as Vector)]).toEqual([
+        2, 4, 6,
+      ]);
     });
   });
 
