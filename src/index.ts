@@ -73,7 +73,10 @@ export type {
   CloseOptions,
   UdfInput,
 } from './udf/spark-udf.js';
+export { kDefaultSparkUdfOptions } from './udf/options.js';
 export type { SparkUdfOptions } from './udf/options.js';
+export { createPool, ModelPool } from './pool/pool.js';
+export type { PoolOptions } from './pool/pool.js';
 export { parseResultType, inferResultType, formatResultType } from './udf/result-type.js';
 export type { ResultType } from './udf/result-type.js';
 
