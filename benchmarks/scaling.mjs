@@ -75,6 +75,7 @@ for (const name of models) {
   process.stderr.write(`scaling ${name}: ${spec.rows} rows `);
   const timings = await interleave(variants, { warmup, reps });
   const baseRate = spec.rows / (summarize(timings.get('own predict').samples).medianMs / 1000);
+  const w1Rate = spec.rows / (summarize(timings.get('udf W=1').samples).medianMs / 1000);
   const rows = [];
   for (const v of variants) {
     const s = summarize(timings.get(v.name).samples);
@@ -92,6 +93,8 @@ for (const name of models) {
       rowsPerSec: round(rate),
       vsOwn: round(rate / baseRate),
       efficiency: v.name.startsWith('udf') ? round(rate / (w * baseRate)) : undefined,
+      // Scaling of the pool itself: rate / (W x rate with one worker).
+      vsW1: v.name.startsWith('udf') ? round(rate / (w * w1Rate)) : undefined,
       tasksPerCall: st ? st.batches / calls : undefined,
       taskRows: v.name.startsWith('udf') ? planTaskSizes(spec.rows, { batchSize, workers: w, minTaskRows: 1024 }) : undefined,
       modelLoads: st?.modelLoads,
@@ -107,6 +110,7 @@ for (const name of models) {
       'rows/s': r.rowsPerSec,
       vsOwn: r.vsOwn,
       efficiency: r.efficiency ?? '',
+      'rate/(W x W=1)': r.vsW1 ?? '',
       tasks: r.tasksPerCall ?? '',
       loads: r.modelLoads ?? '',
     })));
