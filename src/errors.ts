@@ -25,34 +25,122 @@ export interface ErrorCodeInfo {
  */
 export const ErrorCodes = {
   // Package format
-  E_MLMODEL_MISSING: { description: 'No MLmodel file at the given path.', status: 404, exitCode: 10 },
-  E_MLMODEL_INVALID: { description: 'The MLmodel file is not valid YAML or lacks required keys.', status: 400, exitCode: 11 },
-  E_FLAVOR_UNSUPPORTED: { description: 'The package has no flavor that jsfunc can load.', status: 400, exitCode: 12 },
-  E_SIGNATURE_INVALID: { description: 'A signature or schema JSON is malformed or breaks a schema rule.', status: 400, exitCode: 13 },
-  E_ARTIFACT_MISSING: { description: 'An artifact or code file named by the package does not exist.', status: 404, exitCode: 14 },
-  E_ARTIFACT_PATH: { description: 'An artifact path escapes the package directory.', status: 400, exitCode: 15 },
-  E_TARGET_NOT_EMPTY: { description: 'saveModel target directory exists and is not empty.', status: 400, exitCode: 16 },
-  E_SAVE_FAILED: { description: 'Packaging failed (bundling the model code or copying artifacts).', status: 500, exitCode: 17 },
+  E_MLMODEL_MISSING: {
+    description: 'No MLmodel file at the given path.',
+    status: 404,
+    exitCode: 10,
+  },
+  E_MLMODEL_INVALID: {
+    description: 'The MLmodel file is not valid YAML or lacks required keys.',
+    status: 400,
+    exitCode: 11,
+  },
+  E_FLAVOR_UNSUPPORTED: {
+    description: 'The package has no flavor that jsfunc can load.',
+    status: 400,
+    exitCode: 12,
+  },
+  E_SIGNATURE_INVALID: {
+    description: 'A signature or schema JSON is malformed or breaks a schema rule.',
+    status: 400,
+    exitCode: 13,
+  },
+  E_ARTIFACT_MISSING: {
+    description: 'An artifact or code file named by the package does not exist.',
+    status: 404,
+    exitCode: 14,
+  },
+  E_ARTIFACT_PATH: {
+    description: 'An artifact path escapes the package directory.',
+    status: 400,
+    exitCode: 15,
+  },
+  E_TARGET_NOT_EMPTY: {
+    description: 'saveModel target directory exists and is not empty.',
+    status: 400,
+    exitCode: 16,
+  },
+  E_SAVE_FAILED: {
+    description: 'Packaging failed (bundling the model code or copying artifacts).',
+    status: 500,
+    exitCode: 17,
+  },
   // Model code
-  E_MODEL_IMPORT: { description: 'The model code failed to import or does not export a usable class.', status: 500, exitCode: 20 },
-  E_MODEL_LOAD: { description: 'The model constructor or loadContext threw.', status: 500, exitCode: 21 },
+  E_MODEL_IMPORT: {
+    description: 'The model code failed to import or does not export a usable class.',
+    status: 500,
+    exitCode: 20,
+  },
+  E_MODEL_LOAD: {
+    description: 'The model constructor or loadContext threw.',
+    status: 500,
+    exitCode: 21,
+  },
   E_MODEL_PREDICT: { description: 'The model predict function threw.', status: 400, exitCode: 22 },
-  E_MODEL_OUTPUT: { description: 'The model returned output that cannot be used (wrong length or type).', status: 500, exitCode: 23 },
+  E_MODEL_OUTPUT: {
+    description: 'The model returned output that cannot be used (wrong length or type).',
+    status: 500,
+    exitCode: 23,
+  },
   // Data and enforcement
-  E_SCHEMA_MISMATCH: { description: 'Input data does not match the model input signature.', status: 400, exitCode: 30 },
-  E_PARAMS_INVALID: { description: 'Inference params do not match the model params schema.', status: 400, exitCode: 31 },
-  E_INPUT_INVALID: { description: 'Input cannot be read or converted to a table.', status: 400, exitCode: 32 },
-  E_RESULT_TYPE_INVALID: { description: 'The requested UDF result type is invalid or unsupported.', status: 400, exitCode: 33 },
-  E_OPTION_INVALID: { description: 'An option passed to a jsfunc function is invalid.', status: 400, exitCode: 34 },
+  E_SCHEMA_MISMATCH: {
+    description: 'Input data does not match the model input signature.',
+    status: 400,
+    exitCode: 30,
+  },
+  E_PARAMS_INVALID: {
+    description: 'Inference params do not match the model params schema.',
+    status: 400,
+    exitCode: 31,
+  },
+  E_INPUT_INVALID: {
+    description: 'Input cannot be read or converted to a table.',
+    status: 400,
+    exitCode: 32,
+  },
+  E_RESULT_TYPE_INVALID: {
+    description: 'The requested UDF result type is invalid or unsupported.',
+    status: 400,
+    exitCode: 33,
+  },
+  E_OPTION_INVALID: {
+    description: 'An option passed to a jsfunc function is invalid.',
+    status: 400,
+    exitCode: 34,
+  },
   // Files and formats (CLI)
-  E_FILE_NOT_FOUND: { description: 'An input file does not exist or cannot be read.', status: 404, exitCode: 40 },
-  E_FORMAT_UNSUPPORTED: { description: 'A file extension or content type is not supported.', status: 415, exitCode: 41 },
-  E_FORMAT_MALFORMED: { description: 'A file is malformed (bad CSV row, bad JSON, bad Parquet).', status: 400, exitCode: 42 },
+  E_FILE_NOT_FOUND: {
+    description: 'An input file does not exist or cannot be read.',
+    status: 404,
+    exitCode: 40,
+  },
+  E_FORMAT_UNSUPPORTED: {
+    description: 'A file extension or content type is not supported.',
+    status: 415,
+    exitCode: 41,
+  },
+  E_FORMAT_MALFORMED: {
+    description: 'A file is malformed (bad CSV row, bad JSON, bad Parquet).',
+    status: 400,
+    exitCode: 42,
+  },
   // Pool and UDF
-  E_WORKER_CRASHED: { description: 'A worker thread died while it held a batch.', status: 500, exitCode: 50 },
+  E_WORKER_CRASHED: {
+    description: 'A worker thread died while it held a batch.',
+    status: 500,
+    exitCode: 50,
+  },
   E_TIMEOUT: { description: 'A batch exceeded its timeout.', status: 504, exitCode: 51 },
-  E_ABORTED: { description: 'The operation was aborted by its AbortSignal.', status: 499, exitCode: 52 },
-  E_POOL_CLOSED: { description: 'The UDF or pool was closed before or during the call.', status: 503, exitCode: 53 },
+  E_ABORTED: {
+    description: 'The operation was aborted by its AbortSignal.',
+    status: 499,
+    exitCode: 52,
+  },
+  E_POOL_CLOSED: {
+    description: 'The UDF or pool was closed before or during the call.',
+    status: 503,
+    exitCode: 53,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable jsfunc error code. */

@@ -74,7 +74,10 @@ type Obj = Record<string, unknown>;
  * accepts other copies; the plain prototype check tells them apart.
  */
 function isOwn(ctor: abstract new (...args: never[]) => unknown, x: unknown): boolean {
-  return (Function.prototype[Symbol.hasInstance] as (this: unknown, v: unknown) => boolean).call(ctor, x);
+  return (Function.prototype[Symbol.hasInstance] as (this: unknown, v: unknown) => boolean).call(
+    ctor,
+    x
+  );
 }
 
 function isObj(x: unknown): x is Obj {
@@ -101,7 +104,10 @@ export function isArrowType(x: unknown): x is DataType {
 export function isArrowVectorLike(x: unknown): x is Vector {
   if (isArrowVector(x)) return true;
   return (
-    isObj(x) && isArrowType(x['type']) && Array.isArray(x['data']) && typeof x['length'] === 'number'
+    isObj(x) &&
+    isArrowType(x['type']) &&
+    Array.isArray(x['data']) &&
+    typeof x['length'] === 'number'
   );
 }
 
@@ -190,7 +196,12 @@ export function adoptType(t: DataType): DataType {
     case Type.Time:
       return new Time(p['unit'] as number, p['bitWidth'] as 32 | 64);
     case Type.Timestamp: {
-      const ctor = [TimestampSecond, TimestampMillisecond, TimestampMicrosecond, TimestampNanosecond][p['unit'] as number];
+      const ctor = [
+        TimestampSecond,
+        TimestampMillisecond,
+        TimestampMicrosecond,
+        TimestampNanosecond,
+      ][p['unit'] as number];
       const tz = (p['timezone'] as string | null) ?? null;
       return ctor ? new ctor(tz) : new Timestamp(p['unit'] as number, tz);
     }
@@ -281,5 +292,8 @@ export function adoptRecordBatch(b: RecordBatch): RecordBatch {
 export function adoptTable(t: Table): Table {
   if (isOwn(Table, t)) return t;
   const schema = new Schema(t.schema.fields.map(adoptField), t.schema.metadata);
-  return new Table(schema, t.batches.map((b) => new RecordBatch(schema, adoptData(b.data) as Data<Struct>)));
+  return new Table(
+    schema,
+    t.batches.map((b) => new RecordBatch(schema, adoptData(b.data) as Data<Struct>))
+  );
 }

@@ -114,7 +114,10 @@ function numericVector(values: unknown[], kind: 'int32' | 'float64', column: str
       nulls++;
       continue;
     }
-    if (typeof v !== 'number' || (kind === 'int32' && (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31))) {
+    if (
+      typeof v !== 'number' ||
+      (kind === 'int32' && (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31))
+    ) {
       throw new ModelError(
         'E_INPUT_INVALID',
         `danfo column ${column} (dtype ${kind === 'int32' ? 'int32' : 'float32'}) holds ${JSON.stringify(String(v))} at row ${i}, ` +
@@ -127,7 +130,13 @@ function numericVector(values: unknown[], kind: 'int32' | 'float64', column: str
   }
   const type = kind === 'int32' ? new Int32() : new Float64();
   return new Vector([
-    makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? bitmap : null, data } as never),
+    makeData({
+      type,
+      length: n,
+      nullCount: nulls,
+      nullBitmap: nulls > 0 ? bitmap : null,
+      data,
+    } as never),
   ]);
 }
 
@@ -146,18 +155,27 @@ function danfoColumnToVector(name: string, dtype: string, values: unknown[]): Ve
     case 'int32':
       return numericVector(values, 'int32', name);
     case 'string':
-      return vectorFromArray(normalize(values).map((v) => (v === null ? null : String(v))), new Utf8());
+      return vectorFromArray(
+        normalize(values).map((v) => (v === null ? null : String(v))),
+        new Utf8()
+      );
     case 'boolean':
       return vectorFromArray(normalize(values) as (boolean | null)[], new Bool());
     case 'datetime':
       return vectorFromArray(
-        normalize(values).map((v) => (v === null ? null : v instanceof Date ? v : new Date(v as string))),
+        normalize(values).map((v) =>
+          v === null ? null : v instanceof Date ? v : new Date(v as string)
+        ),
         new TimestampMillisecond()
       );
     default:
-      throw new ModelError('E_INPUT_INVALID', `danfo column ${name} has unsupported dtype ${dtype}.`, {
-        details: { column: name, dtype },
-      });
+      throw new ModelError(
+        'E_INPUT_INVALID',
+        `danfo column ${name} has unsupported dtype ${dtype}.`,
+        {
+          details: { column: name, dtype },
+        }
+      );
   }
 }
 
@@ -193,7 +211,8 @@ function vectorToDanfoColumn(vector: Vector, name: string): DanfoColumn {
   const hasNulls = vector.nullCount > 0;
   if (DataType.isInt(type) || DataType.isFloat(type)) {
     // int32 holds Int8/16/32 and Uint8/16 exactly; wider integers and floats become float32.
-    const small = DataType.isInt(type) && (type.isSigned ? type.bitWidth <= 32 : type.bitWidth <= 16);
+    const small =
+      DataType.isInt(type) && (type.isSigned ? type.bitWidth <= 32 : type.bitWidth <= 16);
     const values = new Array<number>(n);
     if (!hasNulls && (small || (DataType.isFloat(type) && type.precision > 0))) {
       const arr = vector.toArray() as ArrayLike<number>;
@@ -208,7 +227,8 @@ function vectorToDanfoColumn(vector: Vector, name: string): DanfoColumn {
   if (
     DataType.isUtf8(type) ||
     DataType.isLargeUtf8(type) ||
-    (DataType.isDictionary(type) && (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary)))
+    (DataType.isDictionary(type) &&
+      (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary)))
   ) {
     return { dtype: 'string', values: Array.from(vector) };
   }
@@ -255,5 +275,8 @@ export function vectorToDanfoSeries(vector: Vector, name?: string): Series {
   const v = adoptVector(vector);
   const col = vectorToDanfoColumn(v, name ?? '0');
   const { Series: SeriesCtor } = danfo();
-  return new SeriesCtor(col.values, { dtypes: [col.dtype], ...(name === undefined ? {} : { columns: [name] }) });
+  return new SeriesCtor(col.values, {
+    dtypes: [col.dtype],
+    ...(name === undefined ? {} : { columns: [name] }),
+  });
 }

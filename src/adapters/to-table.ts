@@ -40,8 +40,21 @@ import type { PredictInput } from '../package/types.js';
 import { arrowTypeFor, arrowTypeForTensorDtype } from '../signature/arrow-types.js';
 import { isNamedSchema, isTensorSchema, requiredInputNames } from '../signature/schema.js';
 import type { Schema, TensorSpec, ValueType } from '../signature/types.js';
-import { adoptRecordBatch, adoptTable, adoptVector, isArrowRecordBatchLike, isArrowTableLike, isArrowVectorLike } from './arrow-guards.js';
-import { danfoColumns, danfoToTable, isDanfoFrame, isDanfoSeries, tableFromVectors } from './danfo.js';
+import {
+  adoptRecordBatch,
+  adoptTable,
+  adoptVector,
+  isArrowRecordBatchLike,
+  isArrowTableLike,
+  isArrowVectorLike,
+} from './arrow-guards.js';
+import {
+  danfoColumns,
+  danfoToTable,
+  isDanfoFrame,
+  isDanfoSeries,
+  tableFromVectors,
+} from './danfo.js';
 
 /** What a column's values are converted to: a column type, a tensor spec, or inferred. */
 type Target = { kind: 'value'; type: ValueType } | { kind: 'tensor'; spec: TensorSpec } | null;
@@ -65,7 +78,11 @@ export function toTable(input: PredictInput, schema?: Schema | null): Table {
   if (isDanfoFrame(input)) {
     if (s === null) return danfoToTable(input);
     const { names, values } = danfoColumns(input);
-    return fromColumns(names, values.map((v) => missingToNull(v)), s);
+    return fromColumns(
+      names,
+      values.map((v) => missingToNull(v)),
+      s
+    );
   }
   if (isDanfoSeries(input)) {
     const values = Array.from((input as unknown as { values: ArrayLike<unknown> }).values);
@@ -97,7 +114,9 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 function missingToNull(values: unknown[]): unknown[] {
-  return values.map((v) => (v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v));
+  return values.map((v) =>
+    v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? null : v
+  );
 }
 
 /** The column name for single-column input: the schema's only required input, else "0". */
@@ -119,13 +138,24 @@ function fromArray(input: readonly unknown[], schema: Schema | null): Table {
     const seen = new Set<string>();
     input.forEach((row, i) => {
       if (!isPlainObject(row)) {
-        throw new ModelError('E_INPUT_INVALID', `Row ${i} is ${typeName(row)}; expected every row to be a plain object.`, {
-          details: { row: i },
-        });
+        throw new ModelError(
+          'E_INPUT_INVALID',
+          `Row ${i} is ${typeName(row)}; expected every row to be a plain object.`,
+          {
+            details: { row: i },
+          }
+        );
       }
-      for (const k of Object.keys(row)) if (!seen.has(k)) (seen.add(k), names.push(k));
+      for (const k of Object.keys(row)) {
+        if (!seen.has(k)) {
+          seen.add(k);
+          names.push(k);
+        }
+      }
     });
-    const columns = names.map((n) => input.map((row) => (row as Record<string, unknown>)[n] ?? null));
+    const columns = names.map((n) =>
+      input.map((row) => (row as Record<string, unknown>)[n] ?? null)
+    );
     return fromColumns(names, columns, schema);
   }
   if (Array.isArray(first) && !tensorColumnSchema(schema)) {
@@ -159,7 +189,11 @@ function fromRecord(input: Record<string, unknown>, schema: Schema | null): Tabl
     Array.isArray(v) || isArrowVectorLike(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
   // MLflow: a dict of scalars is one row.
   if (names.length > 0 && values.every((v) => !isColumn(v))) {
-    return fromColumns(names, values.map((v) => [v ?? null]), schema);
+    return fromColumns(
+      names,
+      values.map((v) => [v ?? null]),
+      schema
+    );
   }
   const bad = names.filter((_, i) => !isColumn(values[i]));
   if (bad.length > 0) {
@@ -193,7 +227,11 @@ function targetFor(schema: Schema | null, name: string, index: number): Target {
   return spec === undefined ? null : { kind: 'value', type: spec.type };
 }
 
-function fromColumns(names: string[], columns: (ArrayLike<unknown> | Vector)[], schema: Schema | null): Table {
+function fromColumns(
+  names: string[],
+  columns: (ArrayLike<unknown> | Vector)[],
+  schema: Schema | null
+): Table {
   const lengths = columns.map((c) => c.length);
   const distinct = new Set(lengths);
   if (distinct.size > 1) {
@@ -212,7 +250,8 @@ function toVector(name: string, values: ArrayLike<unknown> | Vector, target: Tar
   const arr = Array.isArray(values) ? (values as unknown[]) : Array.from(values);
   if (target?.kind === 'tensor') return tensorVector(name, arr, target.spec);
   const type = target === null ? null : target.type;
-  if (type === null || type.type === 'any') return vectorFromArray(arr, inferType(name, arr, [])) as Vector;
+  if (type === null || type.type === 'any')
+    return vectorFromArray(arr, inferType(name, arr, [])) as Vector;
   const fast = numericFast(name, arr, type);
   if (fast !== null) return fast;
   const coerced = arr.map((v, row) => coerce(v, type, { column: name, row, path: '' }));
@@ -239,9 +278,13 @@ function show(v: unknown): string {
 
 function unfit(at: At, v: unknown, expected: string): ModelError {
   const where = `column ${at.column}${at.path}, row ${at.row}`;
-  return new ModelError('E_SCHEMA_MISMATCH', `Incompatible input for ${where}: ${show(v)} cannot be stored as ${expected} without loss.`, {
-    details: { column: at.column, row: at.row, path: at.path, value: show(v), expected },
-  });
+  return new ModelError(
+    'E_SCHEMA_MISMATCH',
+    `Incompatible input for ${where}: ${show(v)} cannot be stored as ${expected} without loss.`,
+    {
+      details: { column: at.column, row: at.row, path: at.path, value: show(v), expected },
+    }
+  );
 }
 
 const INT32_MIN = -(2 ** 31);
@@ -251,12 +294,24 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /** Builds integer/long/float/double columns straight into typed arrays (no per-row boxing). */
 function numericFast(name: string, arr: unknown[], type: ValueType): Vector | null {
-  if (type.type !== 'integer' && type.type !== 'float' && type.type !== 'double' && type.type !== 'long') return null;
+  if (
+    type.type !== 'integer' &&
+    type.type !== 'float' &&
+    type.type !== 'double' &&
+    type.type !== 'long'
+  )
+    return null;
   const n = arr.length;
   const bitmap = new Uint8Array((n + 7) >> 3);
   let nulls = 0;
   const out =
-    type.type === 'integer' ? new Int32Array(n) : type.type === 'long' ? new BigInt64Array(n) : type.type === 'float' ? new Float32Array(n) : new Float64Array(n);
+    type.type === 'integer'
+      ? new Int32Array(n)
+      : type.type === 'long'
+        ? new BigInt64Array(n)
+        : type.type === 'float'
+          ? new Float32Array(n)
+          : new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = arr[i];
     if (v === null || v === undefined) {
@@ -269,15 +324,25 @@ function numericFast(name: string, arr: unknown[], type: ValueType): Vector | nu
     bitmap[i >> 3]! |= 1 << (i & 7);
   }
   const arrow = arrowTypeFor(type)!;
-  return new Vector([makeData({ type: arrow, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? bitmap : null, data: out } as never)]);
+  return new Vector([
+    makeData({
+      type: arrow,
+      length: n,
+      nullCount: nulls,
+      nullBitmap: nulls > 0 ? bitmap : null,
+      data: out,
+    } as never),
+  ]);
 }
 
 function coerce(v: unknown, type: ValueType, at: At): unknown {
   if (v === null || v === undefined) return null;
   switch (type.type) {
     case 'integer':
-      if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) return v;
-      if (typeof v === 'bigint' && v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX)) return Number(v);
+      if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX)
+        return v;
+      if (typeof v === 'bigint' && v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX))
+        return Number(v);
       throw unfit(at, v, 'integer (int32)');
     case 'long':
       if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
@@ -307,19 +372,29 @@ function coerce(v: unknown, type: ValueType, at: At): unknown {
       throw unfit(at, v, 'datetime');
     }
     case 'array': {
-      const items = Array.isArray(v) ? v : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<unknown>) : null;
+      const items = Array.isArray(v)
+        ? v
+        : ArrayBuffer.isView(v) && !(v instanceof DataView)
+          ? Array.from(v as unknown as ArrayLike<unknown>)
+          : null;
       if (items === null) throw unfit(at, v, 'array');
       return items.map((x, i) => coerce(x, type.items, { ...at, path: `${at.path}[${i}]` }));
     }
     case 'object': {
       if (!isPlainObject(v)) throw unfit(at, v, 'object');
       const keys = Object.keys(v);
-      const missing = type.properties.filter((p) => p.required && (v[p.name] === undefined || v[p.name] === null)).map((p) => p.name);
+      const missing = type.properties
+        .filter((p) => p.required && (v[p.name] === undefined || v[p.name] === null))
+        .map((p) => p.name);
       const where = `column ${at.column}${at.path}, row ${at.row}`;
       if (missing.length > 0) {
-        throw new ModelError('E_SCHEMA_MISMATCH', `Incompatible input for ${where}: Missing required properties: {${missing.map((m) => `'${m}'`).join(', ')}}`, {
-          details: { column: at.column, row: at.row, missing },
-        });
+        throw new ModelError(
+          'E_SCHEMA_MISMATCH',
+          `Incompatible input for ${where}: Missing required properties: {${missing.map((m) => `'${m}'`).join(', ')}}`,
+          {
+            details: { column: at.column, row: at.row, missing },
+          }
+        );
       }
       const extra = keys.filter((k) => !type.properties.some((p) => p.name === k));
       if (extra.length > 0) {
@@ -330,11 +405,13 @@ function coerce(v: unknown, type: ValueType, at: At): unknown {
         );
       }
       const out: Record<string, unknown> = {};
-      for (const p of type.properties) out[p.name] = coerce(v[p.name], p.type, { ...at, path: `${at.path}.${p.name}` });
+      for (const p of type.properties)
+        out[p.name] = coerce(v[p.name], p.type, { ...at, path: `${at.path}.${p.name}` });
       return out;
     }
     case 'map': {
-      const entries = v instanceof Map ? [...v.entries()] : isPlainObject(v) ? Object.entries(v) : null;
+      const entries =
+        v instanceof Map ? [...v.entries()] : isPlainObject(v) ? Object.entries(v) : null;
       if (entries === null) throw unfit(at, v, 'map');
       return new Map(
         entries.map(([k, x]) => {
@@ -360,15 +437,22 @@ function tensorVector(name: string, arr: unknown[], spec: TensorSpec): Vector {
   const isBig = isInt && leaf.bitWidth === 64;
   const check = (v: unknown, row: number, path: string): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => check(x, row, `${path}[${i}]`));
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<unknown>, (x, i) => check(x, row, `${path}[${i}]`));
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+      return Array.from(v as unknown as ArrayLike<unknown>, (x, i) =>
+        check(x, row, `${path}[${i}]`)
+      );
     if (typeof v === 'number' || typeof v === 'bigint') {
-      if (isInt && !(typeof v === 'bigint' || Number.isInteger(v))) throw unfit({ column: name, row, path }, v, spec.dtype);
+      if (isInt && !(typeof v === 'bigint' || Number.isInteger(v)))
+        throw unfit({ column: name, row, path }, v, spec.dtype);
       return isBig ? BigInt(v) : Number(v);
     }
     if (typeof v === 'boolean' && DataType.isBool(leaf)) return v;
     throw unfit({ column: name, row, path }, v, spec.dtype);
   };
-  return vectorFromArray(arr.map((v, row) => check(v, row, '')), type) as Vector;
+  return vectorFromArray(
+    arr.map((v, row) => check(v, row, '')),
+    type
+  ) as Vector;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,14 +465,22 @@ function inferType(column: string, values: readonly unknown[], path: string[]): 
   for (const v of values) {
     if (v === null || v === undefined) continue;
     const k =
-      typeof v === 'number' ? 'number'
-        : typeof v === 'bigint' ? 'bigint'
-          : typeof v === 'string' ? 'string'
-            : typeof v === 'boolean' ? 'boolean'
-              : v instanceof Date ? 'date'
-                : v instanceof Uint8Array ? 'binary'
-                  : Array.isArray(v) ? 'array'
-                    : isPlainObject(v) ? 'object'
+      typeof v === 'number'
+        ? 'number'
+        : typeof v === 'bigint'
+          ? 'bigint'
+          : typeof v === 'string'
+            ? 'string'
+            : typeof v === 'boolean'
+              ? 'boolean'
+              : v instanceof Date
+                ? 'date'
+                : v instanceof Uint8Array
+                  ? 'binary'
+                  : Array.isArray(v)
+                    ? 'array'
+                    : isPlainObject(v)
+                      ? 'object'
                       : `unsupported ${typeName(v)}`;
     if (k.startsWith('unsupported') || (kind !== null && kind !== k)) {
       const where = path.length === 0 ? `column ${column}` : `column ${column} at ${path.join('')}`;
@@ -424,7 +516,18 @@ function inferType(column: string, values: readonly unknown[], path: string[]): 
     default: {
       const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))].sort();
       return new Struct(
-        keys.map((k) => new Field(k, inferType(column, objects.map((o) => o[k] ?? null), [...path, `.${k}`]), true))
+        keys.map(
+          (k) =>
+            new Field(
+              k,
+              inferType(
+                column,
+                objects.map((o) => o[k] ?? null),
+                [...path, `.${k}`]
+              ),
+              true
+            )
+        )
       );
     }
   }

@@ -231,10 +231,30 @@ interface Segment {
 // Arrow's `Type` enum values (stable: they are the IPC flatbuffer ids). Compared by number so
 // types from either Arrow module copy are recognised.
 const T = {
-  Null: 1, Int: 2, Float: 3, Binary: 4, Utf8: 5, Bool: 6, Decimal: 7, Date: 8, Time: 9,
-  Timestamp: 10, Interval: 11, List: 12, Struct: 13, Union: 14, FixedSizeBinary: 15,
-  FixedSizeList: 16, Map: 17, Duration: 18, LargeBinary: 19, LargeUtf8: 20, LargeList: 21,
-  BinaryView: 23, Utf8View: 24, Dictionary: -1,
+  Null: 1,
+  Int: 2,
+  Float: 3,
+  Binary: 4,
+  Utf8: 5,
+  Bool: 6,
+  Decimal: 7,
+  Date: 8,
+  Time: 9,
+  Timestamp: 10,
+  Interval: 11,
+  List: 12,
+  Struct: 13,
+  Union: 14,
+  FixedSizeBinary: 15,
+  FixedSizeList: 16,
+  Map: 17,
+  Duration: 18,
+  LargeBinary: 19,
+  LargeUtf8: 20,
+  LargeList: 21,
+  BinaryView: 23,
+  Utf8View: 24,
+  Dictionary: -1,
 } as const;
 const TYPE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(T).map(([name, id]) => [id, name])
@@ -262,16 +282,26 @@ export function encodeDataType(type: DataType, column = '?'): WireType {
 function encodeType(type: TypeLike, column: string): WireType {
   const p = type as Record<string, unknown>;
   switch (type.typeId) {
-    case T.Null: return { kind: 'null' };
-    case T.Bool: return { kind: 'bool' };
-    case T.Int: return { kind: 'int', bitWidth: p['bitWidth'] as 8, signed: p['isSigned'] as boolean };
-    case T.Float: return { kind: 'float', bitWidth: ([16, 32, 64] as const)[p['precision'] as number] ?? 64 };
-    case T.Utf8: return { kind: 'utf8' };
-    case T.LargeUtf8: return { kind: 'large-utf8' };
-    case T.Binary: return { kind: 'binary' };
-    case T.LargeBinary: return { kind: 'large-binary' };
-    case T.FixedSizeBinary: return { kind: 'fixed-size-binary', byteWidth: p['byteWidth'] as number };
-    case T.Date: return { kind: 'date', unit: p['unit'] === 0 ? 'day' : 'millisecond' };
+    case T.Null:
+      return { kind: 'null' };
+    case T.Bool:
+      return { kind: 'bool' };
+    case T.Int:
+      return { kind: 'int', bitWidth: p['bitWidth'] as 8, signed: p['isSigned'] as boolean };
+    case T.Float:
+      return { kind: 'float', bitWidth: ([16, 32, 64] as const)[p['precision'] as number] ?? 64 };
+    case T.Utf8:
+      return { kind: 'utf8' };
+    case T.LargeUtf8:
+      return { kind: 'large-utf8' };
+    case T.Binary:
+      return { kind: 'binary' };
+    case T.LargeBinary:
+      return { kind: 'large-binary' };
+    case T.FixedSizeBinary:
+      return { kind: 'fixed-size-binary', byteWidth: p['byteWidth'] as number };
+    case T.Date:
+      return { kind: 'date', unit: p['unit'] === 0 ? 'day' : 'millisecond' };
     case T.Time:
       return { kind: 'time', unit: timeUnit(p['unit']), bitWidth: p['bitWidth'] === 64 ? 64 : 32 };
     case T.Timestamp: {
@@ -281,19 +311,38 @@ function encodeType(type: TypeLike, column: string): WireType {
         ? { kind: 'timestamp', unit: timeUnit(p['unit']) }
         : { kind: 'timestamp', unit: timeUnit(p['unit']), timezone };
     }
-    case T.Duration: return { kind: 'duration', unit: timeUnit(p['unit']) };
+    case T.Duration:
+      return { kind: 'duration', unit: timeUnit(p['unit']) };
     case T.Interval:
       return { kind: 'interval', unit: INTERVAL_UNITS[p['unit'] as number] ?? 'day-time' };
     case T.Decimal:
-      return { kind: 'decimal', precision: p['precision'] as number, scale: p['scale'] as number, bitWidth: (p['bitWidth'] as number | undefined) ?? 128 };
-    case T.List: return { kind: 'list', child: encodeField(childField(type, 0, column), `${column}[]`) };
-    case T.LargeList: return { kind: 'large-list', child: encodeField(childField(type, 0, column), `${column}[]`) };
+      return {
+        kind: 'decimal',
+        precision: p['precision'] as number,
+        scale: p['scale'] as number,
+        bitWidth: (p['bitWidth'] as number | undefined) ?? 128,
+      };
+    case T.List:
+      return { kind: 'list', child: encodeField(childField(type, 0, column), `${column}[]`) };
+    case T.LargeList:
+      return { kind: 'large-list', child: encodeField(childField(type, 0, column), `${column}[]`) };
     case T.FixedSizeList:
-      return { kind: 'fixed-size-list', listSize: p['listSize'] as number, child: encodeField(childField(type, 0, column), `${column}[]`) };
+      return {
+        kind: 'fixed-size-list',
+        listSize: p['listSize'] as number,
+        child: encodeField(childField(type, 0, column), `${column}[]`),
+      };
     case T.Struct:
-      return { kind: 'struct', children: (type.children ?? []).map((f) => encodeField(f, `${column}.${f.name}`)) };
+      return {
+        kind: 'struct',
+        children: (type.children ?? []).map((f) => encodeField(f, `${column}.${f.name}`)),
+      };
     case T.Map:
-      return { kind: 'map', entries: encodeField(childField(type, 0, column), `${column}{}`), keysSorted: Boolean(p['keysSorted']) };
+      return {
+        kind: 'map',
+        entries: encodeField(childField(type, 0, column), `${column}{}`),
+        keysSorted: Boolean(p['keysSorted']),
+      };
     case T.Dictionary: {
       const indices = p['indices'] as TypeLike & { bitWidth: 8; isSigned: boolean };
       return {
@@ -320,9 +369,13 @@ function timeUnit(unit: unknown): WireTimeUnit {
 function childField(type: TypeLike, index: number, column: string): FieldLike {
   const child = type.children?.[index];
   if (child === undefined) {
-    throw new ModelError('E_INPUT_INVALID', `Column "${column}": Arrow type ${String(type)} has no child field ${index}`, {
-      details: { column },
-    });
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `Column "${column}": Arrow type ${String(type)} has no child field ${index}`,
+      {
+        details: { column },
+      }
+    );
   }
   return child;
 }
@@ -346,26 +399,46 @@ function encodeField(field: FieldLike, column: string): WireField {
  */
 export function decodeDataType(wire: WireType): DataType {
   switch (wire.kind) {
-    case 'null': return new Null();
-    case 'bool': return new Bool();
-    case 'int': return new Int(wire.signed, wire.bitWidth);
-    case 'float': return new Float(wire.bitWidth === 16 ? 0 : wire.bitWidth === 32 ? 1 : 2);
-    case 'utf8': return new Utf8();
-    case 'large-utf8': return new LargeUtf8();
-    case 'binary': return new Binary();
-    case 'large-binary': return new LargeBinary();
-    case 'fixed-size-binary': return new FixedSizeBinary(wire.byteWidth);
-    case 'date': return new Date_(wire.unit === 'day' ? 0 : 1);
-    case 'time': return new Time(TIME_UNITS.indexOf(wire.unit), wire.bitWidth);
-    case 'timestamp': return new Timestamp(TIME_UNITS.indexOf(wire.unit), wire.timezone);
-    case 'duration': return new Duration(TIME_UNITS.indexOf(wire.unit));
-    case 'interval': return new Interval(INTERVAL_UNITS.indexOf(wire.unit));
-    case 'decimal': return new Decimal(wire.scale, wire.precision, wire.bitWidth);
-    case 'list': return new List(decodeField(wire.child));
-    case 'large-list': return new LargeList(decodeField(wire.child));
-    case 'fixed-size-list': return new FixedSizeList(wire.listSize, decodeField(wire.child));
-    case 'struct': return new Struct(wire.children.map(decodeField));
-    case 'map': return new Map_(decodeField(wire.entries) as Field<Struct>, wire.keysSorted);
+    case 'null':
+      return new Null();
+    case 'bool':
+      return new Bool();
+    case 'int':
+      return new Int(wire.signed, wire.bitWidth);
+    case 'float':
+      return new Float(wire.bitWidth === 16 ? 0 : wire.bitWidth === 32 ? 1 : 2);
+    case 'utf8':
+      return new Utf8();
+    case 'large-utf8':
+      return new LargeUtf8();
+    case 'binary':
+      return new Binary();
+    case 'large-binary':
+      return new LargeBinary();
+    case 'fixed-size-binary':
+      return new FixedSizeBinary(wire.byteWidth);
+    case 'date':
+      return new Date_(wire.unit === 'day' ? 0 : 1);
+    case 'time':
+      return new Time(TIME_UNITS.indexOf(wire.unit), wire.bitWidth);
+    case 'timestamp':
+      return new Timestamp(TIME_UNITS.indexOf(wire.unit), wire.timezone);
+    case 'duration':
+      return new Duration(TIME_UNITS.indexOf(wire.unit));
+    case 'interval':
+      return new Interval(INTERVAL_UNITS.indexOf(wire.unit));
+    case 'decimal':
+      return new Decimal(wire.scale, wire.precision, wire.bitWidth);
+    case 'list':
+      return new List(decodeField(wire.child));
+    case 'large-list':
+      return new LargeList(decodeField(wire.child));
+    case 'fixed-size-list':
+      return new FixedSizeList(wire.listSize, decodeField(wire.child));
+    case 'struct':
+      return new Struct(wire.children.map(decodeField));
+    case 'map':
+      return new Map_(decodeField(wire.entries) as Field<Struct>, wire.keysSorted);
     case 'dictionary':
       return new Dictionary(
         decodeDataType(wire.value),
@@ -374,7 +447,10 @@ export function decodeDataType(wire: WireType): DataType {
         wire.ordered
       );
     default:
-      throw new ModelError('E_INPUT_INVALID', `Unknown wire type kind ${JSON.stringify((wire as { kind: unknown }).kind)}`);
+      throw new ModelError(
+        'E_INPUT_INVALID',
+        `Unknown wire type kind ${JSON.stringify((wire as { kind: unknown }).kind)}`
+      );
   }
 }
 
@@ -406,7 +482,12 @@ function total(segments: readonly Segment[]): number {
   return n;
 }
 
-function plan(segments: readonly Segment[], type: TypeLike, column: string, arena: Arena): WireData {
+function plan(
+  segments: readonly Segment[],
+  type: TypeLike,
+  column: string,
+  arena: Arena
+): WireData {
   const length = total(segments);
   const node: WireData = { length, nullCount: 0, children: [] };
   switch (type.typeId) {
@@ -417,17 +498,31 @@ function plan(segments: readonly Segment[], type: TypeLike, column: string, aren
       planValidity(node, segments, arena);
       planBits(node, segments, arena);
       return node;
-    case T.Int: case T.Float: case T.Decimal: case T.Date: case T.Time: case T.Timestamp:
-    case T.Interval: case T.Duration: case T.FixedSizeBinary:
+    case T.Int:
+    case T.Float:
+    case T.Decimal:
+    case T.Date:
+    case T.Time:
+    case T.Timestamp:
+    case T.Interval:
+    case T.Duration:
+    case T.FixedSizeBinary:
       planValidity(node, segments, arena);
       planFixedWidth(node, segments, arena);
       return node;
-    case T.Utf8: case T.Binary: case T.List: case T.Map:
-    case T.LargeUtf8: case T.LargeBinary: case T.LargeList: {
+    case T.Utf8:
+    case T.Binary:
+    case T.List:
+    case T.Map:
+    case T.LargeUtf8:
+    case T.LargeBinary:
+    case T.LargeList: {
       planValidity(node, segments, arena);
       const childSegments = planOffsets(node, segments, column, arena, type.typeId);
       if (type.typeId === T.List || type.typeId === T.LargeList || type.typeId === T.Map) {
-        node.children.push(plan(childSegments, childField(type, 0, column).type, `${column}[]`, arena));
+        node.children.push(
+          plan(childSegments, childField(type, 0, column).type, `${column}[]`, arena)
+        );
       }
       return node;
     }
@@ -435,14 +530,22 @@ function plan(segments: readonly Segment[], type: TypeLike, column: string, aren
       planValidity(node, segments, arena);
       const n = Number(type['listSize']);
       const child = childField(type, 0, column);
-      const childSegments = segments.map((s) => ({ data: childData(s.data, 0, column), start: s.start * n, length: s.length * n }));
+      const childSegments = segments.map((s) => ({
+        data: childData(s.data, 0, column),
+        start: s.start * n,
+        length: s.length * n,
+      }));
       node.children.push(plan(childSegments, child.type, `${column}[]`, arena));
       return node;
     }
     case T.Struct: {
       planValidity(node, segments, arena);
       (type.children ?? []).forEach((field, j) => {
-        const childSegments = segments.map((s) => ({ data: childData(s.data, j, column), start: s.start, length: s.length }));
+        const childSegments = segments.map((s) => ({
+          data: childData(s.data, j, column),
+          start: s.start,
+          length: s.length,
+        }));
         node.children.push(plan(childSegments, field.type, `${column}.${field.name}`, arena));
       });
       return node;
@@ -453,16 +556,23 @@ function plan(segments: readonly Segment[], type: TypeLike, column: string, aren
       return node;
     default:
       encodeType(type, column); // throws the "unsupported type" error
-      throw new ModelError('E_INPUT_INVALID', `Column "${column}": unsupported Arrow type ${String(type)}`);
+      throw new ModelError(
+        'E_INPUT_INVALID',
+        `Column "${column}": unsupported Arrow type ${String(type)}`
+      );
   }
 }
 
 function childData(data: DataLike, index: number, column: string): DataLike {
   const child = data.children[index];
   if (child === undefined) {
-    throw new ModelError('E_INPUT_INVALID', `Column "${column}": Arrow data of type ${String(data.type)} lacks child ${index}`, {
-      details: { column },
-    });
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `Column "${column}": Arrow data of type ${String(data.type)} lacks child ${index}`,
+      {
+        details: { column },
+      }
+    );
   }
   return child;
 }
@@ -500,7 +610,8 @@ function planBits(node: WireData, segments: readonly Segment[], arena: Arena): v
     const dst = bytes.subarray(ref.byteOffset, ref.byteOffset + ref.byteLength);
     let pos = 0;
     for (const s of segments) {
-      if (s.data.values !== undefined) copyBits(asBytes(s.data.values), s.data.offset + s.start, dst, pos, s.length);
+      if (s.data.values !== undefined)
+        copyBits(asBytes(s.data.values), s.data.offset + s.start, dst, pos, s.length);
       pos += s.length;
     }
   });
@@ -531,9 +642,16 @@ function planFixedWidth(node: WireData, segments: readonly Segment[], arena: Are
  * offsets but not the values or child, so offsets are absolute into the chunk's values; the
  * output is rebased to start at 0 and continues across chunks. Returns the child ranges.
  */
-function planOffsets(node: WireData, segments: readonly Segment[], column: string, arena: Arena, typeId: number): Segment[] {
+function planOffsets(
+  node: WireData,
+  segments: readonly Segment[],
+  column: string,
+  arena: Arena,
+  typeId: number
+): Segment[] {
   const large = typeId === T.LargeUtf8 || typeId === T.LargeBinary || typeId === T.LargeList;
-  const hasValues = typeId === T.Utf8 || typeId === T.Binary || typeId === T.LargeUtf8 || typeId === T.LargeBinary;
+  const hasValues =
+    typeId === T.Utf8 || typeId === T.Binary || typeId === T.LargeUtf8 || typeId === T.LargeBinary;
   const ranges: [start: number, end: number][] = [];
   const childSegments: Segment[] = [];
   let valueBytes = 0;
@@ -543,7 +661,8 @@ function planOffsets(node: WireData, segments: readonly Segment[], column: strin
     const end = s.length > 0 && offsets ? Number(offsets[s.start + s.length]) : 0;
     ranges.push([start, end]);
     valueBytes += end - start;
-    if (!hasValues && s.length > 0) childSegments.push({ data: childData(s.data, 0, column), start, length: end - start });
+    if (!hasValues && s.length > 0)
+      childSegments.push({ data: childData(s.data, 0, column), start, length: end - start });
   }
   if (!large && valueBytes > 0x7fffffff) {
     throw new ModelError(
@@ -593,7 +712,13 @@ function planOffsets(node: WireData, segments: readonly Segment[], column: strin
  * share one dictionary; when they do not, the dictionaries are concatenated and each chunk's
  * indices shifted by its dictionary's start.
  */
-function planDictionary(node: WireData, segments: readonly Segment[], type: TypeLike, column: string, arena: Arena): void {
+function planDictionary(
+  node: WireData,
+  segments: readonly Segment[],
+  type: TypeLike,
+  column: string,
+  arena: Arena
+): void {
   const dictionaries: { readonly data: readonly DataLike[] }[] = [];
   const bases: number[] = [];
   let dictLength = 0;
@@ -628,32 +753,48 @@ function planDictionary(node: WireData, segments: readonly Segment[], type: Type
       segments.forEach((s, i) => {
         const src = s.data.values;
         if (src !== undefined) {
-          const Ctor = src.constructor as new (b: ArrayBufferLike, o: number, n: number) => AnyTypedArray;
+          const Ctor = src.constructor as new (
+            b: ArrayBufferLike,
+            o: number,
+            n: number
+          ) => AnyTypedArray;
           const out = new Ctor(bytes.buffer, bytes.byteOffset + pos, s.length);
           const shift = segmentBase[i]!;
           for (let r = 0; r < s.length; r++) {
             const v = src[s.start + r]!;
-            out[r] = typeof v === 'bigint' ? v + BigInt(shift) : (v + shift as never);
+            out[r] = typeof v === 'bigint' ? v + BigInt(shift) : ((v + shift) as never);
           }
         }
         pos += s.length * bpe;
       });
     });
   }
-  const dictSegments = dictionaries.flatMap((d) => d.data.map((data) => ({ data, start: 0, length: data.length })));
+  const dictSegments = dictionaries.flatMap((d) =>
+    d.data.map((data) => ({ data, start: 0, length: data.length }))
+  );
   node.dictionary = plan(dictSegments, type['dictionary'] as TypeLike, column, arena);
 }
 
 function asBytes(view: AnyTypedArray): Uint8Array {
-  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  return view instanceof Uint8Array
+    ? view
+    : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /** ORs `n` bits from `src` at bit `srcBit` into zero-filled `dst` at bit `dstBit`. */
-function copyBits(src: Uint8Array, srcBit: number, dst: Uint8Array, dstBit: number, n: number): void {
+function copyBits(
+  src: Uint8Array,
+  srcBit: number,
+  dst: Uint8Array,
+  dstBit: number,
+  n: number
+): void {
   // Bit by bit until the destination is byte-aligned...
   while (n > 0 && (dstBit & 7) !== 0) {
     if ((src[srcBit >> 3]! >> (srcBit & 7)) & 1) dst[dstBit >> 3]! |= 1 << (dstBit & 7);
-    srcBit++; dstBit++; n--;
+    srcBit++;
+    dstBit++;
+    n--;
   }
   // ...then whole bytes (a plain copy when the source is aligned too, else shift-merge)...
   const bytes = n >> 3;
@@ -663,9 +804,12 @@ function copyBits(src: Uint8Array, srcBit: number, dst: Uint8Array, dstBit: numb
   if (shift === 0) {
     dst.set(src.subarray(si, si + bytes), di);
   } else {
-    for (let k = 0; k < bytes; k++) dst[di + k] = ((src[si + k]! >> shift) | (src[si + k + 1]! << (8 - shift))) & 0xff;
+    for (let k = 0; k < bytes; k++)
+      dst[di + k] = ((src[si + k]! >> shift) | (src[si + k + 1]! << (8 - shift))) & 0xff;
   }
-  srcBit += bytes << 3; dstBit += bytes << 3; n -= bytes << 3;
+  srcBit += bytes << 3;
+  dstBit += bytes << 3;
+  n -= bytes << 3;
   // ...and the tail bit by bit.
   for (; n > 0; n--, srcBit++, dstBit++) {
     if ((src[srcBit >> 3]! >> (srcBit & 7)) & 1) dst[dstBit >> 3]! |= 1 << (dstBit & 7);
@@ -677,7 +821,8 @@ function setBits(dst: Uint8Array, dstBit: number, n: number): void {
   for (; n > 0 && (dstBit & 7) !== 0; n--, dstBit++) dst[dstBit >> 3]! |= 1 << (dstBit & 7);
   const bytes = n >> 3;
   dst.fill(0xff, dstBit >> 3, (dstBit >> 3) + bytes);
-  dstBit += bytes << 3; n -= bytes << 3;
+  dstBit += bytes << 3;
+  n -= bytes << 3;
   for (; n > 0; n--, dstBit++) dst[dstBit >> 3]! |= 1 << (dstBit & 7);
 }
 
@@ -699,9 +844,20 @@ function finish(arena: Arena, shared: boolean): SharedArrayBuffer | ArrayBuffer 
   return buffer;
 }
 
-function isTableLike(x: unknown): x is { schema: { fields: FieldLike[]; metadata: Map<string, string> }; data: DataLike | DataLike[] } {
+function isTableLike(
+  x: unknown
+): x is {
+  schema: { fields: FieldLike[]; metadata: Map<string, string> };
+  data: DataLike | DataLike[];
+} {
   const t = x as { schema?: { fields?: unknown }; data?: unknown } | null;
-  return typeof t === 'object' && t !== null && Array.isArray(t.schema?.fields) && typeof t.data === 'object' && t.data !== null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    Array.isArray(t.schema?.fields) &&
+    typeof t.data === 'object' &&
+    t.data !== null
+  );
 }
 
 /**
@@ -718,14 +874,22 @@ function isTableLike(x: unknown): x is { schema: { fields: FieldLike[]; metadata
 export function encodeTable(table: Table | RecordBatch, options: EncodeOptions = {}): WireTable {
   const t: unknown = table;
   if (!isTableLike(t)) {
-    throw new ModelError('E_INPUT_INVALID', `encodeTable expected an Arrow Table or RecordBatch, got ${describe(table)}`);
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `encodeTable expected an Arrow Table or RecordBatch, got ${describe(table)}`
+    );
   }
   const batches = Array.isArray(t.data) ? t.data : [t.data];
   const fields = t.schema.fields;
   const arena = new Arena();
   const wireFields = fields.map((f) => encodeField(f, f.name));
   const columns = fields.map((f, j) =>
-    plan(batches.map((b) => ({ data: childData(b, j, f.name), start: 0, length: b.length })), f.type, f.name, arena)
+    plan(
+      batches.map((b) => ({ data: childData(b, j, f.name), start: 0, length: b.length })),
+      f.type,
+      f.name,
+      arena
+    )
   );
   const buffer = finish(arena, options.shared ?? true);
   return {
@@ -749,12 +913,25 @@ export function encodeTable(table: Table | RecordBatch, options: EncodeOptions =
  */
 export function encodeVector(vector: Vector, options: EncodeOptions = {}): WireVector {
   const v = vector as unknown as { type?: TypeLike; data?: DataLike[] } | null;
-  if (typeof v !== 'object' || v === null || typeof v.type?.typeId !== 'number' || !Array.isArray(v.data)) {
-    throw new ModelError('E_INPUT_INVALID', `encodeVector expected an Arrow Vector, got ${describe(vector)}`);
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    typeof v.type?.typeId !== 'number' ||
+    !Array.isArray(v.data)
+  ) {
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `encodeVector expected an Arrow Vector, got ${describe(vector)}`
+    );
   }
   const arena = new Arena();
   const type = encodeType(v.type, 'result');
-  const data = plan(v.data.map((d) => ({ data: d, start: 0, length: d.length })), v.type, 'result', arena);
+  const data = plan(
+    v.data.map((d) => ({ data: d, start: 0, length: d.length })),
+    v.type,
+    'result',
+    arena
+  );
   return { format: WIRE_FORMAT, type, data, buffer: finish(arena, options.shared ?? true) };
 }
 
@@ -773,11 +950,22 @@ export function transferListOf(wire: WireTable | WireVector): ArrayBuffer[] {
 // Decoding: views over the batch buffer, no copy
 // ---------------------------------------------------------------------------------------------
 
-type ViewCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): AnyTypedArray; BYTES_PER_ELEMENT: number };
+type ViewCtor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): AnyTypedArray;
+  BYTES_PER_ELEMENT: number;
+};
 
-function view<C extends ViewCtor>(Ctor: C, buffer: ArrayBufferLike, ref: WireBuffer | undefined): InstanceType<C> | undefined {
+function view<C extends ViewCtor>(
+  Ctor: C,
+  buffer: ArrayBufferLike,
+  ref: WireBuffer | undefined
+): InstanceType<C> | undefined {
   if (ref === undefined) return undefined;
-  return new Ctor(buffer, ref.byteOffset, ref.byteLength / Ctor.BYTES_PER_ELEMENT) as InstanceType<C>;
+  return new Ctor(
+    buffer,
+    ref.byteOffset,
+    ref.byteLength / Ctor.BYTES_PER_ELEMENT
+  ) as InstanceType<C>;
 }
 
 function decodeData(type: DataType, wire: WireData, buffer: ArrayBufferLike): Data {
@@ -788,7 +976,8 @@ function decodeData(type: DataType, wire: WireData, buffer: ArrayBufferLike): Da
   const child = (i: number): Data => {
     const field = t.children?.[i];
     const data = wire.children[i];
-    if (field === undefined || data === undefined) throw new Error(`missing child ${i} of ${String(type)}`);
+    if (field === undefined || data === undefined)
+      throw new Error(`missing child ${i} of ${String(type)}`);
     return decodeData(field.type as unknown as DataType, data, buffer);
   };
   switch (type.typeId) {
@@ -796,23 +985,37 @@ function decodeData(type: DataType, wire: WireData, buffer: ArrayBufferLike): Da
       return makeData({ type, length } as never);
     case T.Bool:
       return makeData({ ...base, data: view(Uint8Array, buffer, wire.values) } as never);
-    case T.Utf8: case T.Binary: case T.LargeUtf8: case T.LargeBinary:
+    case T.Utf8:
+    case T.Binary:
+    case T.LargeUtf8:
+    case T.LargeBinary:
       return makeData({
         ...base,
         valueOffsets: view(t.OffsetArrayType ?? Int32Array, buffer, wire.valueOffsets),
         data: view(Uint8Array, buffer, wire.values),
       } as never);
-    case T.List: case T.LargeList: case T.Map:
-      return makeData({ ...base, valueOffsets: view(t.OffsetArrayType ?? Int32Array, buffer, wire.valueOffsets), child: child(0) } as never);
+    case T.List:
+    case T.LargeList:
+    case T.Map:
+      return makeData({
+        ...base,
+        valueOffsets: view(t.OffsetArrayType ?? Int32Array, buffer, wire.valueOffsets),
+        child: child(0),
+      } as never);
     case T.FixedSizeList:
       return makeData({ ...base, child: child(0) } as never);
     case T.Struct:
       return makeData({ ...base, children: wire.children.map((_, i) => child(i)) } as never);
     case T.Dictionary: {
       const dict = type as unknown as { indices: { ArrayType: ViewCtor }; dictionary: DataType };
-      if (wire.dictionary === undefined) throw new Error('dictionary column without dictionary data');
+      if (wire.dictionary === undefined)
+        throw new Error('dictionary column without dictionary data');
       const dictionary = makeVector(decodeData(dict.dictionary, wire.dictionary, buffer));
-      return makeData({ ...base, data: view(dict.indices.ArrayType, buffer, wire.values), dictionary } as never);
+      return makeData({
+        ...base,
+        data: view(dict.indices.ArrayType, buffer, wire.values),
+        dictionary,
+      } as never);
     }
     default:
       return makeData({ ...base, data: view(t.ArrayType, buffer, wire.values) } as never);
@@ -822,13 +1025,25 @@ function decodeData(type: DataType, wire: WireData, buffer: ArrayBufferLike): Da
 function checkWire(wire: unknown, what: string): void {
   const w = wire as { format?: unknown; buffer?: unknown } | null;
   if (typeof w !== 'object' || w === null || w.format !== WIRE_FORMAT) {
-    throw new ModelError('E_INPUT_INVALID', `${what} expected a ${WIRE_FORMAT} object, got ${describe(wire)}`);
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `${what} expected a ${WIRE_FORMAT} object, got ${describe(wire)}`
+    );
   }
   if (!(w.buffer instanceof ArrayBuffer) && !(w.buffer instanceof SharedArrayBuffer)) {
-    throw new ModelError('E_INPUT_INVALID', `${what}: buffer must be an ArrayBuffer or SharedArrayBuffer, got ${describe(w.buffer)}`);
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `${what}: buffer must be an ArrayBuffer or SharedArrayBuffer, got ${describe(w.buffer)}`
+    );
   }
-  if (w.buffer instanceof ArrayBuffer && (w.buffer as ArrayBuffer & { detached?: boolean }).detached === true) {
-    throw new ModelError('E_INPUT_INVALID', `${what}: buffer is detached (it was transferred to another thread)`);
+  if (
+    w.buffer instanceof ArrayBuffer &&
+    (w.buffer as ArrayBuffer & { detached?: boolean }).detached === true
+  ) {
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `${what}: buffer is detached (it was transferred to another thread)`
+    );
   }
 }
 
@@ -847,11 +1062,20 @@ export function decodeTable(wire: WireTable): Table {
     const fields = wire.fields.map(decodeField);
     const schema = new Schema(fields, new Map(wire.metadata));
     const children = fields.map((f, j) => decodeData(f.type, wire.columns[j]!, wire.buffer));
-    const data = makeData({ type: new Struct(fields), length: wire.numRows, nullCount: 0, children });
+    const data = makeData({
+      type: new Struct(fields),
+      length: wire.numRows,
+      nullCount: 0,
+      children,
+    });
     return new Table(schema, [new RecordBatch(schema, data)]);
   } catch (error) {
     if (ModelError.is(error)) throw error;
-    throw new ModelError('E_INPUT_INVALID', `decodeTable: malformed wire table (${(error as Error).message})`, { cause: error });
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `decodeTable: malformed wire table (${(error as Error).message})`,
+      { cause: error }
+    );
   }
 }
 
@@ -868,7 +1092,11 @@ export function decodeVector(wire: WireVector): Vector {
     return makeVector(decodeData(decodeDataType(wire.type), wire.data, wire.buffer));
   } catch (error) {
     if (ModelError.is(error)) throw error;
-    throw new ModelError('E_INPUT_INVALID', `decodeVector: malformed wire vector (${(error as Error).message})`, { cause: error });
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `decodeVector: malformed wire vector (${(error as Error).message})`,
+      { cause: error }
+    );
   }
 }
 

@@ -68,7 +68,11 @@ import type { ColSpec, DataTypeName, Schema, TensorSpec, ValueType } from './typ
  *   shape or dtype does not match
  * @throws {ModelError} E_INPUT_INVALID when a foreign Arrow type cannot be adopted
  */
-export function enforceSchema(table: Table, schema: Schema | null, warn: WarnFn = defaultWarn): Table {
+export function enforceSchema(
+  table: Table,
+  schema: Schema | null,
+  warn: WarnFn = defaultWarn
+): Table {
   if (schema === null || schema.length === 0) return table;
   const input = adoptTable(table);
   if (isTensorSchema(schema)) return enforceTensorSchema(input, schema as TensorSpec[], warn);
@@ -96,7 +100,9 @@ export function enforceSchema(table: Table, schema: Schema | null, warn: WarnFn 
   const columns = picked.map(({ index, spec }) => {
     const name = names[index]!;
     const vector = input.getChildAt(index)!;
-    const data = vector.data.map((d) => enforceValue(d, spec.type, { column: name, path: [] }, spec.required, true));
+    const data = vector.data.map((d) =>
+      enforceValue(d, spec.type, { column: name, path: [] }, spec.required, true)
+    );
     return { name, data, same: data.every((d, i) => d === vector.data[i]) };
   });
   const unchanged =
@@ -167,7 +173,8 @@ function assembleTable(names: string[], columns: Data[][], batchLengths: number[
  */
 export function dtypeName(type: DataType): string {
   if (DataType.isInt(type)) return `${type.isSigned ? 'int' : 'uint'}${type.bitWidth}`;
-  if (DataType.isFloat(type)) return ['float16', 'float32', 'float64'][type.precision] ?? String(type);
+  if (DataType.isFloat(type))
+    return ['float16', 'float32', 'float64'][type.precision] ?? String(type);
   if (DataType.isBool(type)) return 'bool';
   return String(type);
 }
@@ -216,7 +223,13 @@ function valid(data: Data, i: number): boolean {
  * `top` marks a top-level column (where nulls are allowed, as MLflow allows NaN/None in
  * columns); nested values follow MLflow's `_enforce_type` (`required` values may not be null).
  */
-function enforceValue(data: Data, type: ValueType, w: Where, required: boolean, top: boolean): Data {
+function enforceValue(
+  data: Data,
+  type: ValueType,
+  w: Where,
+  required: boolean,
+  top: boolean
+): Data {
   switch (type.type) {
     case 'any':
     case 'sparkml_vector':
@@ -253,7 +266,14 @@ function enforceArray(data: Data, items: ValueType, w: Where, required: boolean)
     const child = data.children[0]!;
     const next = enforceValue(child, items, itemWhere, required, false);
     if (next === child) return data;
-    return data.clone(new List(new Field(t.children[0]!.name, next.type, true)), data.offset, data.length, data.nullCount, undefined, [next]);
+    return data.clone(
+      new List(new Field(t.children[0]!.name, next.type, true)),
+      data.offset,
+      data.length,
+      data.nullCount,
+      undefined,
+      [next]
+    );
   }
   // FixedSizeList -> List: offsets are i * size over the (already row-relative) child.
   const size = (t as FixedSizeList).listSize;
@@ -284,11 +304,16 @@ function enforceObject(
   }
   if (required) checkNoNulls(data, w, 'dictionary');
   const fieldNames = t.children.map((f) => f.name);
-  const missing = properties.filter((p) => p.required && !fieldNames.includes(p.name)).map((p) => p.name);
+  const missing = properties
+    .filter((p) => p.required && !fieldNames.includes(p.name))
+    .map((p) => p.name);
   if (missing.length > 0) throw nestedMismatch(w, `Missing required properties: ${pySet(missing)}`);
   const invalid = fieldNames.filter((n) => !properties.some((p) => p.name === n));
   if (invalid.length > 0) {
-    throw nestedMismatch(w, `Invalid properties not defined in the schema found: ${pySet(invalid)}`);
+    throw nestedMismatch(
+      w,
+      `Invalid properties not defined in the schema found: ${pySet(invalid)}`
+    );
   }
   let changed = false;
   const fields: Field[] = [];
@@ -317,7 +342,14 @@ function enforceObject(
     children.push(next);
   }
   if (!changed) return data;
-  return data.clone(new Struct(fields), data.offset, data.length, data.nullCount, undefined, children);
+  return data.clone(
+    new Struct(fields),
+    data.offset,
+    data.length,
+    data.nullCount,
+    undefined,
+    children
+  );
 }
 
 function enforceMap(data: Data, values: ValueType, w: Where, required: boolean): Data {
@@ -330,20 +362,48 @@ function enforceMap(data: Data, values: ValueType, w: Where, required: boolean):
     throw nestedMismatch(w, 'Expected all keys in the map type data are string type.');
   }
   const vals = entries.children[1]!;
-  const next = enforceValue(vals, values, { column: w.column, path: [...w.path, '{}'] }, required, false);
+  const next = enforceValue(
+    vals,
+    values,
+    { column: w.column, path: [...w.path, '{}'] },
+    required,
+    false
+  );
   if (next === vals) return data;
-  const entryType = new Struct([new Field('key', keys.type, false), new Field('value', next.type, true)]);
-  const newEntries = entries.clone(entryType, entries.offset, entries.length, entries.nullCount, undefined, [keys, next]);
-  return data.clone(new Map_(new Field('entries', entryType, false), (t as Map_).keysSorted), data.offset, data.length, data.nullCount, undefined, [newEntries]);
+  const entryType = new Struct([
+    new Field('key', keys.type, false),
+    new Field('value', next.type, true),
+  ]);
+  const newEntries = entries.clone(
+    entryType,
+    entries.offset,
+    entries.length,
+    entries.nullCount,
+    undefined,
+    [keys, next]
+  );
+  return data.clone(
+    new Map_(new Field('entries', entryType, false), (t as Map_).keysSorted),
+    data.offset,
+    data.length,
+    data.nullCount,
+    undefined,
+    [newEntries]
+  );
 }
 
 function incompatible(w: Where, actual: DataType, expected: string, hint = ''): ModelError {
   const found = dtypeName(actual);
-  const target = w.path.length === 0 ? `column ${w.column}` : `column ${w.column} (at ${w.path.join('')})`;
-  return mismatch(w, `Incompatible input types for ${target}. Can not safely convert ${found} to ${expected}.${hint}`, {
-    expected,
-    found,
-  });
+  const target =
+    w.path.length === 0 ? `column ${w.column}` : `column ${w.column} (at ${w.path.join('')})`;
+  return mismatch(
+    w,
+    `Incompatible input types for ${target}. Can not safely convert ${found} to ${expected}.${hint}`,
+    {
+      expected,
+      found,
+    }
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,7 +455,10 @@ function enforcePrimitive(data: Data, target: DataTypeName, w: Where): Data {
     case 'string':
       if (DataType.isUtf8(type)) return data;
       if (DataType.isLargeUtf8(type)) return largeToSmall(data, new Utf8(), w);
-      if (DataType.isDictionary(type) && (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary))) {
+      if (
+        DataType.isDictionary(type) &&
+        (DataType.isUtf8(type.dictionary) || DataType.isLargeUtf8(type.dictionary))
+      ) {
         return rebuild(new Utf8(), data);
       }
       throw incompatible(w, type, expected);
@@ -425,7 +488,8 @@ function castNumeric(data: Data, target: DataTypeName, w: Where): Data {
   if (src.kind === 'i' && src.size === 8 && dst.kind === 'f') {
     const big = values as BigInt64Array;
     let ok = true;
-    for (let i = 0; i < n && ok; i++) if (big[i] !== 0n && big[i] !== 1n && valid(data, i)) ok = false;
+    for (let i = 0; i < n && ok; i++)
+      if (big[i] !== 0n && big[i] !== 1n && valid(data, i)) ok = false;
     if (ok) return withValues(arrow, data, convert(values, n, src, dst));
   }
   let hint = '';
@@ -447,14 +511,24 @@ function integralWithMissing(data: Data, src: NumKind): boolean {
 }
 
 /** Typed-array conversion of the first `n` values; float16 is decoded from its bits. */
-function convert(values: ArrayLike<number | bigint>, n: number, src: NumKind, dst: NumKind): ArrayLike<number | bigint> {
+function convert(
+  values: ArrayLike<number | bigint>,
+  n: number,
+  src: NumKind,
+  dst: NumKind
+): ArrayLike<number | bigint> {
   if (dst.kind === 'i' && dst.size === 8) {
     const out = new BigInt64Array(n);
     const v = values as ArrayLike<number>;
     for (let i = 0; i < n; i++) out[i] = BigInt(v[i]!);
     return out;
   }
-  const out = dst.kind === 'f' ? (dst.size === 4 ? new Float32Array(n) : new Float64Array(n)) : new Int32Array(n);
+  const out =
+    dst.kind === 'f'
+      ? dst.size === 4
+        ? new Float32Array(n)
+        : new Float64Array(n)
+      : new Int32Array(n);
   if (src.size === 8 && src.kind !== 'f') {
     const v = values as ArrayLike<bigint>;
     for (let i = 0; i < n; i++) out[i] = Number(v[i]!);
@@ -469,7 +543,11 @@ function convert(values: ArrayLike<number | bigint>, n: number, src: NumKind, ds
 
 /** A chunk with new type and values, keeping offset, length and the null bitmap. */
 function withValues(type: DataType, data: Data, values: ArrayLike<number | bigint>): Data {
-  return new Data(type, data.offset, data.length, data.nullCount, [undefined, values, data.nullBitmap] as never);
+  return new Data(type, data.offset, data.length, data.nullCount, [
+    undefined,
+    values,
+    data.nullBitmap,
+  ] as never);
 }
 
 function nullData(type: DataType, length: number): Data {
@@ -479,7 +557,11 @@ function nullData(type: DataType, length: number): Data {
 }
 
 /** Rebuilds a chunk value by value (for dictionary decoding and string parsing only). */
-function rebuild(type: DataType, data: Data, map: (v: unknown, i: number) => unknown = (v) => v): Data {
+function rebuild(
+  type: DataType,
+  data: Data,
+  map: (v: unknown, i: number) => unknown = (v) => v
+): Data {
   const source = new Vector([data]);
   const b = makeBuilder({ type, nullValues: [null, undefined] });
   for (let i = 0; i < data.length; i++) b.append(map(source.get(i), i) as never);
@@ -492,12 +574,19 @@ function largeToSmall(data: Data, type: Utf8 | Binary, w: Where): Data {
   const n = data.length;
   const base = big[0]!;
   if (big[n]! - base > 0x7fffffffn) {
-    throw mismatch(w, `Column ${w.column} holds more than 2 GiB of data and cannot be converted to ${String(type)}.`);
+    throw mismatch(
+      w,
+      `Column ${w.column} holds more than 2 GiB of data and cannot be converted to ${String(type)}.`
+    );
   }
   const offsets = new Int32Array(n + 1);
   for (let i = 0; i <= n; i++) offsets[i] = Number(big[i]! - base);
   const values = (data.values as Uint8Array).subarray(Number(base), Number(big[n]!));
-  return new Data(type, data.offset, n, data.nullCount, [offsets, values, data.nullBitmap] as never);
+  return new Data(type, data.offset, n, data.nullCount, [
+    offsets,
+    values,
+    data.nullBitmap,
+  ] as never);
 }
 
 function fixedToBinary(data: Data, width: number): Data {
@@ -505,7 +594,11 @@ function fixedToBinary(data: Data, width: number): Data {
   const offsets = new Int32Array(n + 1);
   for (let i = 0; i <= n; i++) offsets[i] = i * width;
   const values = (data.values as Uint8Array).subarray(0, n * width);
-  return new Data(new Binary(), data.offset, n, data.nullCount, [offsets, values, data.nullBitmap] as never);
+  return new Data(new Binary(), data.offset, n, data.nullCount, [
+    offsets,
+    values,
+    data.nullBitmap,
+  ] as never);
 }
 
 const MS_PER_UNIT = [1000n, 1n, 1n, 1n]; // multipliers for SECOND, MILLISECOND
@@ -528,7 +621,10 @@ function toTimestampMs(data: Data, w: Where): Data {
         { found: String(type) }
       );
     }
-    if (type.unit === 1) return data.type instanceof TimestampMillisecond ? data : withValues(new TimestampMillisecond(), data, data.values);
+    if (type.unit === 1)
+      return data.type instanceof TimestampMillisecond
+        ? data
+        : withValues(new TimestampMillisecond(), data, data.values);
     const v = data.values as BigInt64Array;
     const out = new BigInt64Array(n);
     const mul = MS_PER_UNIT[type.unit]!;
@@ -537,7 +633,12 @@ function toTimestampMs(data: Data, w: Where): Data {
     return withValues(new TimestampMillisecond(), data, out);
   }
   if (DataType.isDate(type)) {
-    if (type.unit === 1) return withValues(new TimestampMillisecond(), data, (data.values as BigInt64Array).subarray(0, n));
+    if (type.unit === 1)
+      return withValues(
+        new TimestampMillisecond(),
+        data,
+        (data.values as BigInt64Array).subarray(0, n)
+      );
     const v = data.values as Int32Array;
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) out[i] = BigInt(v[i]!) * 86400000n;
@@ -549,7 +650,10 @@ function toTimestampMs(data: Data, w: Where): Data {
       if (v === null || v === undefined) return null;
       const ms = Date.parse(String(v));
       if (Number.isNaN(ms)) {
-        throw mismatch(w, `Failed to convert column ${w.column} from type ${dtypeName(type)} to datetime: cannot parse '${String(v)}' (row ${i}).`);
+        throw mismatch(
+          w,
+          `Failed to convert column ${w.column} from type ${dtypeName(type)} to datetime: cannot parse '${String(v)}' (row ${i}).`
+        );
       }
       return ms;
     });
@@ -579,7 +683,8 @@ function enforceTensorSchema(table: Table, specs: TensorSpec[], warn: WarnFn): T
   if (names.length === 0 || table.numRows === 0) {
     throw new ModelError('E_SCHEMA_MISMATCH', 'Input table is empty.', { details: {} });
   }
-  if (names.length === 1) return assembleSingle(['0'], [enforceTensorVector(table.getChildAt(0)!, spec, names[0]!)]);
+  if (names.length === 1)
+    return assembleSingle(['0'], [enforceTensorVector(table.getChildAt(0)!, spec, names[0]!)]);
   // Several scalar columns form a 2-D tensor (-1, ncols), as MLflow's DataFrame.to_numpy().
   const shape = spec.shape;
   if (shape.length !== 2 || shape[0] !== -1 || shape[1] !== names.length) {
@@ -596,19 +701,30 @@ function enforceTensorSchema(table: Table, specs: TensorSpec[], warn: WarnFn): T
   const leafType = vectors[0]!.type;
   const n = table.numRows;
   const k = names.length;
-  const Ctor = leafType.ArrayType as unknown as new (n: number) => ArrayLike<number> & { [i: number]: number | bigint };
+  const Ctor = leafType.ArrayType as unknown as new (
+    n: number
+  ) => ArrayLike<number> & { [i: number]: number | bigint };
   const out = new Ctor(n * k) as { [i: number]: number | bigint };
   vectors.forEach((v, j) => {
     let row = 0;
     for (const d of v.data) {
-      if (d.nullCount > 0) throw new ModelError('E_SCHEMA_MISMATCH', `Tensor input column ${names[j]} holds nulls; tensors cannot have missing values.`, { details: { column: names[j] } });
+      if (d.nullCount > 0)
+        throw new ModelError(
+          'E_SCHEMA_MISMATCH',
+          `Tensor input column ${names[j]} holds nulls; tensors cannot have missing values.`,
+          { details: { column: names[j] } }
+        );
       const values = d.values as ArrayLike<number | bigint>;
       for (let i = 0; i < d.length; i++) out[(row + i) * k + j] = values[i]!;
       row += d.length;
     }
   });
   const child = makeData({ type: leafType, length: n * k, data: out as never } as never) as Data;
-  const fsl = makeData({ type: new FixedSizeList(k, new Field('item', leafType, false)), length: n, child });
+  const fsl = makeData({
+    type: new FixedSizeList(k, new Field('item', leafType, false)),
+    length: n,
+    child,
+  });
   return assembleSingle(['0'], [new Vector([fsl])]);
 }
 
@@ -621,13 +737,24 @@ function assembleSingle(names: string[], vectors: Vector[]): Table {
 
 function checkDtype(actual: DataType, dtype: string): void {
   if (dtype === 'object') return;
-  const name = dtype === 'str' ? (DataType.isUtf8(actual) || DataType.isLargeUtf8(actual) ? 'str' : dtypeName(actual))
-    : dtype === 'bytes' ? (DataType.isBinary(actual) || DataType.isLargeBinary(actual) ? 'bytes' : dtypeName(actual))
-      : dtypeName(actual);
+  const name =
+    dtype === 'str'
+      ? DataType.isUtf8(actual) || DataType.isLargeUtf8(actual)
+        ? 'str'
+        : dtypeName(actual)
+      : dtype === 'bytes'
+        ? DataType.isBinary(actual) || DataType.isLargeBinary(actual)
+          ? 'bytes'
+          : dtypeName(actual)
+        : dtypeName(actual);
   if (name !== dtype) {
-    throw new ModelError('E_SCHEMA_MISMATCH', `dtype of input ${name} does not match expected dtype ${dtype}`, {
-      details: { found: name, expected: dtype },
-    });
+    throw new ModelError(
+      'E_SCHEMA_MISMATCH',
+      `dtype of input ${name} does not match expected dtype ${dtype}`,
+      {
+        details: { found: name, expected: dtype },
+      }
+    );
   }
 }
 
@@ -636,7 +763,11 @@ function tensorChunk(data: Data, column: string): { shape: number[]; data: Data 
   const t = data.type;
   if (DataType.isFixedSizeList(t) || DataType.isList(t)) {
     if (data.nullCount > 0) {
-      throw new ModelError('E_SCHEMA_MISMATCH', `Tensor input column ${column} holds nulls; tensors cannot have missing values.`, { details: { column } });
+      throw new ModelError(
+        'E_SCHEMA_MISMATCH',
+        `Tensor input column ${column} holds nulls; tensors cannot have missing values.`,
+        { details: { column } }
+      );
     }
     let size: number;
     let child: Data;
@@ -663,7 +794,11 @@ function tensorChunk(data: Data, column: string): { shape: number[]; data: Data 
     const fsl =
       DataType.isFixedSizeList(t) && inner.data === child
         ? data
-        : makeData({ type: new FixedSizeList(size, new Field('item', inner.data.type, false)), length: data.length, child: inner.data });
+        : makeData({
+            type: new FixedSizeList(size, new Field('item', inner.data.type, false)),
+            length: data.length,
+            child: inner.data,
+          });
     return { shape: [data.length, size, ...innerShape], data: fsl };
   }
   return { shape: [data.length], data };
@@ -681,7 +816,11 @@ function enforceTensorVector(vector: Vector, spec: TensorSpec, column: string): 
   for (const c of chunks) {
     const s = c.shape.slice(1);
     if (s.length !== inner.length || s.some((x, i) => x !== inner[i])) {
-      throw new ModelError('E_SCHEMA_MISMATCH', `The value in the input column '${column}' has a different shape in different batches.`, { details: { column } });
+      throw new ModelError(
+        'E_SCHEMA_MISMATCH',
+        `The value in the input column '${column}' has a different shape in different batches.`,
+        { details: { column } }
+      );
     }
   }
   let shape = [vector.length, ...inner];
@@ -689,18 +828,34 @@ function enforceTensorVector(vector: Vector, spec: TensorSpec, column: string): 
   const expected = spec.shape;
   // A scalar column against (-1, 1): MLflow reshapes it to one element per row.
   if (shape.length === 1 && expected.length === 2 && expected[1] === 1) {
-    out = out.map((d) => makeData({ type: new FixedSizeList(1, new Field('item', d.type, false)), length: d.length, child: d }));
+    out = out.map((d) =>
+      makeData({
+        type: new FixedSizeList(1, new Field('item', d.type, false)),
+        length: d.length,
+        child: d,
+      })
+    );
     shape = [vector.length, 1];
   }
-  const matches = shape.length === expected.length && expected.every((dim, i) => dim === -1 || dim === shape[i]);
+  const matches =
+    shape.length === expected.length && expected.every((dim, i) => dim === -1 || dim === shape[i]);
   if (!matches) {
-    throw new ModelError('E_SCHEMA_MISMATCH', `Shape of input ${pyShape(shape)} does not match expected shape ${pyShape(expected)}`, {
-      details: { column, shape, expected },
-    });
+    throw new ModelError(
+      'E_SCHEMA_MISMATCH',
+      `Shape of input ${pyShape(shape)} does not match expected shape ${pyShape(expected)}`,
+      {
+        details: { column, shape, expected },
+      }
+    );
   }
-  for (const d of out) if (shape.length === 1 && d.nullCount > 0) {
-    throw new ModelError('E_SCHEMA_MISMATCH', `Tensor input column ${column} holds nulls; tensors cannot have missing values.`, { details: { column } });
-  }
+  for (const d of out)
+    if (shape.length === 1 && d.nullCount > 0) {
+      throw new ModelError(
+        'E_SCHEMA_MISMATCH',
+        `Tensor input column ${column} holds nulls; tensors cannot have missing values.`,
+        { details: { column } }
+      );
+    }
   checkDtype(leafTypeOf(out[0]?.type ?? vector.type), spec.dtype);
   return out.every((d, i) => d === vector.data[i]) ? vector : new Vector(out);
 }

@@ -32,8 +32,7 @@ export interface ColumnPair {
 
 /** How to build the model's input table from a batch; plain data, postable to workers. */
 export type ColumnMapping =
-  | { kind: 'columns'; pairs: ColumnPair[] }
-  | { kind: 'struct'; source: string };
+  { kind: 'columns'; pairs: ColumnPair[] } | { kind: 'struct'; source: string };
 
 /** A table schema: an Arrow Schema or a plain list of fields. */
 export type TableColumns = ArrowSchema | readonly { name: string; type: DataType }[];
@@ -88,7 +87,10 @@ export function resolveColumns(
       return { kind: 'struct', source: only.name };
     }
     if (schema === null) {
-      return { kind: 'columns', pairs: columns.map((source, i) => ({ source, target: String(i) })) };
+      return {
+        kind: 'columns',
+        pairs: columns.map((source, i) => ({ source, target: String(i) })),
+      };
     }
     const names = inputNames(schema);
     const required = requiredInputNames(schema);
@@ -102,7 +104,10 @@ export function resolveColumns(
         { required, received: args }
       );
     }
-    return { kind: 'columns', pairs: args.map((source, i) => ({ source, target: names[i] as string })) };
+    return {
+      kind: 'columns',
+      pairs: args.map((source, i) => ({ source, target: names[i] as string })),
+    };
   }
 
   if (schema === null) {
@@ -174,7 +179,10 @@ export function applyMapping(table: Table, mapping: ColumnMapping): Table {
     );
     const batches = table.batches.map((b) => {
       const children = idx.map((i) => b.data.children[i] as Data);
-      return new RecordBatch(schema, new Data(new Struct(schema.fields), 0, b.numRows, 0, undefined, children));
+      return new RecordBatch(
+        schema,
+        new Data(new Struct(schema.fields), 0, b.numRows, 0, undefined, children)
+      );
     });
     return new Table(schema, batches);
   }
@@ -182,13 +190,20 @@ export function applyMapping(table: Table, mapping: ColumnMapping): Table {
   const si = find(mapping.source);
   const sf = table.schema.fields[si] as Field;
   if (sf.type.typeId !== Type.Struct) {
-    throw mismatch(`Column '${mapping.source}' is not a struct (found ${String(sf.type)}).`, { column: mapping.source });
+    throw mismatch(`Column '${mapping.source}' is not a struct (found ${String(sf.type)}).`, {
+      column: mapping.source,
+    });
   }
-  const schema = new ArrowSchema((sf.type as Struct).children.map((f) => new Field(f.name, f.type, true, f.metadata)));
+  const schema = new ArrowSchema(
+    (sf.type as Struct).children.map((f) => new Field(f.name, f.type, true, f.metadata))
+  );
   const batches = table.batches.map((b) => {
     const sd = b.data.children[si] as Data<Struct>;
     const children = sd.children.map((c) => (sd.nullCount > 0 ? withParentNulls(c, sd) : c));
-    return new RecordBatch(schema, new Data(new Struct(schema.fields), 0, b.numRows, 0, undefined, children));
+    return new RecordBatch(
+      schema,
+      new Data(new Struct(schema.fields), 0, b.numRows, 0, undefined, children)
+    );
   });
   return new Table(schema, batches);
 }
@@ -203,5 +218,10 @@ function withParentNulls(child: Data, parent: Data): Data {
     if (parent.getValid(i) && child.getValid(i)) bits[(off + i) >> 3]! |= 1 << ((off + i) & 7);
     else nulls++;
   }
-  return child.clone(child.type, off, n, nulls, [child.valueOffsets, child.values, bits, child.typeIds] as never);
+  return child.clone(child.type, off, n, nulls, [
+    child.valueOffsets,
+    child.values,
+    bits,
+    child.typeIds,
+  ] as never);
 }

@@ -14,7 +14,19 @@
  *
  * @module
  */
-import { Bool, Field, Float32, Float64, Int32, Int64, List, Map_, Struct, Type, Utf8 } from 'apache-arrow';
+import {
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  Map_,
+  Struct,
+  Type,
+  Utf8,
+} from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { ColSpec, Schema, TensorSpec, ValueType } from '../signature/types.js';
@@ -266,7 +278,9 @@ function parseDdl(src: string): ResultType {
 // Arrow DataType and plain ResultType inputs
 
 function isDataType(x: unknown): x is DataType {
-  return typeof x === 'object' && x !== null && typeof (x as { typeId?: unknown }).typeId === 'number';
+  return (
+    typeof x === 'object' && x !== null && typeof (x as { typeId?: unknown }).typeId === 'number'
+  );
 }
 
 function fromArrow(t: DataType): ResultType {
@@ -344,10 +358,15 @@ function validatePlain(x: unknown, path: string): ResultType {
             fields: fields.map((f: unknown, i) => {
               const name = (f as { name?: unknown } | null)?.name;
               if (typeof name !== 'string' || names.has(name)) {
-                throw invalid(`struct field ${i}${path === '' ? '' : ` at ${path}`} has a missing or duplicate name`);
+                throw invalid(
+                  `struct field ${i}${path === '' ? '' : ` at ${path}`} has a missing or duplicate name`
+                );
               }
               names.add(name);
-              return { name, type: validatePlain((f as { type?: unknown }).type, `${path}.${name}`) };
+              return {
+                name,
+                type: validatePlain((f as { type?: unknown }).type, `${path}.${name}`),
+              };
             }),
           };
         }
@@ -404,7 +423,10 @@ function fromValueType(t: ValueType, where: string): ResultType {
     case 'object':
       return {
         kind: 'struct',
-        fields: t.properties.map((p) => ({ name: p.name, type: fromValueType(p.type, `${where}.${p.name}`) })),
+        fields: t.properties.map((p) => ({
+          name: p.name,
+          type: fromValueType(p.type, `${where}.${p.name}`),
+        })),
       };
     case 'map':
       return { kind: 'map', value: fromValueType(t.values, where) };

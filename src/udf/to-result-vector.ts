@@ -37,21 +37,61 @@
  *
  * @module
  */
-import { Bool, Field, Float32, Float64, Int32, Int64, List, Map_, Struct, Type, Utf8, isArrowRecordBatch, isArrowTable, isArrowVector, makeData, makeVector } from 'apache-arrow';
+import {
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  Map_,
+  Struct,
+  Type,
+  Utf8,
+  isArrowRecordBatch,
+  isArrowTable,
+  isArrowVector,
+  makeData,
+  makeVector,
+} from 'apache-arrow';
 import type { Data, DataType, Vector } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { formatResultType, resultTypeToArrow } from './result-type.js';
 import type { ResultPrimitive, ResultType } from './result-type.js';
 
 type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** The numpy-like dtype of an output column, which drives MLflow's column selection. */
 type Dtype =
-  | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
-  | 'float16' | 'float32' | 'float64' | 'bool' | 'string'
-  | 'number' /* plain JS numbers */ | 'null' | 'nested' | 'other';
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'bool'
+  | 'string'
+  | 'number' /* plain JS numbers */
+  | 'null'
+  | 'nested'
+  | 'other';
 
 interface OutColumn {
   name: string;
@@ -67,7 +107,16 @@ interface OutColumn {
   get(i: number): unknown;
 }
 
-const INTS: readonly Dtype[] = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'];
+const INTS: readonly Dtype[] = [
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+];
 
 function outputError(message: string, details: Record<string, unknown> = {}): ModelError {
   return new ModelError('E_MODEL_OUTPUT', message, { details });
@@ -81,7 +130,11 @@ function isTyped(x: unknown): x is TypedArray {
 }
 
 function isDanfo(x: unknown): x is { $isSeries: boolean; values: unknown; columns?: string[] } {
-  return typeof x === 'object' && x !== null && typeof (x as { $isSeries?: unknown }).$isSeries === 'boolean';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { $isSeries?: unknown }).$isSeries === 'boolean'
+  );
 }
 
 function typedDtype(a: TypedArray): Dtype {
@@ -102,7 +155,12 @@ function typedColumn(name: string, a: TypedArray): OutColumn {
 }
 
 function vectorDtype(t: DataType): Dtype {
-  const x = t as DataType & { bitWidth?: number; isSigned?: boolean; precision?: number; dictionary?: DataType };
+  const x = t as DataType & {
+    bitWidth?: number;
+    isSigned?: boolean;
+    precision?: number;
+    dictionary?: DataType;
+  };
   switch (t.typeId) {
     case Type.Int:
       return `${x.isSigned === true ? 'int' : 'uint'}${x.bitWidth ?? 32}` as Dtype;
@@ -114,7 +172,9 @@ function vectorDtype(t: DataType): Dtype {
     case Type.LargeUtf8:
       return 'string';
     case Type.Dictionary:
-      return x.dictionary !== undefined && vectorDtype(x.dictionary) === 'string' ? 'string' : 'other';
+      return x.dictionary !== undefined && vectorDtype(x.dictionary) === 'string'
+        ? 'string'
+        : 'other';
     case Type.List:
     case Type.LargeList:
     case Type.FixedSizeList:
@@ -139,8 +199,14 @@ function vectorColumn(name: string, v: Vector): OutColumn {
 
 /** One pass over plain JS values to find the column's dtype. */
 function valuesColumn(name: string, values: ArrayLike<unknown>): OutColumn {
-  let num = 0, str = 0, bool = 0, big = 0, nested = 0, other = 0;
-  let int32 = true, safe = true;
+  let num = 0,
+    str = 0,
+    bool = 0,
+    big = 0,
+    nested = 0,
+    other = 0;
+  let int32 = true,
+    safe = true;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || v === undefined) continue;
@@ -171,13 +237,19 @@ function valuesColumn(name: string, values: ArrayLike<unknown>): OutColumn {
   }
   const nonNull = num + str + bool + big + nested + other;
   const dtype: Dtype =
-    nonNull === 0 ? 'null'
-    : num === nonNull ? 'number'
-    : str === nonNull ? 'string'
-    : bool === nonNull ? 'bool'
-    : big === nonNull ? 'int64'
-    : nested === nonNull ? 'nested'
-    : 'other';
+    nonNull === 0
+      ? 'null'
+      : num === nonNull
+        ? 'number'
+        : str === nonNull
+          ? 'string'
+          : bool === nonNull
+            ? 'bool'
+            : big === nonNull
+              ? 'int64'
+              : nested === nonNull
+                ? 'nested'
+                : 'other';
   return { name, length: values.length, dtype, int32, safe, get: (i) => values[i] };
 }
 
@@ -201,8 +273,15 @@ function describe(x: unknown): string {
 }
 
 function isRowObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !isTyped(x) && !isArrowVector(x) &&
-    !(x instanceof Map) && !(x instanceof Date);
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    !Array.isArray(x) &&
+    !isTyped(x) &&
+    !isArrowVector(x) &&
+    !(x instanceof Map) &&
+    !(x instanceof Date)
+  );
 }
 
 /** MLflow's `pd.DataFrame(result)`: the output as a list of named columns. */
@@ -226,11 +305,20 @@ function toColumns(output: unknown): OutColumn[] {
       return names.map((n, j) => anyColumn(n, byCol[j]));
     }
     const rows = output.values as unknown[][];
-    return names.map((n, j) => valuesColumn(n, rows.map((r) => r[j])));
+    return names.map((n, j) =>
+      valuesColumn(
+        n,
+        rows.map((r) => r[j])
+      )
+    );
   }
   if (Array.isArray(output)) {
     const first = output.find((v) => v !== null && v !== undefined);
-    if (first !== undefined && isRowObject(first) && typeof (first as { toJSON?: unknown }).toJSON !== 'function') {
+    if (
+      first !== undefined &&
+      isRowObject(first) &&
+      typeof (first as { toJSON?: unknown }).toJSON !== 'function'
+    ) {
       return rowsToColumns(output);
     }
     return [valuesColumn('0', output)];
@@ -249,10 +337,18 @@ function rowsToColumns(rows: unknown[]): OutColumn[] {
   const seen = new Set<string>();
   for (const r of rows) {
     if (!isRowObject(r)) continue;
-    for (const k of Object.keys(r)) if (!seen.has(k)) (seen.add(k), names.push(k));
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        names.push(k);
+      }
+    }
   }
   return names.map((n) =>
-    valuesColumn(n, rows.map((r) => (isRowObject(r) ? r[n] : undefined)))
+    valuesColumn(
+      n,
+      rows.map((r) => (isRowObject(r) ? r[n] : undefined))
+    )
   );
 }
 
@@ -272,11 +368,15 @@ function expandMatrix(cols: OutColumn[]): OutColumn[] {
     width = Math.max(width, (v as ArrayLike<unknown>).length);
   }
   return Array.from({ length: width }, (_, j) =>
-    valuesColumn(String(j), Array.from({ length: only.length }, (_, i) => {
-      const row = only.get(i) as { get?: (k: number) => unknown } & ArrayLike<unknown> | null | undefined;
-      if (row === null || row === undefined) return null;
-      return isArrowVector(row) ? row.get(j) : row[j];
-    }))
+    valuesColumn(
+      String(j),
+      Array.from({ length: only.length }, (_, i) => {
+        const row = only.get(i) as
+          ({ get?: (k: number) => unknown } & ArrayLike<unknown>) | null | undefined;
+        if (row === null || row === undefined) return null;
+        return isArrowVector(row) ? row.get(j) : row[j];
+      })
+    )
   );
 }
 
@@ -288,12 +388,20 @@ function compatible(c: OutColumn, t: ResultPrimitive): boolean {
   if (d === 'null' || t === 'string') return true;
   switch (t) {
     case 'int':
-      return ['int8', 'uint8', 'int16', 'uint16', 'int32'].includes(d) || (d === 'number' && c.int32 === true);
+      return (
+        ['int8', 'uint8', 'int16', 'uint16', 'int32'].includes(d) ||
+        (d === 'number' && c.int32 === true)
+      );
     case 'long':
-      return ['int8', 'uint8', 'int16', 'uint16', 'int64'].includes(d) || (d === 'number' && c.safe === true);
+      return (
+        ['int8', 'uint8', 'int16', 'uint16', 'int64'].includes(d) ||
+        (d === 'number' && c.safe === true)
+      );
     case 'float':
     case 'double':
-      return INTS.includes(d) || d === 'float16' || d === 'float32' || d === 'float64' || d === 'number';
+      return (
+        INTS.includes(d) || d === 'float16' || d === 'float32' || d === 'float64' || d === 'number'
+      );
     case 'boolean':
       return d === 'bool';
   }
@@ -353,17 +461,32 @@ function stringify(v: unknown, fromFloat32: boolean): string {
       return String(v);
     default:
       if (v instanceof Date) return v.toISOString();
-      return JSON.stringify(v, (_k, x: unknown) =>
-        typeof x === 'bigint' ? x.toString() : isTyped(x) ? Array.from(x as ArrayLike<unknown>) : x instanceof Map ? Object.fromEntries(x) : x
-      ) ?? String(v);
+      return (
+        JSON.stringify(v, (_k, x: unknown) =>
+          typeof x === 'bigint'
+            ? x.toString()
+            : isTyped(x)
+              ? Array.from(x as ArrayLike<unknown>)
+              : x instanceof Map
+                ? Object.fromEntries(x)
+                : x
+        ) ?? String(v)
+      );
   }
 }
 
 /** Converts one value to a primitive of `t`, strictly; null for missing values. */
-function convertValue(v: unknown, t: ResultPrimitive, where: () => string, fromFloat32 = false): unknown {
+function convertValue(
+  v: unknown,
+  t: ResultPrimitive,
+  where: () => string,
+  fromFloat32 = false
+): unknown {
   if (v === null || v === undefined) return null;
   const bad = (): never => {
-    throw outputError(`${where()}: expected ${t === 'long' ? 'bigint' : t}, found ${describeValue(v)}.`);
+    throw outputError(
+      `${where()}: expected ${t === 'long' ? 'bigint' : t}, found ${describeValue(v)}.`
+    );
   };
   switch (t) {
     case 'string':
@@ -388,18 +511,25 @@ function convertValue(v: unknown, t: ResultPrimitive, where: () => string, fromF
 
 function describeValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
+    return `${typeof v} ${String(v)}`;
   return describe(v);
 }
 
 function primitiveArrowType(t: ResultPrimitive): DataType {
   switch (t) {
-    case 'boolean': return new Bool();
-    case 'int': return new Int32();
-    case 'long': return new Int64();
-    case 'float': return new Float32();
-    case 'double': return new Float64();
-    case 'string': return new Utf8();
+    case 'boolean':
+      return new Bool();
+    case 'int':
+      return new Int32();
+    case 'long':
+      return new Int64();
+    case 'float':
+      return new Float32();
+    case 'double':
+      return new Float64();
+    case 'string':
+      return new Utf8();
   }
 }
 
@@ -408,17 +538,37 @@ function castTyped(a: TypedArray, t: ResultPrimitive): TypedArray | undefined {
   const big = a instanceof BigInt64Array || a instanceof BigUint64Array;
   switch (t) {
     case 'double':
-      return a instanceof Float64Array ? a : big ? Float64Array.from(a as BigInt64Array, Number) : new Float64Array(a as Float32Array);
+      return a instanceof Float64Array
+        ? a
+        : big
+          ? Float64Array.from(a as BigInt64Array, Number)
+          : new Float64Array(a as Float32Array);
     case 'float':
-      return a instanceof Float32Array ? a : big ? Float32Array.from(a as BigInt64Array, Number) : new Float32Array(a as Float64Array);
+      return a instanceof Float32Array
+        ? a
+        : big
+          ? Float32Array.from(a as BigInt64Array, Number)
+          : new Float32Array(a as Float64Array);
     case 'int':
       if (a instanceof Int32Array) return a;
-      return a instanceof Int8Array || a instanceof Uint8Array || a instanceof Uint8ClampedArray || a instanceof Int16Array || a instanceof Uint16Array
-        ? new Int32Array(a) : undefined;
+      return a instanceof Int8Array ||
+        a instanceof Uint8Array ||
+        a instanceof Uint8ClampedArray ||
+        a instanceof Int16Array ||
+        a instanceof Uint16Array
+        ? new Int32Array(a)
+        : undefined;
     case 'long':
       if (a instanceof BigInt64Array) return a;
-      return a instanceof Int8Array || a instanceof Uint8Array || a instanceof Uint8ClampedArray || a instanceof Int16Array || a instanceof Uint16Array || a instanceof Int32Array || a instanceof Uint32Array
-        ? BigInt64Array.from(a as Int32Array, (x) => BigInt(x)) : undefined;
+      return a instanceof Int8Array ||
+        a instanceof Uint8Array ||
+        a instanceof Uint8ClampedArray ||
+        a instanceof Int16Array ||
+        a instanceof Uint16Array ||
+        a instanceof Int32Array ||
+        a instanceof Uint32Array
+        ? BigInt64Array.from(a as Int32Array, (x) => BigInt(x))
+        : undefined;
     default:
       return undefined;
   }
@@ -449,10 +599,17 @@ function primitiveData(
     let pos = 0;
     for (let i = 0; i < n; i++) {
       const s = strs[i];
-      if (s !== null && s !== undefined && s.length > 0) pos += encoder.encodeInto(s, bytes.subarray(pos)).written;
+      if (s !== null && s !== undefined && s.length > 0)
+        pos += encoder.encodeInto(s, bytes.subarray(pos)).written;
       offsets[i + 1] = pos;
     }
-    return makeData({ type: type as Utf8, length: n, ...valid.props(), valueOffsets: offsets, data: bytes.subarray(0, pos) });
+    return makeData({
+      type: type as Utf8,
+      length: n,
+      ...valid.props(),
+      valueOffsets: offsets,
+      data: bytes.subarray(0, pos),
+    });
   }
   if (t === 'boolean') {
     const bits = bitmap(n);
@@ -464,13 +621,24 @@ function primitiveData(
     return makeData({ type: type as Bool, length: n, ...valid.props(), data: bits });
   }
   const values =
-    t === 'double' ? new Float64Array(n) : t === 'float' ? new Float32Array(n) : t === 'int' ? new Int32Array(n) : new BigInt64Array(n);
+    t === 'double'
+      ? new Float64Array(n)
+      : t === 'float'
+        ? new Float32Array(n)
+        : t === 'int'
+          ? new Int32Array(n)
+          : new BigInt64Array(n);
   for (let i = 0; i < n; i++) {
     const x = convertValue(get(i), t, () => where(i));
     if (x === null) valid.setNull(i);
     else (values as { [k: number]: unknown })[i] = x;
   }
-  return makeData({ type: type as Float64, length: n, ...valid.props(), data: values as Float64Array });
+  return makeData({
+    type: type as Float64,
+    length: n,
+    ...valid.props(),
+    data: values as Float64Array,
+  });
 }
 
 /** Converts a whole output column to primitive data of `t` (fast paths first). */
@@ -478,7 +646,13 @@ function columnToPrimitive(c: OutColumn, t: ResultPrimitive, label: string): Dat
   const where = (i: number): string => `${label} row ${i}`;
   if (c.typed !== undefined && t !== 'string' && t !== 'boolean') {
     const cast = castTyped(c.typed, t);
-    if (cast !== undefined) return makeData({ type: primitiveArrowType(t) as Float64, length: cast.length, nullCount: 0, data: cast as Float64Array });
+    if (cast !== undefined)
+      return makeData({
+        type: primitiveArrowType(t) as Float64,
+        length: cast.length,
+        nullCount: 0,
+        data: cast as Float64Array,
+      });
   }
   if (c.dtype === 'number' && (t === 'double' || t === 'float')) {
     // Plain JS numbers (already classified): one tight loop, nulls into the bitmap.
@@ -490,7 +664,12 @@ function columnToPrimitive(c: OutColumn, t: ResultPrimitive, label: string): Dat
       if (v === null || v === undefined) valid.setNull(i);
       else out[i] = v;
     }
-    return makeData({ type: primitiveArrowType(t) as Float64, length: n, ...valid.props(), data: out as Float64Array });
+    return makeData({
+      type: primitiveArrowType(t) as Float64,
+      length: n,
+      ...valid.props(),
+      data: out as Float64Array,
+    });
   }
   return primitiveData(t, c.length, c.get, where, c.dtype === 'float32');
 }
@@ -500,7 +679,12 @@ function sameArrowType(v: Vector, t: DataType): boolean {
 }
 
 /** Per-row values of a nested result type, converted recursively. */
-function nestedData(rt: ResultType, n: number, get: (i: number) => unknown, where: (i: number) => string): Data {
+function nestedData(
+  rt: ResultType,
+  n: number,
+  get: (i: number) => unknown,
+  where: (i: number) => string
+): Data {
   switch (rt.kind) {
     case 'primitive':
       return primitiveData(rt.type, n, get, where);
@@ -521,10 +705,17 @@ function rowItems(v: unknown, where: () => string, rt: ResultType): ArrayLike<un
     const arr: unknown = v.toArray();
     return isTyped(arr) && v.nullCount === 0 ? arr : Array.from(v as Vector);
   }
-  throw outputError(`${where()}: expected an array for ${formatResultType(rt)}, found ${describeValue(v)}.`);
+  throw outputError(
+    `${where()}: expected an array for ${formatResultType(rt)}, found ${describeValue(v)}.`
+  );
 }
 
-function listData(rt: Extract<ResultType, { kind: 'array' }>, n: number, get: (i: number) => unknown, where: (i: number) => string): Data {
+function listData(
+  rt: Extract<ResultType, { kind: 'array' }>,
+  n: number,
+  get: (i: number) => unknown,
+  where: (i: number) => string
+): Data {
   const valid = new Validity(n);
   const offsets = new Int32Array(n + 1);
   const rows: (ArrayLike<unknown> | null)[] = new Array(n);
@@ -557,7 +748,13 @@ function listData(rt: Extract<ResultType, { kind: 'array' }>, n: number, get: (i
         if (cast === undefined || cast.constructor !== Ctor) ok = false;
         else (out as Float64Array).set(cast as Float64Array, offsets[i]);
       }
-      if (ok) child = makeData({ type: primitiveArrowType(el.type) as Float64, length: total, nullCount: 0, data: out as Float64Array });
+      if (ok)
+        child = makeData({
+          type: primitiveArrowType(el.type) as Float64,
+          length: total,
+          nullCount: 0,
+          data: out as Float64Array,
+        });
     }
   }
   if (child === undefined) {
@@ -571,34 +768,59 @@ function listData(rt: Extract<ResultType, { kind: 'array' }>, n: number, get: (i
         rowOf[k] = i;
       }
     }
-    child = nestedData(el, total, (k) => flat[k], (k) => `${where(rowOf[k] ?? 0)} element ${k - (offsets[rowOf[k] ?? 0] ?? 0)}`);
+    child = nestedData(
+      el,
+      total,
+      (k) => flat[k],
+      (k) => `${where(rowOf[k] ?? 0)} element ${k - (offsets[rowOf[k] ?? 0] ?? 0)}`
+    );
   }
-  return makeData({ type: new List(new Field('element', child.type, true)), length: n, ...valid.props(), valueOffsets: offsets, child });
+  return makeData({
+    type: new List(new Field('element', child.type, true)),
+    length: n,
+    ...valid.props(),
+    valueOffsets: offsets,
+    child,
+  });
 }
 
 function structOf(rt: Extract<ResultType, { kind: 'struct' }>, children: Data[]): Struct {
   return new Struct(rt.fields.map((f, i) => new Field(f.name, (children[i] as Data).type, true)));
 }
 
-function structRows(rt: Extract<ResultType, { kind: 'struct' }>, n: number, get: (i: number) => unknown, where: (i: number) => string): Data {
+function structRows(
+  rt: Extract<ResultType, { kind: 'struct' }>,
+  n: number,
+  get: (i: number) => unknown,
+  where: (i: number) => string
+): Data {
   const valid = new Validity(n);
   const rows: unknown[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const v = get(i);
     rows[i] = v;
-    if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) valid.setNull(i);
+    if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)))
+      valid.setNull(i);
     else if (typeof v !== 'object') {
-      throw outputError(`${where(i)}: expected an object or tuple for ${formatResultType(rt)}, found ${describeValue(v)}.`);
+      throw outputError(
+        `${where(i)}: expected an object or tuple for ${formatResultType(rt)}, found ${describeValue(v)}.`
+      );
     }
   }
   const children = rt.fields.map((f, j) =>
-    nestedData(f.type, n, (i) => {
-      const r = rows[i] as Record<string, unknown> | unknown[] | Map<string, unknown> | null | undefined;
-      if (r === null || r === undefined || typeof r !== 'object') return null;
-      if (Array.isArray(r)) return r[j];
-      if (r instanceof Map) return r.get(f.name);
-      return (r as Record<string, unknown>)[f.name];
-    }, (i) => `${where(i)} field '${f.name}'`)
+    nestedData(
+      f.type,
+      n,
+      (i) => {
+        const r = rows[i] as
+          Record<string, unknown> | unknown[] | Map<string, unknown> | null | undefined;
+        if (r === null || r === undefined || typeof r !== 'object') return null;
+        if (Array.isArray(r)) return r[j];
+        if (r instanceof Map) return r.get(f.name);
+        return (r as Record<string, unknown>)[f.name];
+      },
+      (i) => `${where(i)} field '${f.name}'`
+    )
   );
   return makeData({ type: structOf(rt, children), length: n, ...valid.props(), children });
 }
@@ -609,12 +831,18 @@ function mapEntries(v: unknown): [string, unknown][] | null | undefined {
   if (typeof v === 'object' && !Array.isArray(v) && !isTyped(v)) {
     const toJSON = (v as { toJSON?: () => unknown }).toJSON;
     const obj = typeof toJSON === 'function' ? toJSON.call(v) : v;
-    if (typeof obj === 'object' && obj !== null) return Object.entries(obj as Record<string, unknown>);
+    if (typeof obj === 'object' && obj !== null)
+      return Object.entries(obj as Record<string, unknown>);
   }
   return undefined;
 }
 
-function mapData(rt: Extract<ResultType, { kind: 'map' }>, n: number, get: (i: number) => unknown, where: (i: number) => string): Data {
+function mapData(
+  rt: Extract<ResultType, { kind: 'map' }>,
+  n: number,
+  get: (i: number) => unknown,
+  where: (i: number) => string
+): Data {
   const valid = new Validity(n);
   const offsets = new Int32Array(n + 1);
   const keys: string[] = [];
@@ -622,16 +850,48 @@ function mapData(rt: Extract<ResultType, { kind: 'map' }>, n: number, get: (i: n
   for (let i = 0; i < n; i++) {
     const v = get(i);
     const entries = mapEntries(v);
-    if (entries === undefined) throw outputError(`${where(i)}: expected an object or Map for ${formatResultType(rt)}, found ${describeValue(v)}.`);
+    if (entries === undefined)
+      throw outputError(
+        `${where(i)}: expected an object or Map for ${formatResultType(rt)}, found ${describeValue(v)}.`
+      );
     if (entries === null) valid.setNull(i);
-    else for (const [k, x] of entries) (keys.push(k), values.push(x));
+    else {
+      for (const [k, x] of entries) {
+        keys.push(k);
+        values.push(x);
+      }
+    }
     offsets[i + 1] = keys.length;
   }
-  const keyData = primitiveData('string', keys.length, (k) => keys[k], () => 'map key');
-  const valueData = nestedData(rt.value, values.length, (k) => values[k], (k) => `${where(0)} map value '${keys[k]}'`);
-  const entryType = new Struct([new Field('key', keyData.type, false), new Field('value', valueData.type, true)]);
-  const entries = makeData({ type: entryType, length: keys.length, nullCount: 0, children: [keyData, valueData] });
-  return makeData({ type: new Map_(new Field('entries', entryType, false), false), length: n, ...valid.props(), valueOffsets: offsets, child: entries });
+  const keyData = primitiveData(
+    'string',
+    keys.length,
+    (k) => keys[k],
+    () => 'map key'
+  );
+  const valueData = nestedData(
+    rt.value,
+    values.length,
+    (k) => values[k],
+    (k) => `${where(0)} map value '${keys[k]}'`
+  );
+  const entryType = new Struct([
+    new Field('key', keyData.type, false),
+    new Field('value', valueData.type, true),
+  ]);
+  const entries = makeData({
+    type: entryType,
+    length: keys.length,
+    nullCount: 0,
+    children: [keyData, valueData],
+  });
+  return makeData({
+    type: new Map_(new Field('entries', entryType, false), false),
+    length: n,
+    ...valid.props(),
+    valueOffsets: offsets,
+    child: entries,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,12 +917,22 @@ export function toResultVector(output: unknown, rt: ResultType, numRows: number)
   // into columns.
   if (rt.kind === 'map' && Array.isArray(output)) {
     checkLength(output.length, numRows);
-    return makeVector(mapData(rt, numRows, (i) => output[i], (i) => `Model output row ${i}`));
+    return makeVector(
+      mapData(
+        rt,
+        numRows,
+        (i) => output[i],
+        (i) => `Model output row ${i}`
+      )
+    );
   }
   const cols = toColumns(output);
   for (const c of cols) checkLength(c.length, numRows, cols.length > 1 ? c.name : undefined);
   if (cols.length === 0 && numRows > 0) {
-    throw outputError(`The model returned no columns for a batch of ${numRows} rows.`, { rows: 0, expected: numRows });
+    throw outputError(`The model returned no columns for a batch of ${numRows} rows.`, {
+      rows: 0,
+      expected: numRows,
+    });
   }
   const label = (c: OutColumn): string => `Model output column '${c.name}'`;
 
@@ -681,11 +951,16 @@ export function toResultVector(output: unknown, rt: ResultType, numRows: number)
       if (el.kind !== 'primitive') {
         const c = cols.find((x) => x.dtype === 'nested') ?? cols[0];
         if (c === undefined) throw noneCompatible(rt, cols);
-        if (c.vector !== undefined && sameArrowType(c.vector, resultTypeToArrow(rt))) return c.vector;
+        if (c.vector !== undefined && sameArrowType(c.vector, resultTypeToArrow(rt)))
+          return c.vector;
         return makeVector(listData(rt, numRows, c.get, (i) => `${label(c)} row ${i}`));
       }
-      if (listCol !== undefined && (listCol.dtype === 'nested' || (listCol.dtype === 'null' && numRows > 0))) {
-        if (listCol.vector !== undefined && sameArrowType(listCol.vector, resultTypeToArrow(rt))) return listCol.vector;
+      if (
+        listCol !== undefined &&
+        (listCol.dtype === 'nested' || (listCol.dtype === 'null' && numRows > 0))
+      ) {
+        if (listCol.vector !== undefined && sameArrowType(listCol.vector, resultTypeToArrow(rt)))
+          return listCol.vector;
         return makeVector(listData(rt, numRows, listCol.get, (i) => `${label(listCol)} row ${i}`));
       }
       const selected = cols.filter((x) => compatible(x, el.type));
@@ -707,7 +982,9 @@ export function toResultVector(output: unknown, rt: ResultType, numRows: number)
         if (f.type.kind === 'primitive') return columnToPrimitive(c, f.type.type, fieldLabel);
         return nestedData(f.type, numRows, c.get, (i) => `${fieldLabel} row ${i}`);
       });
-      return makeVector(makeData({ type: structOf(rt, children), length: numRows, nullCount: 0, children }));
+      return makeVector(
+        makeData({ type: structOf(rt, children), length: numRows, nullCount: 0, children })
+      );
     }
     case 'map': {
       const c = cols.find((x) => x.dtype === 'nested') ?? cols[0];
@@ -732,16 +1009,28 @@ function rowsOfColumns(cols: OutColumn[], t: ResultPrimitive, n: number): Data {
         const src = a as Float64Array;
         for (let i = 0; i < n; i++) out[i * k + j] = src[i] as number;
       });
-      child = makeData({ type: primitiveArrowType(t) as Float64, length: n * k, nullCount: 0, data: out });
+      child = makeData({
+        type: primitiveArrowType(t) as Float64,
+        length: n * k,
+        nullCount: 0,
+        data: out,
+      });
     }
   }
   child ??= primitiveData(
-    t, n * k,
+    t,
+    n * k,
     (x) => (cols[x % k] as OutColumn).get(Math.floor(x / k)),
     (x) => `Model output column '${(cols[x % k] as OutColumn).name}' row ${Math.floor(x / k)}`,
     (x) => (cols[x % k] as OutColumn).dtype === 'float32'
   );
-  return makeData({ type: new List(new Field('element', child.type, true)), length: n, nullCount: 0, valueOffsets: offsets, child });
+  return makeData({
+    type: new List(new Field('element', child.type, true)),
+    length: n,
+    nullCount: 0,
+    valueOffsets: offsets,
+    child,
+  });
 }
 
 function checkLength(rows: number, numRows: number, column?: string): void {

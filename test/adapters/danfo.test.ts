@@ -9,7 +9,7 @@ import {
   vectorToDanfoSeries,
 } from '../../src/adapters/danfo.js';
 import { toTable } from '../../src/adapters/to-table.js';
-import { ModelError } from '../../src/errors.js';
+import { type ModelError } from '../../src/errors.js';
 
 describe('danfo adapter', () => {
   it('recognises DataFrames and Series by shape', () => {
@@ -32,7 +32,12 @@ describe('danfo adapter', () => {
     expect(df.columns).toEqual(['f', 'i', 's', 'b']);
     expect(df.dtypes).toEqual(['float32', 'int32', 'string', 'boolean']);
     const back = danfoToTable(df);
-    expect(back.schema.fields.map((f) => String(f.type))).toEqual(['Float64', 'Int32', 'Utf8', 'Bool']);
+    expect(back.schema.fields.map((f) => String(f.type))).toEqual([
+      'Float64',
+      'Int32',
+      'Utf8',
+      'Bool',
+    ]);
     for (const name of ['f', 'i', 's', 'b'] as const) {
       expect([...back.getChild(name)!]).toEqual([...table.getChild(name)!]);
     }

@@ -1,12 +1,24 @@
 import { describe, it, expect } from 'vitest';
 import { createRequire } from 'node:module';
-import { DataType, Int32, RecordBatch, Table, Utf8, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import {
+  DataType,
+  Int32,
+  type RecordBatch,
+  Table,
+  Utf8,
+  tableFromArrays,
+  vectorFromArray,
+} from 'apache-arrow';
 import { toTable } from '../../src/adapters/to-table.js';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
 import { ModelError } from '../../src/errors.js';
 import type { ColSpec, DataTypeName, TensorSpec, ValueType } from '../../src/signature/types.js';
 
-const col = (name: string | undefined, type: ValueType | DataTypeName, required = true): ColSpec => ({
+const col = (
+  name: string | undefined,
+  type: ValueType | DataTypeName,
+  required = true
+): ColSpec => ({
   kind: 'column',
   ...(name === undefined ? {} : { name }),
   type: typeof type === 'string' ? { type } : type,
@@ -41,7 +53,10 @@ describe('toTable: Arrow inputs', () => {
     const ft = new foreign.Table({
       a: foreign.vectorFromArray([1, null, 3], new foreign.Int32()),
       s: foreign.vectorFromArray(['x', 'y', null], new foreign.Utf8()),
-      l: foreign.vectorFromArray([[1], [], [2, 3]], new foreign.List(new foreign.Field('item', new foreign.Float64(), true))),
+      l: foreign.vectorFromArray(
+        [[1], [], [2, 3]],
+        new foreign.List(new foreign.Field('item', new foreign.Float64(), true))
+      ),
     });
     const t = toTable(ft as unknown as Table);
     expect(t).toBeInstanceOf(Table);
@@ -58,7 +73,16 @@ describe('toTable: Arrow inputs', () => {
 describe('toTable: plain JS inputs without a schema', () => {
   it('infers column types from rows', () => {
     const t = toTable([
-      { n: 1.5, i: 2n, s: 'a', b: true, d: new Date(0), bin: new Uint8Array([1]), l: [1, 2], o: { y: 'q', x: 1 } },
+      {
+        n: 1.5,
+        i: 2n,
+        s: 'a',
+        b: true,
+        d: new Date(0),
+        bin: new Uint8Array([1]),
+        l: [1, 2],
+        o: { y: 'q', x: 1 },
+      },
       { n: null, s: 'b' },
     ]);
     expect(t.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
@@ -76,7 +100,11 @@ describe('toTable: plain JS inputs without a schema', () => {
   });
 
   it('reads columns of arrays, typed arrays and Vectors; typed arrays keep their type', () => {
-    const t = toTable({ a: [1, 2], b: new Int16Array([3, 4]), c: vectorFromArray(['x', 'y'], new Utf8()) });
+    const t = toTable({
+      a: [1, 2],
+      b: new Int16Array([3, 4]),
+      c: vectorFromArray(['x', 'y'], new Utf8()),
+    });
     expect([typeOf(t, 'a'), typeOf(t, 'b'), typeOf(t, 'c')]).toEqual(['Float64', 'Int16', 'Utf8']);
     const one = toTable({ a: 1, b: 'x' });
     expect(one.numRows).toBe(1);
@@ -95,18 +123,38 @@ describe('toTable: plain JS inputs without a schema', () => {
     const e = fails(() => toTable({ a: [1], b: [1, 2] }));
     expect(e.code).toBe('E_INPUT_INVALID');
     expect(e.message).toBe('Columns have different lengths: a has 1, b has 2.');
-    expect(fails(() => toTable(new Set([1, 2, 3]))).message).toBe('Expected input to be a table, rows or columns. Found: Set');
-    expect(fails(() => toTable(42 as never)).message).toBe('Expected input to be a table, rows or columns. Found: number');
+    expect(fails(() => toTable(new Set([1, 2, 3]))).message).toBe(
+      'Expected input to be a table, rows or columns. Found: Set'
+    );
+    expect(fails(() => toTable(42 as never)).message).toBe(
+      'Expected input to be a table, rows or columns. Found: number'
+    );
     expect(fails(() => toTable({ a: [1, 'x'] })).message).toContain('column a');
   });
 });
 
 describe('toTable: plain JS inputs with a schema', () => {
-  const schema = [col('i', 'integer'), col('l', 'long'), col('f', 'float'), col('s', 'string', false)];
+  const schema = [
+    col('i', 'integer'),
+    col('l', 'long'),
+    col('f', 'float'),
+    col('s', 'string', false),
+  ];
 
   it('converts values to the signature types when they fit exactly', () => {
-    const t = toTable([{ i: 3, l: 4, f: 0.5, s: 'x' }, { i: null, l: 2n ** 40n, f: 1 }], schema);
-    expect([typeOf(t, 'i'), typeOf(t, 'l'), typeOf(t, 'f'), typeOf(t, 's')]).toEqual(['Int32', 'Int64', 'Float32', 'Utf8']);
+    const t = toTable(
+      [
+        { i: 3, l: 4, f: 0.5, s: 'x' },
+        { i: null, l: 2n ** 40n, f: 1 },
+      ],
+      schema
+    );
+    expect([typeOf(t, 'i'), typeOf(t, 'l'), typeOf(t, 'f'), typeOf(t, 's')]).toEqual([
+      'Int32',
+      'Int64',
+      'Float32',
+      'Utf8',
+    ]);
     expect([...t.getChild('i')!]).toEqual([3, null]);
     expect([...t.getChild('l')!]).toEqual([4n, 2n ** 40n]);
     expect(enforceSchema(t, schema).getChild('i')!.data[0]).toBe(t.getChild('i')!.data[0]);
@@ -115,11 +163,19 @@ describe('toTable: plain JS inputs with a schema', () => {
   it('3.5 into an integer column names the column, the row and the value', () => {
     const e = fails(() => toTable({ i: [3, 3.5], l: [1, 2], f: [1, 2] }, schema));
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
-    expect(e.message).toBe('Incompatible input for column i, row 1: 3.5 cannot be stored as integer (int32) without loss.');
+    expect(e.message).toBe(
+      'Incompatible input for column i, row 1: 3.5 cannot be stored as integer (int32) without loss.'
+    );
     expect(e.details).toMatchObject({ column: 'i', row: 1, value: '3.5' });
-    expect(fails(() => toTable({ i: [2 ** 31], l: [1], f: [1] }, schema)).message).toContain('2147483648');
-    expect(fails(() => toTable({ i: ['3'], l: [1], f: [1] }, schema)).message).toContain('"3" cannot be stored as integer');
-    expect(fails(() => toTable({ i: [1], l: [1], f: ['x'] }, schema)).message).toContain('column f, row 0');
+    expect(fails(() => toTable({ i: [2 ** 31], l: [1], f: [1] }, schema)).message).toContain(
+      '2147483648'
+    );
+    expect(fails(() => toTable({ i: ['3'], l: [1], f: [1] }, schema)).message).toContain(
+      '"3" cannot be stored as integer'
+    );
+    expect(fails(() => toTable({ i: [1], l: [1], f: ['x'] }, schema)).message).toContain(
+      'column f, row 0'
+    );
   });
 
   it('converts dates, ISO strings, binary and nested values', () => {
@@ -127,11 +183,24 @@ describe('toTable: plain JS inputs with a schema', () => {
       col('d', 'datetime'),
       col('b', 'binary', false),
       col('arr', { type: 'array', items: { type: 'long' } }, false),
-      col('obj', { type: 'object', properties: [{ name: 'a', type: { type: 'string' }, required: true }] }, false),
+      col(
+        'obj',
+        { type: 'object', properties: [{ name: 'a', type: { type: 'string' }, required: true }] },
+        false
+      ),
       col('m', { type: 'map', values: { type: 'double' } }, false),
     ];
     const t = toTable(
-      [{ d: '2024-01-02T00:00:00Z', b: Buffer.from('hi'), arr: [1, 2], obj: { a: 'x' }, m: { k: 1 } }, { d: new Date(5) }],
+      [
+        {
+          d: '2024-01-02T00:00:00Z',
+          b: Buffer.from('hi'),
+          arr: [1, 2],
+          obj: { a: 'x' },
+          m: { k: 1 },
+        },
+        { d: new Date(5) },
+      ],
       nested
     );
     expect(t.getChild('d')!.get(0)).toBe(Date.parse('2024-01-02T00:00:00Z'));
@@ -144,7 +213,9 @@ describe('toTable: plain JS inputs with a schema', () => {
     expect(fails(() => toTable([{ obj: { a: 'x', c: 1 } }], nested)).message).toContain(
       "Invalid properties not defined in the schema found: {'c'}"
     );
-    expect(fails(() => toTable([{ arr: [1, 1.5] }], nested)).message).toContain('column arr[1], row 0: 1.5');
+    expect(fails(() => toTable([{ arr: [1, 1.5] }], nested)).message).toContain(
+      'column arr[1], row 0: 1.5'
+    );
   });
 
   it('binds a single array or typed array to the only required column', () => {
@@ -157,19 +228,33 @@ describe('toTable: plain JS inputs with a schema', () => {
 
   it('maps arrays of arrays by position for an unnamed schema', () => {
     const unnamed = [col(undefined, 'integer'), col(undefined, 'string')];
-    const t = toTable([[1, 'a'], [2, 'b']], unnamed);
+    const t = toTable(
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+      unnamed
+    );
     expect([typeOf(t, '0'), typeOf(t, '1')]).toEqual(['Int32', 'Utf8']);
     expect(fails(() => toTable([[1.5, 'a']], unnamed)).message).toContain('column 0, row 0: 1.5');
   });
 
   it('builds tensors in the spec dtype', () => {
     const spec: TensorSpec = { kind: 'tensor', dtype: 'float32', shape: [-1, 2] };
-    const t = toTable([[1, 2], [3, 4]], [spec]);
+    const t = toTable(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [spec]
+    );
     const out = enforceSchema(t, [spec]);
     expect([...out.getChild('0')!.get(1)!]).toEqual([3, 4]);
     const ints: TensorSpec = { kind: 'tensor', name: 'x', dtype: 'int64', shape: [-1] };
     expect(String(toTable({ x: [1, 2] }, [ints]).getChild('x')!.type)).toBe('Int64');
-    expect(fails(() => toTable({ x: [1.5] }, [ints])).message).toContain('1.5 cannot be stored as int64');
+    expect(fails(() => toTable({ x: [1.5] }, [ints])).message).toContain(
+      '1.5 cannot be stored as int64'
+    );
   });
 
   it('reads an empty row list as an empty table with the schema columns', () => {

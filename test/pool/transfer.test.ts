@@ -100,12 +100,16 @@ function validity(vector: Vector): boolean[] {
 /** Asserts `actual` equals `expected` field by field, type by type and value by value. */
 function expectSameTable(actual: Table, expected: Table): void {
   expect(actual.numRows).toBe(expected.numRows);
-  expect(actual.schema.fields.map((f) => f.name)).toEqual(expected.schema.fields.map((f) => f.name));
+  expect(actual.schema.fields.map((f) => f.name)).toEqual(
+    expected.schema.fields.map((f) => f.name)
+  );
   expect([...actual.schema.metadata]).toEqual([...expected.schema.metadata]);
   expected.schema.fields.forEach((field, j) => {
     const got = actual.schema.fields[j]!;
     expect(String(got.type), field.name).toBe(String(field.type));
-    expect(util.compareTypes(got.type, field.type), `${field.name}: ${String(got.type)}`).toBe(true);
+    expect(util.compareTypes(got.type, field.type), `${field.name}: ${String(got.type)}`).toBe(
+      true
+    );
     expect(got.nullable).toBe(field.nullable);
     expect([...got.metadata]).toEqual([...field.metadata]);
     const a = actual.getChildAt(j)!;
@@ -131,7 +135,7 @@ function withNulls<T>(values: T[], every = 3): (T | null)[] {
 }
 
 const N = 21;
-const ints = (n = N) => Array.from({ length: n }, (_, i) => (i * 7) % 100 - 50);
+const ints = (n = N) => Array.from({ length: n }, (_, i) => ((i * 7) % 100) - 50);
 
 /** One column per supported type, each with nulls, built by apache-arrow's own builders. */
 function typeCases(): [string, Vector][] {
@@ -142,51 +146,176 @@ function typeCases(): [string, Vector][] {
     ['int8', vectorFromArray(withNulls(ints()), new Int8())],
     ['int16', vectorFromArray(withNulls(ints()), new Int16())],
     ['int32', vectorFromArray(withNulls(ints()), new Int32())],
-    ['int64', vectorFromArray(withNulls(ints().map((x) => BigInt(x) * 10_000_000_000n)), new Int64())],
+    [
+      'int64',
+      vectorFromArray(withNulls(ints().map((x) => BigInt(x) * 10_000_000_000n)), new Int64()),
+    ],
     ['uint8', vectorFromArray(withNulls(ints().map(Math.abs)), new Uint8())],
     ['uint16', vectorFromArray(withNulls(ints().map(Math.abs)), new Uint16())],
-    ['uint32', vectorFromArray(withNulls(ints().map((x) => Math.abs(x) * 40_000_000)), new Uint32())],
-    ['uint64', vectorFromArray(withNulls(ints().map((x) => BigInt(Math.abs(x)) << 40n)), new Uint64())],
+    [
+      'uint32',
+      vectorFromArray(withNulls(ints().map((x) => Math.abs(x) * 40_000_000)), new Uint32()),
+    ],
+    [
+      'uint64',
+      vectorFromArray(withNulls(ints().map((x) => BigInt(Math.abs(x)) << 40n)), new Uint64()),
+    ],
     ['float16', vectorFromArray(withNulls(ints().map((x) => x / 4)), new Float16())],
     ['float32', vectorFromArray(withNulls(ints().map((x) => x / 8)), new Float32())],
     ['float64', vectorFromArray(withNulls(ints().map((x) => x / 3)), new Float64())],
     ['bool', vectorFromArray(withNulls(ints().map((x) => x % 3 === 0)), new Bool())],
-    ['utf8', vectorFromArray(withNulls(ints().map((x) => `é${x}日本🎉`.repeat(Math.abs(x) % 3))), new Utf8())],
+    [
+      'utf8',
+      vectorFromArray(
+        withNulls(ints().map((x) => `é${x}日本🎉`.repeat(Math.abs(x) % 3))),
+        new Utf8()
+      ),
+    ],
     ['large-utf8', vectorFromArray(withNulls(ints().map((x) => `ß${x}`)), new LargeUtf8())],
-    ['binary', vectorFromArray(withNulls(ints().map((x) => new Uint8Array([x & 255, 1, 2].slice(0, Math.abs(x) % 4)))), new Binary())],
-    ['large-binary', vectorFromArray(withNulls(ints().map((x) => new Uint8Array([x & 255, 9]))), new LargeBinary())],
-    ['fixed-size-binary', vectorFromArray(withNulls(ints().map((x) => new Uint8Array([x & 255, 7, 8]))), new FixedSizeBinary(3))],
+    [
+      'binary',
+      vectorFromArray(
+        withNulls(ints().map((x) => new Uint8Array([x & 255, 1, 2].slice(0, Math.abs(x) % 4)))),
+        new Binary()
+      ),
+    ],
+    [
+      'large-binary',
+      vectorFromArray(
+        withNulls(ints().map((x) => new Uint8Array([x & 255, 9]))),
+        new LargeBinary()
+      ),
+    ],
+    [
+      'fixed-size-binary',
+      vectorFromArray(
+        withNulls(ints().map((x) => new Uint8Array([x & 255, 7, 8]))),
+        new FixedSizeBinary(3)
+      ),
+    ],
     ['date-day', vectorFromArray(withNulls(ints().map((x) => x * 86_400_000)), new DateDay())],
     ['date-ms', vectorFromArray(withNulls(ints().map((x) => x * 1234)), new DateMillisecond())],
-    ['timestamp-s-tz', vectorFromArray(withNulls(ints().map((x) => x * 1000)), new TimestampSecond('Europe/Paris'))],
-    ['timestamp-ns', vectorFromArray(withNulls(ints().map((x) => x * 1000)), new TimestampNanosecond())],
+    [
+      'timestamp-s-tz',
+      vectorFromArray(withNulls(ints().map((x) => x * 1000)), new TimestampSecond('Europe/Paris')),
+    ],
+    [
+      'timestamp-ns',
+      vectorFromArray(withNulls(ints().map((x) => x * 1000)), new TimestampNanosecond()),
+    ],
     ['time-s', vectorFromArray(withNulls(ints().map(Math.abs)), new TimeSecond())],
-    ['time-us', vectorFromArray(withNulls(ints().map((x) => BigInt(Math.abs(x)) * 1000n)), new TimeMicrosecond())],
-    ['duration-ms', vectorFromArray(withNulls(ints().map((x) => BigInt(x))), new DurationMillisecond())],
-    ['interval-dt', vectorFromArray(withNulls(ints().map((x) => new Int32Array([x, x * 2]))), new IntervalDayTime())],
-    ['interval-ym', vectorFromArray(withNulls(ints().map((x) => new Int32Array([x]))), new IntervalYearMonth())],
-    ['interval-mdn', makeVector(makeData({ type: new IntervalMonthDayNano(), length: N, data: mdn, nullBitmap: validBits }))],
-    ['decimal', makeVector(makeData({ type: new Decimal(2, 12, 128), length: N, data: dec, nullBitmap: validBits }))],
+    [
+      'time-us',
+      vectorFromArray(
+        withNulls(ints().map((x) => BigInt(Math.abs(x)) * 1000n)),
+        new TimeMicrosecond()
+      ),
+    ],
+    [
+      'duration-ms',
+      vectorFromArray(withNulls(ints().map((x) => BigInt(x))), new DurationMillisecond()),
+    ],
+    [
+      'interval-dt',
+      vectorFromArray(
+        withNulls(ints().map((x) => new Int32Array([x, x * 2]))),
+        new IntervalDayTime()
+      ),
+    ],
+    [
+      'interval-ym',
+      vectorFromArray(withNulls(ints().map((x) => new Int32Array([x]))), new IntervalYearMonth()),
+    ],
+    [
+      'interval-mdn',
+      makeVector(
+        makeData({ type: new IntervalMonthDayNano(), length: N, data: mdn, nullBitmap: validBits })
+      ),
+    ],
+    [
+      'decimal',
+      makeVector(
+        makeData({ type: new Decimal(2, 12, 128), length: N, data: dec, nullBitmap: validBits })
+      ),
+    ],
     ['null', vectorFromArray(new Array(N).fill(null), new Null())],
-    ['list', vectorFromArray(withNulls(ints().map((x) => (x % 4 === 0 ? [] : [x, null, x + 1]))), new List(field('item', new Int32())))],
-    ['large-list', vectorFromArray(withNulls(ints().map((x) => [`${x}`, 'ü'])), new LargeList(field('item', new Utf8())))],
-    ['fixed-size-list', vectorFromArray(withNulls(ints().map((x) => [x / 2, null])), new FixedSizeList(2, field('item', new Float64())))],
-    ['struct', vectorFromArray(withNulls(ints().map((x) => ({ a: x, b: x % 2 ? `s${x}` : null }))), new Struct([field('a', new Int32()), field('b', new Utf8())]))],
+    [
+      'list',
+      vectorFromArray(
+        withNulls(ints().map((x) => (x % 4 === 0 ? [] : [x, null, x + 1]))),
+        new List(field('item', new Int32()))
+      ),
+    ],
+    [
+      'large-list',
+      vectorFromArray(
+        withNulls(ints().map((x) => [`${x}`, 'ü'])),
+        new LargeList(field('item', new Utf8()))
+      ),
+    ],
+    [
+      'fixed-size-list',
+      vectorFromArray(
+        withNulls(ints().map((x) => [x / 2, null])),
+        new FixedSizeList(2, field('item', new Float64()))
+      ),
+    ],
+    [
+      'struct',
+      vectorFromArray(
+        withNulls(ints().map((x) => ({ a: x, b: x % 2 ? `s${x}` : null }))),
+        new Struct([field('a', new Int32()), field('b', new Utf8())])
+      ),
+    ],
     [
       'map',
       vectorFromArray(
-        withNulls(ints().map((x) => new Map([[`k${x}`, x], ['z', x % 5 ? null : 1]]))),
-        new Map_(field('entries', new Struct([field('key', new Utf8(), false), field('value', new Int32())]), false))
+        withNulls(
+          ints().map(
+            (x) =>
+              new Map([
+                [`k${x}`, x],
+                ['z', x % 5 ? null : 1],
+              ])
+          )
+        ),
+        new Map_(
+          field(
+            'entries',
+            new Struct([field('key', new Utf8(), false), field('value', new Int32())]),
+            false
+          )
+        )
       ),
     ],
-    ['dictionary', vectorFromArray(withNulls(ints().map((x) => ['red', 'grün', '青'][Math.abs(x) % 3]!)), new Dictionary(new Utf8(), new Int32()))],
-    ['dictionary-int8', vectorFromArray(withNulls(ints().map((x) => `v${Math.abs(x) % 4}`)), new Dictionary(new Utf8(), new Int8()))],
+    [
+      'dictionary',
+      vectorFromArray(
+        withNulls(ints().map((x) => ['red', 'grün', '青'][Math.abs(x) % 3]!)),
+        new Dictionary(new Utf8(), new Int32())
+      ),
+    ],
+    [
+      'dictionary-int8',
+      vectorFromArray(
+        withNulls(ints().map((x) => `v${Math.abs(x) % 4}`)),
+        new Dictionary(new Utf8(), new Int8())
+      ),
+    ],
   ];
 }
 
 function tableOf(columns: [string, Vector][]): Table {
-  const fields = columns.map(([name, v]) => new Field(name, v.type, true, new Map([['origin', name]])));
-  const schema = new Schema(fields, new Map([['table', 'meta'], ['2', 'numeric-like key']]));
+  const fields = columns.map(
+    ([name, v]) => new Field(name, v.type, true, new Map([['origin', name]]))
+  );
+  const schema = new Schema(
+    fields,
+    new Map([
+      ['table', 'meta'],
+      ['2', 'numeric-like key'],
+    ])
+  );
   const data = makeData({
     type: new Struct(fields),
     length: columns[0]![1].length,
@@ -204,12 +333,15 @@ describe('encodeTable / decodeTable round trips', () => {
   const cases = typeCases();
   const all = tableOf(cases);
 
-  it.each(cases.map(([name]) => name))('round-trips a %s column with nulls (shared and transferable)', (name) => {
-    const table = all.select([name]);
-    expect(table.getChild(name)!.nullCount).toBeGreaterThan(0);
-    expectSameTable(roundTrip(table, true), table);
-    expectSameTable(roundTrip(table, false), table);
-  });
+  it.each(cases.map(([name]) => name))(
+    'round-trips a %s column with nulls (shared and transferable)',
+    (name) => {
+      const table = all.select([name]);
+      expect(table.getChild(name)!.nullCount).toBeGreaterThan(0);
+      expectSameTable(roundTrip(table, true), table);
+      expectSameTable(roundTrip(table, false), table);
+    }
+  );
 
   it('round-trips every type in one table, with schema and field metadata', () => {
     const decoded = roundTrip(all);
@@ -228,7 +360,10 @@ describe('encodeTable / decodeTable round trips', () => {
 
   it('concatenates multi-batch tables, including batches that are themselves slices', () => {
     const parts = [all.slice(3, 10), all.slice(0, 1), all.slice(5, 21), all.slice(2, 2)];
-    const multi = new Table(all.schema, parts.flatMap((p) => p.batches));
+    const multi = new Table(
+      all.schema,
+      parts.flatMap((p) => p.batches)
+    );
     expect(multi.batches.length).toBeGreaterThan(2);
     const decoded = roundTrip(multi);
     expect(decoded.batches).toHaveLength(1);
@@ -245,18 +380,30 @@ describe('encodeTable / decodeTable round trips', () => {
 
   it('round-trips nested List<Struct<List<Utf8>, Int64>> with nulls at every level, sliced', () => {
     const type = new List(
-      field('item', new Struct([field('tags', new List(field('item', new Utf8()))), field('n', new Int64())]))
+      field(
+        'item',
+        new Struct([field('tags', new List(field('item', new Utf8()))), field('n', new Int64())])
+      )
     );
     const rows = Array.from({ length: 30 }, (_, i) =>
       i % 7 === 3
         ? null
         : Array.from({ length: i % 4 }, (_, k) =>
-            (i + k) % 5 === 2 ? null : { tags: (i + k) % 3 ? [`t${i}`, null, 'ñ'] : null, n: (i + k) % 4 ? BigInt(i * k) : null }
+            (i + k) % 5 === 2
+              ? null
+              : {
+                  tags: (i + k) % 3 ? [`t${i}`, null, 'ñ'] : null,
+                  n: (i + k) % 4 ? BigInt(i * k) : null,
+                }
           )
     );
     const table = tableOf([['nested', vectorFromArray(rows, type)]]);
     expectSameTable(roundTrip(table), table);
-    for (const [s, e] of [[1, 29], [3, 12], [13, 14]] as const) {
+    for (const [s, e] of [
+      [1, 29],
+      [3, 12],
+      [13, 14],
+    ] as const) {
       expectSameTable(roundTrip(table.slice(s, e)), table.slice(s, e));
     }
   });
@@ -268,20 +415,51 @@ describe('encodeTable / decodeTable round trips', () => {
     expect(a.data[0]!.dictionary).not.toBe(b.data[0]!.dictionary);
     const schema = new Schema([field('d', type)]);
     const batch = (v: Vector) =>
-      new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: v.length, nullCount: 0, children: [v.data[0]!] }));
+      new RecordBatch(
+        schema,
+        makeData({
+          type: new Struct(schema.fields),
+          length: v.length,
+          nullCount: 0,
+          children: [v.data[0]!],
+        })
+      );
     const multi = new Table(schema, [batch(a), batch(b.slice(1))]);
     const decoded = roundTrip(multi);
-    expect(columnValues(decoded.getChild('d')!)).toEqual(['x', 'y', null, 'x', 'w', 'w', null, 'z']);
+    expect(columnValues(decoded.getChild('d')!)).toEqual([
+      'x',
+      'y',
+      null,
+      'x',
+      'w',
+      'w',
+      null,
+      'z',
+    ]);
     expectSameTable(decoded, multi);
   });
 
   it('rejects differing dictionaries that indices cannot address', () => {
     const type = new Dictionary(new Utf8(), new Int8());
-    const a = vectorFromArray(Array.from({ length: 100 }, (_, i) => `a${i}`), type);
-    const b = vectorFromArray(Array.from({ length: 100 }, (_, i) => `b${i}`), type);
+    const a = vectorFromArray(
+      Array.from({ length: 100 }, (_, i) => `a${i}`),
+      type
+    );
+    const b = vectorFromArray(
+      Array.from({ length: 100 }, (_, i) => `b${i}`),
+      type
+    );
     const schema = new Schema([field('cat', type)]);
     const batch = (v: Vector) =>
-      new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: v.length, nullCount: 0, children: [v.data[0]!] }));
+      new RecordBatch(
+        schema,
+        makeData({
+          type: new Struct(schema.fields),
+          length: v.length,
+          nullCount: 0,
+          children: [v.data[0]!],
+        })
+      );
     const err = captureError(() => encodeTable(new Table(schema, [batch(a), batch(b)])));
     expect(err.code).toBe('E_INPUT_INVALID');
     expect(err.message).toContain('"cat"');
@@ -290,23 +468,36 @@ describe('encodeTable / decodeTable round trips', () => {
 
   it('accepts a table built by the CommonJS copy of apache-arrow (recognised by typeId)', () => {
     const cjs = createRequire(import.meta.url)('apache-arrow') as typeof arrow;
-    const foreign = cjs.tableFromArrays({ x: Float64Array.from([1.5, 2.5, 3.5]), s: ['a', 'bb', 'ccc'] });
+    const foreign = cjs.tableFromArrays({
+      x: Float64Array.from([1.5, 2.5, 3.5]),
+      s: ['a', 'bb', 'ccc'],
+    });
     const decoded = decodeTable(encodeTable(foreign as unknown as Table).valueOf() as WireTable);
     expect(decoded.getChild('x')!.toArray()).toEqual(Float64Array.from([1.5, 2.5, 3.5]));
     expect(columnValues(decoded.getChild('s')!)).toEqual(['a', 'bb', 'ccc']);
-    expect(decoded.schema.fields.map((f) => String(f.type))).toEqual(foreign.schema.fields.map((f) => String(f.type)));
+    expect(decoded.schema.fields.map((f) => String(f.type))).toEqual(
+      foreign.schema.fields.map((f) => String(f.type))
+    );
   });
 
   it('copies only the rows of a slice, and decodes as views of the batch buffer', () => {
     const big = tableOf([
       ['x', makeVector(Float64Array.from({ length: 100_000 }, (_, i) => i))],
-      ['s', vectorFromArray(Array.from({ length: 100_000 }, (_, i) => `row${i}`), new Utf8())],
+      [
+        's',
+        vectorFromArray(
+          Array.from({ length: 100_000 }, (_, i) => `row${i}`),
+          new Utf8()
+        ),
+      ],
     ]);
     const wire = encodeTable(big.slice(50_000, 50_010));
     // 10 float64 + 11 int32 offsets + "row50000".."row50009" (80 bytes), each 8-aligned.
     expect(wire.buffer.byteLength).toBeLessThan(256);
     const decoded = decodeTable(wire);
-    expect(Array.from(decoded.getChild('x')!.toArray() as Float64Array)).toEqual(Array.from({ length: 10 }, (_, i) => 50_000 + i));
+    expect(Array.from(decoded.getChild('x')!.toArray() as Float64Array)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 50_000 + i)
+    );
     expect(decoded.getChild('s')!.get(9)).toBe('row50009');
     const data = decoded.getChild('x')!.data[0]!;
     expect(data.values.buffer).toBe(wire.buffer);
@@ -317,7 +508,9 @@ describe('encodeTable / decodeTable round trips', () => {
 
 describe('encodeVector / decodeVector', () => {
   it('round-trips a multi-chunk vector into one chunk', () => {
-    const v = vectorFromArray(['a', null, 'çà'], new Utf8()).concat(vectorFromArray(['d', 'e'], new Utf8()));
+    const v = vectorFromArray(['a', null, 'çà'], new Utf8()).concat(
+      vectorFromArray(['d', 'e'], new Utf8())
+    );
     expect(v.data).toHaveLength(2);
     const decoded = decodeVector(structuredClone(encodeVector(v, { shared: false })));
     expect(decoded.data).toHaveLength(1);
@@ -327,7 +520,10 @@ describe('encodeVector / decodeVector', () => {
 
   it('round-trips a sliced struct vector with bit-offset nulls', () => {
     const type = new Struct([field('f', new Float32()), field('ok', new Bool())]);
-    const v = vectorFromArray(Array.from({ length: 20 }, (_, i) => (i % 3 ? { f: i, ok: i % 2 === 0 } : null)), type).slice(3, 17);
+    const v = vectorFromArray(
+      Array.from({ length: 20 }, (_, i) => (i % 3 ? { f: i, ok: i % 2 === 0 } : null)),
+      type
+    ).slice(3, 17);
     const decoded = decodeVector(encodeVector(v));
     expect(columnValues(decoded)).toEqual(columnValues(v));
     expect(validity(decoded)).toEqual(validity(v));
@@ -346,8 +542,17 @@ describe('type codec', () => {
   it('keeps timestamp time zones, decimal scale and dictionary ids', () => {
     const dict = new Dictionary(new Utf8(), new Uint16(), 42, true);
     expect(decodeDataType(encodeDataType(dict))).toMatchObject({ id: 42, isOrdered: true });
-    expect(encodeDataType(new TimestampSecond('Asia/Tokyo'))).toEqual({ kind: 'timestamp', unit: 'second', timezone: 'Asia/Tokyo' });
-    expect(encodeDataType(new Decimal(3, 9, 128))).toEqual({ kind: 'decimal', precision: 9, scale: 3, bitWidth: 128 });
+    expect(encodeDataType(new TimestampSecond('Asia/Tokyo'))).toEqual({
+      kind: 'timestamp',
+      unit: 'second',
+      timezone: 'Asia/Tokyo',
+    });
+    expect(encodeDataType(new Decimal(3, 9, 128))).toEqual({
+      kind: 'decimal',
+      precision: 9,
+      scale: 3,
+      bitWidth: 128,
+    });
   });
 });
 
@@ -373,7 +578,10 @@ describe('errors', () => {
         type: union,
         length: 2,
         typeIds: Int8Array.from([0, 1]),
-        children: [vectorFromArray([1, 2], new Int32()).data[0]!, vectorFromArray(['a', 'b'], new Utf8()).data[0]!],
+        children: [
+          vectorFromArray([1, 2], new Int32()).data[0]!,
+          vectorFromArray(['a', 'b'], new Utf8()).data[0]!,
+        ],
       })
     );
     const err = captureError(() => encodeTable(tableOf([['choice', v]])));
@@ -391,15 +599,24 @@ describe('errors', () => {
 
   it('rejects non-tables and malformed wire objects', () => {
     expect(captureError(() => encodeTable({} as Table)).code).toBe('E_INPUT_INVALID');
-    expect(captureError(() => encodeVector([1, 2] as unknown as Vector)).code).toBe('E_INPUT_INVALID');
-    expect(captureError(() => decodeTable({ format: 'nope' } as unknown as WireTable)).code).toBe('E_INPUT_INVALID');
+    expect(captureError(() => encodeVector([1, 2] as unknown as Vector)).code).toBe(
+      'E_INPUT_INVALID'
+    );
+    expect(captureError(() => decodeTable({ format: 'nope' } as unknown as WireTable)).code).toBe(
+      'E_INPUT_INVALID'
+    );
     const wire = encodeTable(tableFromArrays({ x: Float64Array.from([1, 2]) }));
-    const broken = { ...wire, columns: [{ ...wire.columns[0]!, values: { byteOffset: 4096, byteLength: 16 } }] };
+    const broken = {
+      ...wire,
+      columns: [{ ...wire.columns[0]!, values: { byteOffset: 4096, byteLength: 16 } }],
+    };
     expect(captureError(() => decodeTable(broken)).code).toBe('E_INPUT_INVALID');
   });
 
   it('rejects a wire table whose buffer was transferred away', () => {
-    const wire = encodeTable(tableFromArrays({ x: Float64Array.from([1, 2, 3]) }), { shared: false });
+    const wire = encodeTable(tableFromArrays({ x: Float64Array.from([1, 2, 3]) }), {
+      shared: false,
+    });
     structuredClone(wire, { transfer: transferListOf(wire) });
     expect(captureError(() => decodeTable(wire)).code).toBe('E_INPUT_INVALID');
   });
@@ -434,13 +651,22 @@ const GENS: Record<string, Gen> = {
   bool: { type: () => new Bool(), value: fc.boolean() },
   utf8: { type: () => new Utf8(), value: fc.string({ unit: 'grapheme', maxLength: 6 }) },
   binary: { type: () => new Binary(), value: fc.uint8Array({ maxLength: 5 }) },
-  date: { type: () => new DateDay(), value: fc.integer({ min: -50_000, max: 50_000 }).map((d) => d * 86_400_000) },
-  list: { type: () => new List(field('item', new Int16())), value: fc.array(fc.option(fc.integer({ min: -999, max: 999 })), { maxLength: 4 }) },
+  date: {
+    type: () => new DateDay(),
+    value: fc.integer({ min: -50_000, max: 50_000 }).map((d) => d * 86_400_000),
+  },
+  list: {
+    type: () => new List(field('item', new Int16())),
+    value: fc.array(fc.option(fc.integer({ min: -999, max: 999 })), { maxLength: 4 }),
+  },
   struct: {
     type: () => new Struct([field('a', new Float64()), field('b', new Utf8())]),
     value: fc.record({ a: fc.option(fc.double()), b: fc.option(fc.string({ maxLength: 3 })) }),
   },
-  dictionary: { type: () => new Dictionary(new Utf8(), new Int32()), value: fc.constantFrom('a', 'bé', 'c', '日') },
+  dictionary: {
+    type: () => new Dictionary(new Utf8(), new Int32()),
+    value: fc.constantFrom('a', 'bé', 'c', '日'),
+  },
 };
 
 describe('property: decodeTable(encodeTable(t)) equals t', () => {
@@ -454,7 +680,9 @@ describe('property: decodeTable(encodeTable(t)) equals t', () => {
         fc.record({
           kind: fc.constant(kind),
           values: fc.array(
-            fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), GENS[kind]!.value).map(([r, v]) => (r < nullRatio ? null : v)),
+            fc
+              .tuple(fc.double({ min: 0, max: 1, noNaN: true }), GENS[kind]!.value)
+              .map(([r, v]) => (r < nullRatio ? null : v)),
             { minLength: 40, maxLength: 40 }
           ),
         })
@@ -465,9 +693,14 @@ describe('property: decodeTable(encodeTable(t)) equals t', () => {
         fc.array(fc.tuple(fc.nat(39), fc.nat(40)), { minLength: 1, maxLength: 3 }),
         fc.boolean(),
         (columns, cuts, shared) => {
-          const vectors: [string, Vector][] = columns.map((c, j) => [`${c.kind}_${j}`, vectorFromArray(c.values, GENS[c.kind]!.type())]);
+          const vectors: [string, Vector][] = columns.map((c, j) => [
+            `${c.kind}_${j}`,
+            vectorFromArray(c.values, GENS[c.kind]!.type()),
+          ]);
           const whole = tableOf(vectors);
-          const batches = cuts.flatMap(([start, len]) => whole.slice(start, Math.min(40, start + len)).batches);
+          const batches = cuts.flatMap(
+            ([start, len]) => whole.slice(start, Math.min(40, start + len)).batches
+          );
           const table = new Table(whole.schema, batches);
           expectSameTable(roundTrip(table, shared), table);
         }
@@ -514,7 +747,10 @@ import(workerData.transferUrl).then(({ decodeTable, encodeVector, transferListOf
 async function withWorker<T>(fn: (call: (msg: unknown) => Promise<any>) => Promise<T>): Promise<T> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { transferUrl: pathToFileURL(DIST_TRANSFER).href, arrowPath: createRequire(import.meta.url).resolve('apache-arrow') },
+    workerData: {
+      transferUrl: pathToFileURL(DIST_TRANSFER).href,
+      arrowPath: createRequire(import.meta.url).resolve('apache-arrow'),
+    },
   });
   try {
     const pending: ((m: unknown) => void)[] = [];
@@ -579,9 +815,12 @@ describe('through a worker_threads Worker (compiled dist/)', () => {
     const table = tableFromArrays({ x: Float64Array.from([1, 2]), s: ['ab', 'c'] });
     const wire = encodeTable(table, { shared: false });
     const byteLength = wire.buffer.byteLength;
-    const worker = new Worker('require("node:worker_threads").parentPort.once("message", (m) => require("node:worker_threads").parentPort.postMessage(m.buffer.byteLength))', {
-      eval: true,
-    });
+    const worker = new Worker(
+      'require("node:worker_threads").parentPort.once("message", (m) => require("node:worker_threads").parentPort.postMessage(m.buffer.byteLength))',
+      {
+        eval: true,
+      }
+    );
     const got = new Promise((resolve) => worker.once('message', resolve));
     worker.postMessage(wire, transferListOf(wire));
     expect(await got).toBe(byteLength);

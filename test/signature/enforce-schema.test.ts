@@ -35,9 +35,19 @@ import {
 } from 'apache-arrow';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
 import { ModelError } from '../../src/errors.js';
-import type { ColSpec, DataTypeName, Schema, TensorSpec, ValueType } from '../../src/signature/types.js';
+import type {
+  ColSpec,
+  DataTypeName,
+  Schema,
+  TensorSpec,
+  ValueType,
+} from '../../src/signature/types.js';
 
-const col = (name: string | undefined, type: ValueType | DataTypeName, required = true): ColSpec => ({
+const col = (
+  name: string | undefined,
+  type: ValueType | DataTypeName,
+  required = true
+): ColSpec => ({
   kind: 'column',
   ...(name === undefined ? {} : { name }),
   type: typeof type === 'string' ? { type } : type,
@@ -71,7 +81,9 @@ describe('enforceSchema: column names', () => {
     const t = tableFromArrays({ x: new Float64Array([1]) });
     const e = fails(() => enforceSchema(t, schema, () => {}));
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
-    expect(e.message).toBe("Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['x'].");
+    expect(e.message).toBe(
+      "Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['x']."
+    );
     expect(e.details).toEqual({ missing: ['a', 'b'], extra: ['x'] });
     const e2 = fails(() => enforceSchema(tableFromArrays({ a: new Float64Array([1]) }), schema));
     expect(e2.message).toBe("Model is missing inputs ['b'].");
@@ -103,7 +115,11 @@ describe('enforceSchema: column names', () => {
   });
 
   it('checks an optional column type when present', () => {
-    const t = new Table({ a: vectorFromArray([1], new Float64()), b: vectorFromArray(['z'], new Utf8()), c: vectorFromArray(['nope'], new Utf8()) });
+    const t = new Table({
+      a: vectorFromArray([1], new Float64()),
+      b: vectorFromArray(['z'], new Utf8()),
+      c: vectorFromArray(['nope'], new Utf8()),
+    });
     expect(fails(() => enforceSchema(t, schema)).message).toBe(
       'Incompatible input types for column c. Can not safely convert Utf8 to int64.'
     );
@@ -123,10 +139,18 @@ describe('enforceSchema: column names', () => {
     });
     const out = enforceSchema(four, unnamed);
     expect(out.schema.fields.map((f) => f.name)).toEqual(['p', 'q', 'r']);
-    expect(out.schema.fields.every((f) => DataType.isFloat(f.type) && f.type.precision === 2)).toBe(true);
+    expect(out.schema.fields.every((f) => DataType.isFloat(f.type) && f.type.precision === 2)).toBe(
+      true
+    );
     expect(out.getChild('r')!.get(0)).toBe(3);
-    const ints = tableFromArrays({ p: new BigInt64Array([2n]), q: new Float64Array([2]), r: new Float64Array([3]) });
-    expect(fails(() => enforceSchema(ints, unnamed)).message).toContain('Can not safely convert int64 to float64');
+    const ints = tableFromArrays({
+      p: new BigInt64Array([2n]),
+      q: new Float64Array([2]),
+      r: new Float64Array([3]),
+    });
+    expect(fails(() => enforceSchema(ints, unnamed)).message).toContain(
+      'Can not safely convert int64 to float64'
+    );
   });
 
   it('is zero-copy for a 65k-row table with matching types', () => {
@@ -143,11 +167,25 @@ describe('enforceSchema: column names', () => {
 // Widening table as a property: for each numeric source type x target, accepted iff MLflow's
 // rule says so (written out independently below as a table), and values are preserved.
 
-type Src = { name: string; type: () => DataType; kind: 'i' | 'u' | 'f'; bytes: number; min: number; max: number };
+type Src = {
+  name: string;
+  type: () => DataType;
+  kind: 'i' | 'u' | 'f';
+  bytes: number;
+  min: number;
+  max: number;
+};
 const sources: Src[] = [
   { name: 'int8', type: () => new Int8(), kind: 'i', bytes: 1, min: -128, max: 127 },
   { name: 'int16', type: () => new Int16(), kind: 'i', bytes: 2, min: -32768, max: 32767 },
-  { name: 'int32', type: () => new Int32(), kind: 'i', bytes: 4, min: -(2 ** 31), max: 2 ** 31 - 1 },
+  {
+    name: 'int32',
+    type: () => new Int32(),
+    kind: 'i',
+    bytes: 4,
+    min: -(2 ** 31),
+    max: 2 ** 31 - 1,
+  },
   { name: 'int64', type: () => new Int64(), kind: 'i', bytes: 8, min: -(2 ** 53), max: 2 ** 53 },
   { name: 'uint8', type: () => new Uint8(), kind: 'u', bytes: 1, min: 0, max: 255 },
   { name: 'uint16', type: () => new Uint16(), kind: 'u', bytes: 2, min: 0, max: 65535 },
@@ -179,13 +217,20 @@ describe('enforceSchema: numeric widening', () => {
       fc.assert(
         fc.property(
           fc.constantFrom(...sources),
-          fc.array(fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }), { minLength: 1, maxLength: 20 }),
+          fc.array(fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }), {
+            minLength: 1,
+            maxLength: 20,
+          }),
           (src, raw) => {
             // Generate values in range and, when the source is integral or to integer targets, integral.
             const values = raw.map((v) => {
               if (v === null) return null;
               const clamped = Math.min(src.max, Math.max(src.min, v));
-              return src.kind === 'f' ? (src.bytes === 2 ? Math.round(clamped) : Math.fround(clamped)) : Math.trunc(clamped);
+              return src.kind === 'f'
+                ? src.bytes === 2
+                  ? Math.round(clamped)
+                  : Math.fround(clamped)
+                : Math.trunc(clamped);
             });
             // Keep int64 away from the 0/1 exception here (tested separately).
             if (src.name === 'int64') values.push(5);
@@ -195,13 +240,24 @@ describe('enforceSchema: numeric widening', () => {
             if (!ok) {
               const e = fails(() => enforceSchema(t, [col('a', target)]));
               expect(e.code).toBe('E_SCHEMA_MISMATCH');
-              expect(e.message).toContain(`Incompatible input types for column a. Can not safely convert ${src.name} to`);
+              expect(e.message).toContain(
+                `Incompatible input types for column a. Can not safely convert ${src.name} to`
+              );
               return;
             }
             const out = enforceSchema(t, [col('a', target)]).getChild('a')!;
-            const expectedType = { integer: 'int32', long: 'int64', float: 'float32', double: 'float64' }[target as 'integer'];
+            const expectedType = {
+              integer: 'int32',
+              long: 'int64',
+              float: 'float32',
+              double: 'float64',
+            }[target as 'integer'];
             const t2 = out.type;
-            const name = DataType.isInt(t2) ? `int${t2.bitWidth}` : DataType.isFloat(t2) ? `float${[16, 32, 64][t2.precision]}` : '?';
+            const name = DataType.isInt(t2)
+              ? `int${t2.bitWidth}`
+              : DataType.isFloat(t2)
+                ? `float${[16, 32, 64][t2.precision]}`
+                : '?';
             expect(name).toBe(expectedType);
             expect(out.nullCount).toBe(vector.nullCount);
             for (let i = 0; i < values.length; i++) {
@@ -221,7 +277,9 @@ describe('enforceSchema: numeric widening', () => {
     const out = enforceSchema(new Table({ a: v }), [col('a', 'double')]).getChild('a')!;
     expect(out.toArray()).toEqual(new Float64Array([0, 1, 0, 1]));
     expect(out.get(2)).toBeNull();
-    expect(DataType.isFloat(enforceSchema(new Table({ a: v }), [col('a', 'float')]).getChild('a')!.type)).toBe(true);
+    expect(
+      DataType.isFloat(enforceSchema(new Table({ a: v }), [col('a', 'float')]).getChild('a')!.type)
+    ).toBe(true);
     const bad = new Table({ a: vectorFromArray([0n, 2n], new Int64()) });
     expect(fails(() => enforceSchema(bad, [col('a', 'double')])).message).toBe(
       'Incompatible input types for column a. Can not safely convert int64 to float64.'
@@ -231,7 +289,9 @@ describe('enforceSchema: numeric widening', () => {
   it('adds the missing-values Hint for integral floats with nulls targeting integers', () => {
     const t = new Table({ a: vectorFromArray([1, null, 3], new Float64()) });
     const e = fails(() => enforceSchema(t, [col('a', 'integer')]));
-    expect(e.message).toMatch(/^Incompatible input types for column a\. Can not safely convert float64 to int32\. Hint:/);
+    expect(e.message).toMatch(
+      /^Incompatible input types for column a\. Can not safely convert float64 to int32\. Hint:/
+    );
     const t2 = new Table({ a: vectorFromArray([1.5, null], new Float64()) });
     expect(fails(() => enforceSchema(t2, [col('a', 'integer')])).message).not.toContain('Hint');
   });
@@ -247,9 +307,11 @@ describe('enforceSchema: other primitive types', () => {
   it('boolean accepts only Bool', () => {
     const t = new Table({ a: vectorFromArray([true, null], new Bool()) });
     expect(enforceSchema(t, [col('a', 'boolean')])).toBe(t);
-    expect(fails(() => enforceSchema(new Table({ a: vectorFromArray([1], new Int8()) }), [col('a', 'boolean')])).message).toBe(
-      'Incompatible input types for column a. Can not safely convert int8 to bool.'
-    );
+    expect(
+      fails(() =>
+        enforceSchema(new Table({ a: vectorFromArray([1], new Int8()) }), [col('a', 'boolean')])
+      ).message
+    ).toBe('Incompatible input types for column a. Can not safely convert int8 to bool.');
   });
 
   it('string accepts Utf8, LargeUtf8 and dictionary-encoded strings, converted to Utf8', () => {
@@ -257,7 +319,9 @@ describe('enforceSchema: other primitive types', () => {
     const out = enforceSchema(large, [col('a', 'string')]).getChild('a')!;
     expect(DataType.isUtf8(out.type)).toBe(true);
     expect([...out]).toEqual(['x', null, 'yz']);
-    const dict = new Table({ a: vectorFromArray(['p', 'q', 'p'], new Dictionary(new Utf8(), new Int32())) });
+    const dict = new Table({
+      a: vectorFromArray(['p', 'q', 'p'], new Dictionary(new Utf8(), new Int32())),
+    });
     const out2 = enforceSchema(dict, [col('a', 'string')]).getChild('a')!;
     expect(DataType.isUtf8(out2.type)).toBe(true);
     expect([...out2]).toEqual(['p', 'q', 'p']);
@@ -278,7 +342,12 @@ describe('enforceSchema: other primitive types', () => {
     const ms = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
     const cases: Table[] = [
       new Table({ a: vectorFromArray([ms], new TimestampMillisecond()) }),
-      new Table({ a: makeVector({ type: new TimestampMicrosecond(), data: new BigInt64Array([BigInt(ms) * 1000n + 999n]) }) }),
+      new Table({
+        a: makeVector({
+          type: new TimestampMicrosecond(),
+          data: new BigInt64Array([BigInt(ms) * 1000n + 999n]),
+        }),
+      }),
       new Table({ a: vectorFromArray([new Date(ms).toISOString()], new Utf8()) }),
     ];
     for (const t of cases) {
@@ -286,14 +355,26 @@ describe('enforceSchema: other primitive types', () => {
       expect(out.type).toBeInstanceOf(TimestampMillisecond);
       expect(Number(out.data[0]!.values[0])).toBe(ms);
     }
-    const secs = new Table({ a: makeVector({ type: new TimestampSecond(), data: new BigInt64Array([-1n]) }) });
-    expect(Number(enforceSchema(secs, [col('a', 'datetime')]).getChild('a')!.data[0]!.values[0])).toBe(-1000);
+    const secs = new Table({
+      a: makeVector({ type: new TimestampSecond(), data: new BigInt64Array([-1n]) }),
+    });
+    expect(
+      Number(enforceSchema(secs, [col('a', 'datetime')]).getChild('a')!.data[0]!.values[0])
+    ).toBe(-1000);
     const day = new Table({ a: makeVector({ type: new DateDay(), data: new Int32Array([2]) }) });
-    expect(Number(enforceSchema(day, [col('a', 'datetime')]).getChild('a')!.data[0]!.values[0])).toBe(2 * 86_400_000);
-    const tz = new Table({ a: makeVector({ type: new TimestampMillisecond('UTC'), data: new BigInt64Array([0n]) }) });
-    expect(fails(() => enforceSchema(tz, [col('a', 'datetime')])).message).toContain('timezone-naive');
+    expect(
+      Number(enforceSchema(day, [col('a', 'datetime')]).getChild('a')!.data[0]!.values[0])
+    ).toBe(2 * 86_400_000);
+    const tz = new Table({
+      a: makeVector({ type: new TimestampMillisecond('UTC'), data: new BigInt64Array([0n]) }),
+    });
+    expect(fails(() => enforceSchema(tz, [col('a', 'datetime')])).message).toContain(
+      'timezone-naive'
+    );
     const bad = new Table({ a: vectorFromArray(['not a date'], new Utf8()) });
-    expect(fails(() => enforceSchema(bad, [col('a', 'datetime')])).message).toContain('Failed to convert column a');
+    expect(fails(() => enforceSchema(bad, [col('a', 'datetime')])).message).toContain(
+      'Failed to convert column a'
+    );
   });
 });
 
@@ -306,26 +387,43 @@ describe('enforceSchema: nested specs', () => {
     ],
   };
   const structOf = (fields: Record<string, DataType>, rows: Record<string, unknown>[]) =>
-    vectorFromArray(rows, new Struct(Object.entries(fields).map(([n, t]) => new Field(n, t, true))));
+    vectorFromArray(
+      rows,
+      new Struct(Object.entries(fields).map(([n, t]) => new Field(n, t, true)))
+    );
 
   it('objects: exact properties pass, values are widened, properties ordered as the schema', () => {
     const t = new Table({ o: structOf({ b: new Int32(), a: new Utf8() }, [{ b: 1, a: 'x' }]) });
     const out = enforceSchema(t, [col('o', objType)]).getChild('o')!;
-    expect((out.type as Struct).children.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['a:Utf8', 'b:Int64']);
+    expect((out.type as Struct).children.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
+      'a:Utf8',
+      'b:Int64',
+    ]);
     expect(out.get(0)!.toJSON()).toEqual({ a: 'x', b: 1n });
   });
 
   it('objects: missing required and extra properties are errors', () => {
     const missing = new Table({ o: structOf({ b: new Int64() }, [{ b: 1n }]) });
-    expect(fails(() => enforceSchema(missing, [col('o', objType)])).message).toContain("Missing required properties: {'a'}");
-    const extra = new Table({ o: structOf({ a: new Utf8(), c: new Utf8() }, [{ a: 'x', c: 'y' }]) });
+    expect(fails(() => enforceSchema(missing, [col('o', objType)])).message).toContain(
+      "Missing required properties: {'a'}"
+    );
+    const extra = new Table({
+      o: structOf({ a: new Utf8(), c: new Utf8() }, [{ a: 'x', c: 'y' }]),
+    });
     expect(fails(() => enforceSchema(extra, [col('o', objType)])).message).toContain(
       "Invalid properties not defined in the schema found: {'c'}"
     );
     const optionalMissing = new Table({ o: structOf({ a: new Utf8() }, [{ a: 'x' }]) });
-    expect(enforceSchema(optionalMissing, [col('o', objType)]).getChild('o')!.get(0)!.toJSON()).toEqual({ a: 'x' });
+    expect(
+      enforceSchema(optionalMissing, [col('o', objType)])
+        .getChild('o')!
+        .get(0)!
+        .toJSON()
+    ).toEqual({ a: 'x' });
     const nullRequired = new Table({ o: structOf({ a: new Utf8() }, [{ a: null }]) });
-    expect(fails(() => enforceSchema(nullRequired, [col('o', objType)])).message).toContain('Failed to enforce schema for key `a`');
+    expect(fails(() => enforceSchema(nullRequired, [col('o', objType)])).message).toContain(
+      'Failed to enforce schema for key `a`'
+    );
     const wrong = new Table({ o: structOf({ a: new Float64() }, [{ a: 1 }]) });
     const e = fails(() => enforceSchema(wrong, [col('o', objType)]));
     expect(e.message).toContain('Can not safely convert float64 to string');
@@ -334,20 +432,34 @@ describe('enforceSchema: nested specs', () => {
 
   it('arrays: items are checked recursively; FixedSizeList becomes List', () => {
     const arr: ValueType = { type: 'array', items: { type: 'double' } };
-    const t = new Table({ l: vectorFromArray([[1, 2], [3]], new List(new Field('item', new Int32(), true))) });
+    const t = new Table({
+      l: vectorFromArray([[1, 2], [3]], new List(new Field('item', new Int32(), true))),
+    });
     const out = enforceSchema(t, [col('l', arr)]).getChild('l')!;
     expect(String(out.type)).toBe('List<Float64>');
     expect([...out].map((v) => [...v!])).toEqual([[1, 2], [3]]);
     const fixed = new Table({
-      l: vectorFromArray([[1, 2], [3, 4]], new FixedSizeList(2, new Field('item', new Float64(), true))),
+      l: vectorFromArray(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        new FixedSizeList(2, new Field('item', new Float64(), true))
+      ),
     });
     const out2 = enforceSchema(fixed, [col('l', arr)]).getChild('l')!;
     expect(String(out2.type)).toBe('List<Float64>');
     expect([...out2.get(1)!]).toEqual([3, 4]);
-    const strings = new Table({ l: vectorFromArray([['a']], new List(new Field('item', new Utf8(), true))) });
-    expect(fails(() => enforceSchema(strings, [col('l', arr)])).message).toContain('Can not safely convert Utf8 to float64');
+    const strings = new Table({
+      l: vectorFromArray([['a']], new List(new Field('item', new Utf8(), true))),
+    });
+    expect(fails(() => enforceSchema(strings, [col('l', arr)])).message).toContain(
+      'Can not safely convert Utf8 to float64'
+    );
     const notList = new Table({ l: vectorFromArray([1], new Float64()) });
-    expect(fails(() => enforceSchema(notList, [col('l', arr)])).message).toContain('to array<double>');
+    expect(fails(() => enforceSchema(notList, [col('l', arr)])).message).toContain(
+      'to array<double>'
+    );
     const anyItems = enforceSchema(strings, [col('l', { type: 'array', items: { type: 'any' } })]);
     expect(anyItems.getChild('l')!.type).toBe(strings.getChild('l')!.type);
   });
@@ -355,14 +467,27 @@ describe('enforceSchema: nested specs', () => {
   it('maps: string keys, values checked; any accepts everything', () => {
     const m = vectorFromArray(
       [new Map([['k', 1]])],
-      new Map_(new Field("entries", new Struct<any>([new Field("key", new Utf8(), false), new Field("value", new Int32(), true)]), false))
+      new Map_(
+        new Field(
+          'entries',
+          new Struct<any>([
+            new Field('key', new Utf8(), false),
+            new Field('value', new Int32(), true),
+          ]),
+          false
+        )
+      )
     );
-    const out = enforceSchema(new Table({ m }), [col('m', { type: 'map', values: { type: 'long' } })]).getChild('m')!;
+    const out = enforceSchema(new Table({ m }), [
+      col('m', { type: 'map', values: { type: 'long' } }),
+    ]).getChild('m')!;
     expect(out.get(0)!.toJSON()).toEqual({ k: 1n });
     expect(String(out.type)).toContain('Int64');
-    expect(fails(() => enforceSchema(new Table({ m }), [col('m', { type: 'map', values: { type: 'string' } })])).code).toBe(
-      'E_SCHEMA_MISMATCH'
-    );
+    expect(
+      fails(() =>
+        enforceSchema(new Table({ m }), [col('m', { type: 'map', values: { type: 'string' } })])
+      ).code
+    ).toBe('E_SCHEMA_MISMATCH');
     const t = new Table({ m });
     expect(enforceSchema(t, [col('m', { type: 'any' })])).toBe(t);
   });
@@ -381,7 +506,9 @@ describe('enforceSchema: tensors', () => {
     const out = enforceSchema(t, [tensor([-1, 2], 'float32')]);
     expect(out.schema.fields.map((f) => f.name)).toEqual(['0']);
     expect([...out.getChild('0')!.get(1)!]).toEqual([2, 4]);
-    expect(fails(() => enforceSchema(t, [tensor([-1, 3], 'float32')])).message).toContain('(-1, number_of_columns)');
+    expect(fails(() => enforceSchema(t, [tensor([-1, 3], 'float32')])).message).toContain(
+      '(-1, number_of_columns)'
+    );
     expect(fails(() => enforceSchema(t, [tensor([-1, 2], 'float64')])).message).toBe(
       'dtype of input float32 does not match expected dtype float64'
     );
@@ -399,8 +526,12 @@ describe('enforceSchema: tensors', () => {
     const out = enforceSchema(t, [tensor([-1, 4], 'int32', 't')]).getChild('t')!;
     expect(out.type).toBeInstanceOf(FixedSizeList);
     expect([...out.get(0)!]).toEqual([1, 2, 3, 4]);
-    const ragged = new Table({ t: vectorFromArray([[1], [2, 3]], new List(new Field('item', new Int32(), true))) });
-    expect(fails(() => enforceSchema(ragged, [tensor([-1, -1], 'int32', 't')])).message).toContain('uniform length');
+    const ragged = new Table({
+      t: vectorFromArray([[1], [2, 3]], new List(new Field('item', new Int32(), true))),
+    });
+    expect(fails(() => enforceSchema(ragged, [tensor([-1, -1], 'int32', 't')])).message).toContain(
+      'uniform length'
+    );
   });
 
   it('a scalar column serves (-1,) as is and (-1, 1) reshaped; named tensors drop extras', () => {
@@ -411,14 +542,22 @@ describe('enforceSchema: tensors', () => {
     expect(messages).toHaveLength(1);
     const out2 = enforceSchema(t, [tensor([-1, 1], 'float64', 'a')], () => {});
     expect([...out2.getChild('a')!.get(1)!]).toEqual([2]);
-    expect(fails(() => enforceSchema(t, [tensor([-1], 'float64', 'q')])).message).toContain("Model is missing inputs ['q']");
+    expect(fails(() => enforceSchema(t, [tensor([-1], 'float64', 'q')])).message).toContain(
+      "Model is missing inputs ['q']"
+    );
   });
 });
 
 describe('enforceSchema: chunked input', () => {
   it('keeps batch boundaries when casting multi-batch tables', () => {
-    const t1 = new Table({ a: vectorFromArray([1, 2], new Int32()), b: vectorFromArray(['x', 'y'], new Utf8()) });
-    const t2 = new Table({ a: vectorFromArray([3], new Int32()), b: vectorFromArray(['z'], new Utf8()) });
+    const t1 = new Table({
+      a: vectorFromArray([1, 2], new Int32()),
+      b: vectorFromArray(['x', 'y'], new Utf8()),
+    });
+    const t2 = new Table({
+      a: vectorFromArray([3], new Int32()),
+      b: vectorFromArray(['z'], new Utf8()),
+    });
     const t = new Table([...t1.batches, ...t2.batches]);
     const out = enforceSchema(t, [col('b', 'string'), col('a', 'double')] as Schema);
     expect(out.batches.map((b) => b.numRows)).toEqual([2, 1]);

@@ -1,5 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { Field, Float64, Int32, makeData, makeVector, Struct, Table, tableFromArrays, vectorFromArray } from 'apache-arrow';
+import {
+  Field,
+  Float64,
+  Int32,
+  makeData,
+  makeVector,
+  Struct,
+  Table,
+  tableFromArrays,
+  vectorFromArray,
+} from 'apache-arrow';
 import { ModelError } from '../../src/errors.js';
 import type { ColSpec, Schema } from '../../src/signature/types.js';
 import { applyMapping, resolveColumns } from '../../src/udf/column-mapping.js';
@@ -89,7 +99,7 @@ describe('resolveColumns: explicit columns', () => {
     expect(m.kind === 'columns' && m.pairs.map((p) => p.target)).toEqual(['a', 'b', 'c']);
   });
 
-  it('raises MLflow\'s message for fewer columns than required (#8, L576)', () => {
+  it("raises MLflow's message for fewer columns than required (#8, L576)", () => {
     const e = errorOf(() => resolveColumns(abc, abcd.schema, ['b', 'c']));
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
     expect(e.message).toContain(
@@ -115,7 +125,12 @@ describe('resolveColumns: explicit columns', () => {
 
   it('maps an unnamed signature positionally onto "0", "1", ...', () => {
     const m = resolveColumns([col(undefined), col(undefined)], abcd.schema, ['d', 'a']);
-    expect(m).toMatchObject({ pairs: [{ source: 'd', target: '0' }, { source: 'a', target: '1' }] });
+    expect(m).toMatchObject({
+      pairs: [
+        { source: 'd', target: '0' },
+        { source: 'a', target: '1' },
+      ],
+    });
   });
 
   it('names an explicit column missing from the table', () => {
@@ -132,7 +147,10 @@ describe('resolveColumns: explicit columns', () => {
 });
 
 describe('resolveColumns + applyMapping: a struct column (#2, L282; #12 struct form)', () => {
-  const structType = new Struct([new Field('a', new Int32(), true), new Field('b', new Int32(), true)]);
+  const structType = new Struct([
+    new Field('a', new Int32(), true),
+    new Field('b', new Int32(), true),
+  ]);
   // Children hold values in every row; only the struct's own bitmap marks row 1 null.
   const ab = makeVector(
     makeData({
@@ -140,7 +158,10 @@ describe('resolveColumns + applyMapping: a struct column (#2, L282; #12 struct f
       length: 3,
       nullCount: 1,
       nullBitmap: new Uint8Array([0b101]),
-      children: [makeData({ type: new Int32(), data: new Int32Array([1, 2, 3]) }), makeData({ type: new Int32(), data: new Int32Array([4, 5, 6]) })],
+      children: [
+        makeData({ type: new Int32(), data: new Int32Array([1, 2, 3]) }),
+        makeData({ type: new Int32(), data: new Int32Array([4, 5, 6]) }),
+      ],
     })
   );
   const table = new Table({ ab, other: vectorFromArray([7, 8, 9], new Int32()) });
@@ -183,7 +204,10 @@ describe('applyMapping', () => {
 
   it('raises E_SCHEMA_MISMATCH when a mapped column vanished', () => {
     const e = errorOf(() =>
-      applyMapping(tableFromArrays({ z: [1] }), { kind: 'columns', pairs: [{ source: 'a', target: 'a' }] })
+      applyMapping(tableFromArrays({ z: [1] }), {
+        kind: 'columns',
+        pairs: [{ source: 'a', target: 'a' }],
+      })
     );
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
   });

@@ -1,5 +1,17 @@
 import { describe, it, expect } from 'vitest';
-import { Field, Float32, Int32, Int64, List, Map_, Struct, TimestampMillisecond, Utf8, Bool, Int16 } from 'apache-arrow';
+import {
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  List,
+  Map_,
+  Struct,
+  TimestampMillisecond,
+  Utf8,
+  Bool,
+  Int16,
+} from 'apache-arrow';
 import { ModelError } from '../../src/errors.js';
 import type { ColSpec, Schema, TensorSpec, ValueType } from '../../src/signature/types.js';
 import {
@@ -65,7 +77,10 @@ describe('parseResultType: DDL', () => {
     ['array<array<array<float>>>', 'array<array<array<float>>>'],
     ['a array<array<array<int>>>', 'struct<a:array<array<array<int>>>>'],
     ['struct<x: struct<a: long, b: boolean>>', 'struct<x:struct<a:bigint,b:boolean>>'],
-    ['struct<x: array<struct<a: long, b: boolean>>>', 'struct<x:array<struct<a:bigint,b:boolean>>>'],
+    [
+      'struct<x: array<struct<a: long, b: boolean>>>',
+      'struct<x:array<struct<a:bigint,b:boolean>>>',
+    ],
     ['struct<a: array<struct<a: int>>>', 'struct<a:array<struct<a:int>>>'],
   ])('accepts MLflow-valid %s', (src, expected) => {
     expect(fmt(src)).toBe(expected);
@@ -75,22 +90,40 @@ describe('parseResultType: DDL', () => {
     const rt = parseResultType(
       'r1 int, r2 float, r3 array<long>, r4 array<double>, r5 array<double>, r6 boolean, r7 string'
     );
-    expect(rt.kind === 'struct' && rt.fields.map((f) => f.name)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
+    expect(rt.kind === 'struct' && rt.fields.map((f) => f.name)).toEqual([
+      'r1',
+      'r2',
+      'r3',
+      'r4',
+      'r5',
+      'r6',
+      'r7',
+    ]);
   });
 
   // The "bad" half of L545-L573 (#7) and the TimestampType case of L1184 (#17).
-  it.each(['timestamp', 'array<timestamp>', 'struct<a: int, b: timestamp>', 'a int, b date', 'binary', 'decimal(10, 2)', 'smallint', 'tinyint'])(
-    'rejects %s as MLflow does',
-    (src) => {
-      const e = errorOf(() => parseResultType(src));
-      expect(e.code).toBe('E_RESULT_TYPE_INVALID');
-      expect(e.message).toMatch(/^Invalid 'spark_udf' result type: /);
-      expect(e.message).toContain(src.replace(/\s+/g, '').startsWith('decimal') ? 'decimal(10,2)' : src);
-    }
-  );
+  it.each([
+    'timestamp',
+    'array<timestamp>',
+    'struct<a: int, b: timestamp>',
+    'a int, b date',
+    'binary',
+    'decimal(10, 2)',
+    'smallint',
+    'tinyint',
+  ])('rejects %s as MLflow does', (src) => {
+    const e = errorOf(() => parseResultType(src));
+    expect(e.code).toBe('E_RESULT_TYPE_INVALID');
+    expect(e.message).toMatch(/^Invalid 'spark_udf' result type: /);
+    expect(e.message).toContain(
+      src.replace(/\s+/g, '').startsWith('decimal') ? 'decimal(10,2)' : src
+    );
+  });
 
   it('rejects non-string map keys', () => {
-    expect(errorOf(() => parseResultType('map<int, double>')).message).toContain('map keys must be string');
+    expect(errorOf(() => parseResultType('map<int, double>')).message).toContain(
+      'map keys must be string'
+    );
   });
 
   it.each([
@@ -110,7 +143,9 @@ describe('parseResultType: DDL', () => {
   });
 
   it('rejects duplicate struct field names', () => {
-    expect(errorOf(() => parseResultType('a int, a long')).message).toContain("duplicate field name 'a'");
+    expect(errorOf(() => parseResultType('a int, a long')).message).toContain(
+      "duplicate field name 'a'"
+    );
   });
 });
 
@@ -125,7 +160,14 @@ describe('parseResultType: Arrow DataType and plain ResultType', () => {
       new Field(
         'm',
         new Map_<Utf8, Int32>(
-          new Field('entries', new Struct<{ key: Utf8; value: Int32 }>([new Field('key', new Utf8(), false), new Field('value', new Int32())]), false)
+          new Field(
+            'entries',
+            new Struct<{ key: Utf8; value: Int32 }>([
+              new Field('key', new Utf8(), false),
+              new Field('value', new Int32()),
+            ]),
+            false
+          )
         )
       ),
     ]);
@@ -135,7 +177,9 @@ describe('parseResultType: Arrow DataType and plain ResultType', () => {
   });
 
   it('rejects Arrow types with no result type', () => {
-    expect(errorOf(() => parseResultType(new TimestampMillisecond())).code).toBe('E_RESULT_TYPE_INVALID');
+    expect(errorOf(() => parseResultType(new TimestampMillisecond())).code).toBe(
+      'E_RESULT_TYPE_INVALID'
+    );
     expect(errorOf(() => parseResultType(new Int16())).code).toBe('E_RESULT_TYPE_INVALID');
   });
 
@@ -143,24 +187,32 @@ describe('parseResultType: Arrow DataType and plain ResultType', () => {
     const ok: ResultType = { kind: 'array', element: { kind: 'primitive', type: 'long' } };
     expect(parseResultType(ok)).toEqual(ok);
     expect(
-      errorOf(() => parseResultType({ kind: 'primitive', type: 'timestamp' } as unknown as ResultType)).message
+      errorOf(() =>
+        parseResultType({ kind: 'primitive', type: 'timestamp' } as unknown as ResultType)
+      ).message
     ).toContain('timestamp');
-    expect(errorOf(() => parseResultType({ kind: 'struct', fields: [] })).code).toBe('E_RESULT_TYPE_INVALID');
+    expect(errorOf(() => parseResultType({ kind: 'struct', fields: [] })).code).toBe(
+      'E_RESULT_TYPE_INVALID'
+    );
   });
 });
 
 describe('formatResultType / resultTypeToArrow', () => {
   it('round-trips through DDL text', () => {
-    for (const src of ['struct<label:string,score:double>', 'array<map<string,array<bigint>>>', 'struct<`a.b`:int>']) {
+    for (const src of [
+      'struct<label:string,score:double>',
+      'array<map<string,array<bigint>>>',
+      'struct<`a.b`:int>',
+    ]) {
       const rt = parseResultType(src);
       expect(parseResultType(formatResultType(rt))).toEqual(rt);
     }
   });
 
   it('maps to the Arrow types a result vector uses', () => {
-    expect(String(resultTypeToArrow(parseResultType('struct<label:string,score:double,ids:array<int>>')))).toBe(
-      'Struct<{label:Utf8, score:Float64, ids:List<Int32>}>'
-    );
+    expect(
+      String(resultTypeToArrow(parseResultType('struct<label:string,score:double,ids:array<int>>')))
+    ).toBe('Struct<{label:Utf8, score:Float64, ids:List<Int32>}>');
     const m = resultTypeToArrow(parseResultType('map<string,float>'));
     expect(String(m)).toBe('Map<{key:Utf8, value:Float32}>');
     // A round trip through Arrow gives the same result type back.
@@ -172,7 +224,10 @@ describe('formatResultType / resultTypeToArrow', () => {
 describe('inferResultType (MLflow _infer_spark_udf_return_type)', () => {
   it('defaults to double with a warning when there is no output schema', () => {
     const warnings: string[] = [];
-    expect(inferResultType(null, (m) => warnings.push(m))).toEqual({ kind: 'primitive', type: 'double' });
+    expect(inferResultType(null, (m) => warnings.push(m))).toEqual({
+      kind: 'primitive',
+      type: 'double',
+    });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("'double'");
   });
@@ -188,13 +243,15 @@ describe('inferResultType (MLflow _infer_spark_udf_return_type)', () => {
       cs({ type: 'boolean' }, 'r3'),
       cs({ type: 'string' }, 'r4'),
     ];
-    expect(formatResultType(inferResultType(outputs))).toBe('struct<r1:int,r2:float,r3:boolean,r4:string>');
+    expect(formatResultType(inferResultType(outputs))).toBe(
+      'struct<r1:int,r2:float,r3:boolean,r4:string>'
+    );
   });
 
   it('names unnamed outputs by index', () => {
-    expect(formatResultType(inferResultType([cs({ type: 'double' }), cs({ type: 'string' })]))).toBe(
-      'struct<0:double,1:string>'
-    );
+    expect(
+      formatResultType(inferResultType([cs({ type: 'double' }), cs({ type: 'string' })]))
+    ).toBe('struct<0:double,1:string>');
   });
 
   it('maps tensor outputs by dtype and rank (#5, L399-L485)', () => {
@@ -215,7 +272,7 @@ describe('inferResultType (MLflow _infer_spark_udf_return_type)', () => {
   it('rejects tensors of more than 2 dimensions', () => {
     const e = errorOf(() => inferResultType([ts('float32', [-1, 2, 3], 'img')]));
     expect(e.code).toBe('E_RESULT_TYPE_INVALID');
-    expect(e.message).toContain("Only 1D or 2D tensors are supported");
+    expect(e.message).toContain('Only 1D or 2D tensors are supported');
     expect(e.message).toContain("'img'");
   });
 
@@ -225,18 +282,32 @@ describe('inferResultType (MLflow _infer_spark_udf_return_type)', () => {
       properties: [
         { name: 'arr', type: { type: 'array', items: { type: 'integer' } }, required: true },
         { name: 'm', type: { type: 'map', values: { type: 'double' } }, required: false },
-        { name: 'o', type: { type: 'object', properties: [{ name: 'b', type: { type: 'boolean' }, required: true }] }, required: true },
+        {
+          name: 'o',
+          type: {
+            type: 'object',
+            properties: [{ name: 'b', type: { type: 'boolean' }, required: true }],
+          },
+          required: true,
+        },
       ],
     };
-    expect(formatResultType(inferResultType([cs(t, 'x'), cs({ type: 'array', items: { type: 'string' } }, 'y')]))).toBe(
+    expect(
+      formatResultType(
+        inferResultType([cs(t, 'x'), cs({ type: 'array', items: { type: 'string' } }, 'y')])
+      )
+    ).toBe(
       'struct<x:struct<arr:array<int>,m:map<string,double>,o:struct<b:boolean>>,y:array<string>>'
     );
   });
 
-  it.each(['binary', 'datetime', 'any'] as const)('refuses a %s output, naming it (documented choice)', (type) => {
-    const e = errorOf(() => inferResultType([cs({ type: 'double' }, 'ok'), cs({ type }, 'bad')]));
-    expect(e.code).toBe('E_RESULT_TYPE_INVALID');
-    expect(e.message).toContain("'bad'");
-    expect(e.message).toContain(type);
-  });
+  it.each(['binary', 'datetime', 'any'] as const)(
+    'refuses a %s output, naming it (documented choice)',
+    (type) => {
+      const e = errorOf(() => inferResultType([cs({ type: 'double' }, 'ok'), cs({ type }, 'bad')]));
+      expect(e.code).toBe('E_RESULT_TYPE_INVALID');
+      expect(e.message).toContain("'bad'");
+      expect(e.message).toContain(type);
+    }
+  );
 });

@@ -19,7 +19,8 @@ const rt = parseResultType;
 const run = (out: unknown, type: string, n: number): Vector => toResultVector(out, rt(type), n);
 const values = (v: Vector): unknown[] => Array.from(v, (x: unknown) => toPlain(x));
 function toPlain(x: unknown): unknown {
-  if (x !== null && typeof x === 'object' && 'toJSON' in x) return toPlain((x as { toJSON(): unknown }).toJSON());
+  if (x !== null && typeof x === 'object' && 'toJSON' in x)
+    return toPlain((x as { toJSON(): unknown }).toJSON());
   if (Array.isArray(x)) return x.map(toPlain);
   if (x !== null && typeof x === 'object') {
     return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, toPlain(v)]));
@@ -98,7 +99,10 @@ describe('toResultVector: output forms', () => {
     expect(values(run(new Int16Array([1, -2]), 'int', 2))).toEqual([1, -2]);
     expect(values(run(new Int16Array([1, -2]), 'long', 2))).toEqual([1n, -2n]);
     expect(values(run(new BigInt64Array([5n]), 'double', 1))).toEqual([5]);
-    expect(values(run(vectorFromArray([1.5, null], new Float64()), 'float', 2))).toEqual([1.5, null]);
+    expect(values(run(vectorFromArray([1.5, null], new Float64()), 'float', 2))).toEqual([
+      1.5,
+      null,
+    ]);
   });
 
   it('reads plain arrays of numbers, strings, booleans and nulls', () => {
@@ -128,7 +132,9 @@ describe('toResultVector: output forms', () => {
       { label: 'b', score: 0.25 },
     ];
     expect(values(run(rows, 'double', 2))).toEqual([0.5, 0.25]);
-    expect(values(run({ label: ['a', 'b'], score: new Float32Array([1, 2]) }, 'float', 2))).toEqual([1, 2]);
+    expect(values(run({ label: ['a', 'b'], score: new Float32Array([1, 2]) }, 'float', 2))).toEqual(
+      [1, 2]
+    );
   });
 
   it('reads danfo Series and DataFrame by shape', () => {
@@ -143,9 +149,19 @@ describe('toResultVector: output forms', () => {
   });
 
   it('accepts a fake danfo-shaped DataFrame without $dataIncolumnFormat', () => {
-    const fake = { $isSeries: false, columns: ['a', 'b'], values: [[1, 'x'], [2, 'y']] };
+    const fake = {
+      $isSeries: false,
+      columns: ['a', 'b'],
+      values: [
+        [1, 'x'],
+        [2, 'y'],
+      ],
+    };
     expect(values(run(fake, 'string', 2))).toEqual(['1', '2']);
-    expect(values(run(fake, 'array<string>', 2))).toEqual([['1', 'x'], ['2', 'y']]);
+    expect(values(run(fake, 'array<string>', 2))).toEqual([
+      ['1', 'x'],
+      ['2', 'y'],
+    ]);
   });
 
   it('treats a scalar as a one-row result', () => {
@@ -154,8 +170,30 @@ describe('toResultVector: output forms', () => {
   });
 
   it('reads a 2-D array as one column per position for primitive types', () => {
-    expect(values(run([[1, 'a'], [2, 'b']], 'string', 2))).toEqual(['1', '2']);
-    expect(values(run([['a', 1.5], ['b', 2.5]], 'double', 2))).toEqual([1.5, 2.5]);
+    expect(
+      values(
+        run(
+          [
+            [1, 'a'],
+            [2, 'b'],
+          ],
+          'string',
+          2
+        )
+      )
+    ).toEqual(['1', '2']);
+    expect(
+      values(
+        run(
+          [
+            ['a', 1.5],
+            ['b', 2.5],
+          ],
+          'double',
+          2
+        )
+      )
+    ).toEqual([1.5, 2.5]);
   });
 });
 
@@ -192,13 +230,20 @@ describe('toResultVector: array results', () => {
   });
 
   it('builds array<array<double>> from 3-D nested arrays (#5, L456-L485)', () => {
-    const row = [[1, 2, 3], [4, 5, 6]];
+    const row = [
+      [1, 2, 3],
+      [4, 5, 6],
+    ];
     expect(values(run([row, row], 'array<array<double>>', 2))).toEqual([row, row]);
   });
 
   it('builds array<struct> from tuples (#14, test_spark.py L1030)', () => {
     const out = [[['str', 0, 1, 0.0, 0.1, true]], [['str', 0, 1, 0.0, 0.1, true]]];
-    const v = run(out, 'array<struct<str:string,int:int,long:long,float:float,double:double,bool:boolean>>', 2);
+    const v = run(
+      out,
+      'array<struct<str:string,int:int,long:long,float:float,double:double,bool:boolean>>',
+      2
+    );
     expect(values(v)[0]).toEqual([
       { str: 'str', int: 0, long: 1n, float: 0, double: 0.1, bool: true },
     ]);
@@ -213,20 +258,35 @@ describe('toResultVector: struct results', () => {
       r2: Array(n).fill(1.5),
       r3: Array(n).fill([1, 2]),
       r4: Array.from({ length: n }, () => new Float64Array([1.5, 2.5])),
-      r5: [[1.5, 2.5], [1.5, 2.5]],
+      r5: [
+        [1.5, 2.5],
+        [1.5, 2.5],
+      ],
       r6: Array(n).fill(true),
       r7: Array(n).fill('abc'),
     };
-    const type = 'r1 int, r2 float, r3 array<long>, r4 array<double>, r5 array<double>, r6 boolean, r7 string';
+    const type =
+      'r1 int, r2 float, r3 array<long>, r4 array<double>, r5 array<double>, r6 boolean, r7 string';
     const v = run(out, type, n);
     expect(String(v.type)).toBe(String(resultTypeToArrow(rt(type))));
     expect(values(v)).toEqual(
-      Array(n).fill({ r1: 1, r2: 1.5, r3: [1n, 2n], r4: [1.5, 2.5], r5: [1.5, 2.5], r6: true, r7: 'abc' })
+      Array(n).fill({
+        r1: 1,
+        r2: 1.5,
+        r3: [1n, 2n],
+        r4: [1.5, 2.5],
+        r5: [1.5, 2.5],
+        r6: true,
+        r7: 'abc',
+      })
     );
   });
 
   it('builds nested structs from row objects', () => {
-    const rows = [{ x: { a: 1, b: true }, y: [{ a: 2 }] }, { x: null, y: [] }];
+    const rows = [
+      { x: { a: 1, b: true }, y: [{ a: 2 }] },
+      { x: null, y: [] },
+    ];
     const v = run(rows, 'struct<x: struct<a: long, b: boolean>, y: array<struct<a:int>>>', 2);
     expect(values(v)).toEqual([
       { x: { a: 1n, b: true }, y: [{ a: 2 }] },
@@ -249,14 +309,21 @@ describe('toResultVector: struct results', () => {
   });
 
   it('keeps nulls in every field type', () => {
-    const v = run({ a: [null], b: [null], c: [null], d: [null] }, 'a int, b string, c array<int>, d boolean', 1);
+    const v = run(
+      { a: [null], b: [null], c: [null], d: [null] },
+      'a int, b string, c array<int>, d boolean',
+      1
+    );
     expect(values(v)).toEqual([{ a: null, b: null, c: null, d: null }]);
   });
 
   it('reads struct fields from an Arrow struct vector', () => {
     const t = tableFromArrays({ a: new Int32Array([1, 2]), b: ['x', 'y'] });
     const struct = vectorFromArray(
-      [{ a: 1, b: 'x' }, { a: 2, b: 'y' }],
+      [
+        { a: 1, b: 'x' },
+        { a: 2, b: 'y' },
+      ],
       new Struct([new Field('a', new Int32(), true), new Field('b', new Utf8(), true)])
     );
     expect(values(run(struct, 'b string, a long', 2))).toEqual([
