@@ -55,7 +55,7 @@ function schemaRows(schema: Schema): { headers: string[]; rows: string[][] } {
   if (isTensorSchema(schema)) {
     return {
       headers: ['name', 'dtype', 'shape'],
-      rows: schema.map((t, i) => [t.name ?? `[${i}]`, t.dtype, `(${t.shape.join(', ')})`]),
+      rows: schema.map((t, i) => [t.name ?? `[${i}]`, t.dtype, t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`]),
     };
   }
   return {

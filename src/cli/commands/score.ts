@@ -65,7 +65,13 @@ export function flattenStructColumn(batch: RecordBatch, name: string): RecordBat
   const index = batch.schema.fields.findIndex((f) => f.name === name);
   const field = batch.schema.fields[index];
   if (field === undefined || field.type.typeId !== Type.Struct) return batch;
-  const parts = applyMapping(new Table(batch.select([name])), { kind: 'struct', source: name });
+  const structData = batch.data.children[index]!;
+  const only = new Schema([field]);
+  const single = new RecordBatch(
+    only,
+    makeData({ type: new Struct(only.fields), length: batch.numRows, children: [structData], nullCount: 0 })
+  );
+  const parts = applyMapping(new Table(single), { kind: 'struct', source: name });
   const partData = parts.batches[0]?.data.children ?? [];
   const flatFields = parts.schema.fields.map((f) => new Field(`${name}.${f.name}`, f.type, true, f.metadata));
   const flatNames = new Set(flatFields.map((f) => f.name));
