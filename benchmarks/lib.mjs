@@ -330,3 +330,30 @@ export function rssSampler(everyMs = 5) {
 }
 
 export const MB = 2 ** 20;
+
+// ---------------------------------------------------------------------------------- machine probe
+
+const kSpinSource = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (n) => {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x + Math.sqrt(i)) % 1e9;
+  parentPort.postMessage(x);
+});`;
+
+/**
+ * Raw worker_threads (no jsfunc) spinning a fixed CPU loop, to measure how much parallelism the
+ * shared machine actually gives while a benchmark runs: `run(k)` has k threads each do the same
+ * loop at once; parallelism = k * time(1) / time(k) (2.0 on two idle cores).
+ * @param {number} threads threads to start
+ * @param {number} iterations loop length per thread per run
+ */
+export async function spinProbe(threads, iterations = 20_000_000) {
+  const { Worker } = await import('node:worker_threads');
+  const workers = Array.from({ length: threads }, () => new Worker(kSpinSource, { eval: true }));
+  const once = (w) => new Promise((res) => { w.once('message', res); w.postMessage(iterations); });
+  return {
+    run: (k) => Promise.all(workers.slice(0, k).map(once)),
+    close: () => Promise.all(workers.map((w) => w.terminate())),
+  };
+}

@@ -17,7 +17,12 @@ function md(rows, columns) {
   return [head, sep, ...body].join('\n');
 }
 
-const fmt = (x) => (typeof x === 'number' ? x.toLocaleString('en-US', { maximumSignificantDigits: 3 }) : (x ?? ''));
+const fmt = (x) =>
+  typeof x !== 'number'
+    ? (x ?? '')
+    : Number.isInteger(x) && Math.abs(x) < 1e6
+      ? x.toLocaleString('en-US')
+      : x.toLocaleString('en-US', { maximumSignificantDigits: 3 });
 
 const sections = {
   scaling: (r) => [
@@ -31,8 +36,13 @@ const sections = {
       ['vs own predict', (x) => fmt(x.vsOwn)],
       ['udf / (W x own)', (x) => fmt(x.efficiency)],
       ['rate / (W x W=1)', (x) => fmt(x.vsW1)],
+      ['rate / (P_W x own)', (x) => fmt(x.vsMachine)],
       ['tasks per call', (x) => fmt(x.tasksPerCall)],
     ]),
+    '',
+    `Parallelism raw worker threads got from the machine in the same rounds (P_W = W x t1 / tW; 2 on two idle cores): ${(r.machineParallelism ?? [])
+      .map((p) => `${p.model} ${Object.entries(p).filter(([k]) => k !== 'model').map(([k, v]) => `${k.replace('parallelism', 'P_')}=${v}`).join(', ')}`)
+      .join('; ')}`,
   ],
   overhead: (r) => [
     `### 2. Per-batch overhead, noop model (${fmt(r.rows)} rows, medians of ${r.reps})`,
@@ -98,7 +108,7 @@ export function renderResults() {
     if (!existsSync(file)) continue;
     const r = JSON.parse(readFileSync(file, 'utf8'));
     machine ??= r.machine;
-    parts.push(...render(r), `<sub>${r.machine.date}, load average ${r.machine.loadavg1}</sub>`, '');
+    parts.push(...render(r), '', `<sub>${r.machine.date}, load average ${r.machine.loadavg1}</sub>`, '');
   }
   if (machine !== undefined) {
     const v = machine.versions;

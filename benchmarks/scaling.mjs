@@ -24,6 +24,7 @@ import {
   numericTable,
   ownPredict,
   round,
+  spinProbe,
   summarize,
   table,
   textTable,
@@ -50,6 +51,9 @@ const specs = {
 const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
 const workerCounts = Array.from({ length: cores }, (_, i) => i + 1);
 const results = [];
+const probes = [];
+// How much parallelism the shared machine gives during the run: raw threads, same rounds.
+const spin = await spinProbe(cores);
 
 for (const name of models) {
   const spec = specs[name];
@@ -64,6 +68,7 @@ for (const name of models) {
   const variants = [
     { name: 'own predict', run: () => void own(data, spec.params) },
     { name: 'loadModel().predict', run: async () => void (await model.predict(data, spec.params)) },
+    ...workerCounts.map((w) => ({ name: `spin ${w}`, run: () => spin.run(w) })),
     ...workerCounts.map((w) => ({
       name: `udf W=${w}`,
       run: async () => {
@@ -77,7 +82,12 @@ for (const name of models) {
   const baseRate = spec.rows / (summarize(timings.get('own predict').samples).medianMs / 1000);
   const w1Rate = spec.rows / (summarize(timings.get('udf W=1').samples).medianMs / 1000);
   const rows = [];
-  for (const v of variants) {
+  const spin1 = summarize(timings.get('spin 1').samples).medianMs;
+  const probe = { model: name };
+  for (const w of workerCounts) probe[`parallelismW${w}`] = round((w * spin1) / summarize(timings.get(`spin ${w}`).samples).medianMs);
+  probes.push(probe);
+  console.log(`machine parallelism during ${name} (raw threads, k x t1 / tk): ${JSON.stringify(probe)}`);
+  for (const v of variants.filter((x) => !x.name.startsWith('spin'))) {
     const s = summarize(timings.get(v.name).samples);
     const rate = spec.rows / (s.medianMs / 1000);
     const w = v.name.startsWith('udf') ? Number(v.name.slice(6)) : 1;
@@ -95,6 +105,8 @@ for (const name of models) {
       efficiency: v.name.startsWith('udf') ? round(rate / (w * baseRate)) : undefined,
       // Scaling of the pool itself: rate / (W x rate with one worker).
       vsW1: v.name.startsWith('udf') ? round(rate / (w * w1Rate)) : undefined,
+      // Against what raw threads got from the machine in the same rounds (P_W instead of W).
+      vsMachine: v.name.startsWith('udf') ? round(rate / (probe[`parallelismW${w}`] * baseRate)) : undefined,
       tasksPerCall: st ? st.batches / calls : undefined,
       taskRows: v.name.startsWith('udf') ? planTaskSizes(spec.rows, { batchSize, workers: w, minTaskRows: 1024 }) : undefined,
       modelLoads: st?.modelLoads,
@@ -103,7 +115,7 @@ for (const name of models) {
     };
     rows.push(row);
   }
-  table(`scaling: ${name}, ${spec.rows} rows, batchSize ${batchSize}, medians of ${reps} (rows/s; vsOwn = rate / own predict; efficiency = rate / (W x own))`,
+  table(`scaling: ${name}, ${spec.rows} rows, batchSize ${batchSize}, medians of ${reps} (rows/s; vsOwn = rate / own predict; efficiency = rate / (W x own); P_W = parallelism raw threads got)`,
     rows.map((r) => ({
       variant: r.variant,
       'median ms': r.medianMs,
@@ -111,6 +123,7 @@ for (const name of models) {
       vsOwn: r.vsOwn,
       efficiency: r.efficiency ?? '',
       'rate/(W x W=1)': r.vsW1 ?? '',
+      'rate/(P_W x own)': r.vsMachine ?? '',
       tasks: r.tasksPerCall ?? '',
       loads: r.modelLoads ?? '',
     })));
@@ -124,5 +137,7 @@ writeResults('scaling', {
   reps,
   warmup,
   target: 'efficiency = udf rows/s / (W x own predict rows/s) >= 0.9 for mlp',
+  machineParallelism: probes,
   results,
 });
+await spin.close();
