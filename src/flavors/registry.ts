@@ -2,8 +2,8 @@
  * Which MLmodel flavors jsfunc can load, and how to pick one.
  *
  * The table is a constant, not a mutable registry: nothing registers at import time, so every
- * worker thread and every model sees the same set. New flavors (e.g. `onnx`) are added here as
- * entries; the first flavor of {@link LOADABLE_FLAVORS} that a package declares wins.
+ * worker thread and every model sees the same set. New flavors are added here as entries
+ * (`js_function`, then `onnx`); the first flavor of {@link LOADABLE_FLAVORS} that a package declares wins.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   type LoadJsFunctionOptions,
   type LoadedJsFunction,
 } from './js-function.js';
+import { loadOnnx, ONNX_FLAVOR, parseOnnxFlavor } from './onnx.js';
 
 /** How one flavor loads. */
 export interface FlavorLoader {
@@ -42,8 +43,14 @@ const jsFunctionLoader: FlavorLoader = {
     loadJsFunction(packageDir, parseJsFunctionFlavor(conf, source), options),
 };
 
+const onnxLoader: FlavorLoader = {
+  name: ONNX_FLAVOR,
+  load: (packageDir, conf, source, options) =>
+    loadOnnx(packageDir, parseOnnxFlavor(conf, source), options),
+};
+
 /** The flavors jsfunc can load, in order of preference. */
-export const FLAVOR_LOADERS: readonly FlavorLoader[] = [jsFunctionLoader];
+export const FLAVOR_LOADERS: readonly FlavorLoader[] = [jsFunctionLoader, onnxLoader];
 
 /** Names of the flavors jsfunc can load. */
 export const LOADABLE_FLAVORS: readonly string[] = FLAVOR_LOADERS.map((l) => l.name);
