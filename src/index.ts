@@ -88,3 +88,14 @@ export type { ReadBatchesOptions } from './io/read-batches.js';
 export { createBatchWriter } from './io/write-batches.js';
 export type { BatchWriter, BatchWriterOptions } from './io/write-batches.js';
 export { parseMlflowRequest, parseCsvRequest, formatPredictions } from './io/mlflow-json.js';
+
+/** The MLflow scoring-server protocol on node:http. */
+export { createScoringApp } from './server/app.js';
+export type {
+  ScoringApp,
+  ScoringAppOptions,
+  ScoringRequest,
+  ScoringResponse,
+} from './server/app.js';
+export { serve } from './server/listen.js';
+export type { ServeOptions, ScoringServer } from './server/listen.js';

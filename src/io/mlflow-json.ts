@@ -42,7 +42,8 @@ const REQUIRED_INPUT_FORMAT =
   'The input must be a JSON dictionary with exactly one of the input fields ' +
   `{${MLFLOW_INPUT_KEYS.map((k) => `'${k}'`).join(', ')}}`;
 
-const SCORING_PROTOCOL_CHANGE_INFO =
+/** MLflow's note about the 2.0 scoring protocol change, appended to request-format errors. */
+export const SCORING_PROTOCOL_CHANGE_INFO =
   'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0. If you are ' +
   'seeing this error, you are likely using an outdated scoring request format. To resolve the ' +
   "error, either update your request format or adjust your MLflow Model's requirements file to " +

@@ -13,7 +13,12 @@
  */
 import type { Table } from 'apache-arrow';
 import { ModelError, type ErrorCode } from '../errors.js';
-import { formatPredictions, parseCsvRequest, parseMlflowRequest } from '../io/mlflow-json.js';
+import {
+  SCORING_PROTOCOL_CHANGE_INFO,
+  formatPredictions,
+  parseCsvRequest,
+  parseMlflowRequest,
+} from '../io/mlflow-json.js';
 import { jsfuncVersion } from '../package/environment.js';
 import type { LoadedModel } from '../package/types.js';
 import type { Params } from '../signature/types.js';
@@ -24,18 +29,6 @@ export const CONTENT_TYPES = ['text/csv', 'application/json'] as const;
 
 /** Top-level keys that mark an LLM "unified" JSON body (chat, completions, embeddings). */
 export const LLM_INPUT_KEYS = ['messages', 'prompt', 'input'] as const;
-
-// MLflow's SCORING_PROTOCOL_CHANGE_INFO, appended to the unknown content-type parameter message.
-const SCORING_PROTOCOL_CHANGE_INFO =
-  'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0. If you are ' +
-  'seeing this error, you are likely using an outdated scoring request format. To resolve the ' +
-  "error, either update your request format or adjust your MLflow Model's requirements file to " +
-  "specify an older version of MLflow (for example, change the 'mlflow' requirement specifier " +
-  "to 'mlflow==1.30.0'). If you are making a request using the MLflow client " +
-  '(e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in ' +
-  'order to use the new request format. For more information about the updated MLflow ' +
-  'Model scoring protocol in MLflow 2.0, see ' +
-  'https://mlflow.org/docs/latest/models.html#deploy-mlflow-models.';
 
 const CSV_PARSE_PREFIX =
   'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted ' +
