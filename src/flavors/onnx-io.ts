@@ -18,7 +18,8 @@
  * float64 narrows to float32 (MLflow's `_cast_float64_to_float32`), and a float reaches an
  * integer input only when every value is integral. A column that already has the input's
  * element type and sits in one chunk is fed without a copy (onnxruntime-node reads the typed
- * array's memory directly on CPU).
+ * array's memory directly on CPU), unless it lives in a SharedArrayBuffer (as batches that crossed
+ * the worker boundary do): onnxruntime-node refuses those, so they are copied once.
  *
  * @module
  */
@@ -203,6 +204,15 @@ function leafValues(leaf: Data, column: string): ArrayLike<number | bigint | boo
 }
 
 /**
+ * Whether a typed array lives in a SharedArrayBuffer. onnxruntime-node rejects those with
+ * "Invalid argument", and batches that crossed jsfunc's worker boundary are SAB-backed, so such
+ * columns are copied once into ordinary memory.
+ */
+function isShared(a: NumericArray): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+}
+
+/**
  * Converts leaf chunks to one contiguous array of `type`, without copying when one chunk
  * already has that exact typed-array class.
  */
@@ -235,7 +245,8 @@ function castLeaves(
     // float16 only from an Arrow Float16 column of raw halves.
     const only = leaves.length === 1 ? leaves[0]! : undefined;
     if (type === 'float16' && only !== undefined && only.type instanceof Float16) {
-      return (only.values as Uint16Array).subarray(0, only.length);
+      const halves = (only.values as Uint16Array).subarray(0, only.length);
+      return isShared(halves) ? halves.slice() : halves;
     }
     throw mismatch(
       `Model input "${input}" has element type ${type}, which jsfunc cannot build from column "${column}" ` +
@@ -244,7 +255,13 @@ function castLeaves(
     );
   }
   const first = parts[0];
-  if (parts.length === 1 && first !== undefined && first.constructor === Ctor && type !== 'bool') {
+  if (
+    parts.length === 1 &&
+    first !== undefined &&
+    first.constructor === Ctor &&
+    type !== 'bool' &&
+    !isShared(first as NumericArray)
+  ) {
     return first as NumericArray;
   }
   const out = new Ctor(total);
