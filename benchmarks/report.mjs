@@ -20,7 +20,7 @@ function md(rows, columns) {
 const fmt = (x) =>
   typeof x !== 'number'
     ? (x ?? '')
-    : Number.isInteger(x) && Math.abs(x) < 1e6
+    : Number.isInteger(x) && Math.abs(x) < 1e8
       ? x.toLocaleString('en-US')
       : x.toLocaleString('en-US', { maximumSignificantDigits: 3 });
 
