@@ -40,7 +40,8 @@ if (values.child) {
   const { sparkUdf } = await importDist('udf/spark-udf.js');
   const { loadModel } = await importDist('package/load-model.js');
   const importMs = performance.now() - t0;
-  const data = values.name === 'embedding-lookup' ? embeddingTable(firstRows) : numericTable(firstRows);
+  const data =
+    values.name === 'embedding-lookup' ? embeddingTable(firstRows) : numericTable(firstRows);
   let setupMs;
   let firstMs;
   let n;
@@ -51,7 +52,11 @@ if (values.child) {
     n = (await model.predict(data)).length;
     firstMs = performance.now() - start;
   } else {
-    const udf = await sparkUdf(values.model, { workers: Number(values.workers), resultType: 'double', warn: () => {} });
+    const udf = await sparkUdf(values.model, {
+      workers: Number(values.workers),
+      resultType: 'double',
+      warn: () => {},
+    });
     setupMs = performance.now() - start;
     n = (await udf.apply(data)).length;
     firstMs = performance.now() - start;
@@ -69,12 +74,17 @@ if (values.child) {
     const common = ['--child', '--model', path, '--name', name, '--first-rows', String(firstRows)];
     const variants = [
       { name: 'main: loadModel + predict', workers: 0, args: ['--variant', 'main'] },
-      ...workerCounts.map((w) => ({ name: `sparkUdf W=${w} + apply`, workers: w, args: ['--variant', 'udf', '--workers', String(w)] })),
+      ...workerCounts.map((w) => ({
+        name: `sparkUdf W=${w} + apply`,
+        workers: w,
+        args: ['--variant', 'udf', '--workers', String(w)],
+      })),
     ];
     const samples = new Map(variants.map((v) => [v.name, []]));
     process.stderr.write(`cold-start ${name}: `);
     for (let r = 0; r < reps; r++) {
-      for (const v of variants) samples.get(v.name).push(await runChild(self, [...common, ...v.args]));
+      for (const v of variants)
+        samples.get(v.name).push(await runChild(self, [...common, ...v.args]));
       process.stderr.write('.');
     }
     process.stderr.write('\n');
@@ -89,14 +99,17 @@ if (values.child) {
         firstRows,
         runs: s.length,
         firstResultMs: round(firstMs),
-        firstResultP25Ms: round(s.map((x) => x.firstMs).sort((a, b) => a - b)[Math.floor((s.length - 1) / 4)]),
+        firstResultP25Ms: round(
+          s.map((x) => x.firstMs).sort((a, b) => a - b)[Math.floor((s.length - 1) / 4)]
+        ),
         setupMs: round(median(s.map((x) => x.setupMs))),
         importMs: round(median(s.map((x) => x.importMs))),
         vsMain: round(firstMs / base),
       });
     }
   }
-  table(`cold start: time to the first result of ${firstRows} rows (median of ${reps} fresh processes; setup = loadModel or sparkUdf() alone)`,
+  table(
+    `cold start: time to the first result of ${firstRows} rows (median of ${reps} fresh processes; setup = loadModel or sparkUdf() alone)`,
     results.map((r) => ({
       model: r.model,
       variant: r.variant,
@@ -104,9 +117,11 @@ if (values.child) {
       'setup ms': r.setupMs,
       'vs main': r.vsMain,
       'jsfunc import ms': r.importMs,
-    })));
+    }))
+  );
   writeResults('cold-start', {
-    description: 'time from sparkUdf() (or loadModel) to the first result, each run in a fresh process',
+    description:
+      'time from sparkUdf() (or loadModel) to the first result, each run in a fresh process',
     reps,
     results,
   });

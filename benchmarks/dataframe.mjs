@@ -31,10 +31,17 @@ import {
   writeResults,
 } from './lib.mjs';
 
-const values = flags({ rows: { type: 'string' }, 'row-wise-rows': { type: 'string' }, models: { type: 'string' } });
+const values = flags({
+  rows: { type: 'string' },
+  'row-wise-rows': { type: 'string' },
+  models: { type: 'string' },
+});
 const reps = num(values, 'reps', 5, 2);
 const warmup = num(values, 'warmup', 1, 1);
-const rowsFor = { linear: num(values, 'rows', 200_000, 50_000), mlp: num(values, 'rows', 40_000, 10_000) };
+const rowsFor = {
+  linear: num(values, 'rows', 200_000, 50_000),
+  mlp: num(values, 'rows', 40_000, 10_000),
+};
 const rowWiseRows = num(values, 'row-wise-rows', 2_000, 500);
 const models = list(values, 'models', ['linear', 'mlp']);
 
@@ -57,8 +64,16 @@ for (const name of models) {
   };
 
   const variants = [
-    { name: 'arrow withColumn', rows, run: async () => check((await udf.withColumn(data, 'prediction')).numRows, rows) },
-    { name: 'danfo withColumn', rows, run: async () => check((await udf.withColumn(df, 'prediction')).shape[0], rows) },
+    {
+      name: 'arrow withColumn',
+      rows,
+      run: async () => check((await udf.withColumn(data, 'prediction')).numRows, rows),
+    },
+    {
+      name: 'danfo withColumn',
+      rows,
+      run: async () => check((await udf.withColumn(df, 'prediction')).shape[0], rows),
+    },
     {
       name: 'danfo<->arrow only',
       rows,
@@ -105,16 +120,34 @@ for (const name of models) {
   const arrowRate = rate(variants[0]);
   for (const v of variants) {
     const s = summarize(t.get(v.name).samples);
-    results.push({ model: name, variant: v.name, rows: v.rows, workers: v.name.includes('withColumn') ? cores : 0, ...s, rowsPerSec: round(rate(v)), vsArrowWithColumn: round(rate(v) / arrowRate) });
+    results.push({
+      model: name,
+      variant: v.name,
+      rows: v.rows,
+      workers: v.name.includes('withColumn') ? cores : 0,
+      ...s,
+      rowsPerSec: round(rate(v)),
+      vsArrowWithColumn: round(rate(v) / arrowRate),
+    });
   }
   await udf.close();
 }
 
-table(`dataframe path: medians of ${reps}; row-wise variants on fewer rows, compare rows/s (vs = rows/s / arrow withColumn rows/s)`,
-  results.map((r) => ({ model: r.model, variant: r.variant, rows: r.rows, 'median ms': r.medianMs, 'rows/s': r.rowsPerSec, vs: r.vsArrowWithColumn })));
+table(
+  `dataframe path: medians of ${reps}; row-wise variants on fewer rows, compare rows/s (vs = rows/s / arrow withColumn rows/s)`,
+  results.map((r) => ({
+    model: r.model,
+    variant: r.variant,
+    rows: r.rows,
+    'median ms': r.medianMs,
+    'rows/s': r.rowsPerSec,
+    vs: r.vsArrowWithColumn,
+  }))
+);
 
 writeResults('dataframe', {
-  description: 'danfo DataFrame through udf.withColumn vs Arrow through udf.withColumn vs row-wise danfo apply / per-row predict',
+  description:
+    'danfo DataFrame through udf.withColumn vs Arrow through udf.withColumn vs row-wise danfo apply / per-row predict',
   reps,
   warmup,
   rowWiseRows,

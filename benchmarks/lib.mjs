@@ -56,7 +56,8 @@ export function num(values, name, normal, quick = normal) {
   const raw = values[name] ?? env;
   if (raw === undefined || raw === true) return values.quick === true ? quick : normal;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number; got ${raw}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative number; got ${raw}`);
   return n;
 }
 
@@ -187,7 +188,8 @@ export function writeResults(name, payload) {
 /** Imports a module of the compiled library (dist/), with a clear message when unbuilt. */
 export async function importDist(rel) {
   const path = join(repoRoot, 'dist', rel);
-  if (!existsSync(path)) throw new Error(`${path} is missing: run "npx tsc -p tsconfig.build.json" first`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run "npx tsc -p tsconfig.build.json" first`);
   return import(pathToFileURL(path).href);
 }
 
@@ -253,8 +255,28 @@ export function numericTable(rows, cols = 10, seed = 1) {
 export function textTable(rows, seed = 2) {
   const r = rng(seed);
   const words = [
-    'good', 'great', 'love', 'bad', 'terrible', 'hate', 'not', 'never', 'the', 'movie', 'was',
-    'really', 'service', 'food', 'and', 'but', 'quite', 'it', 'I', 'this', 'Excellent', 'awful',
+    'good',
+    'great',
+    'love',
+    'bad',
+    'terrible',
+    'hate',
+    'not',
+    'never',
+    'the',
+    'movie',
+    'was',
+    'really',
+    'service',
+    'food',
+    'and',
+    'but',
+    'quite',
+    'it',
+    'I',
+    'this',
+    'Excellent',
+    'awful',
   ];
   const texts = new Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -281,7 +303,8 @@ export function embeddingTable(rows, idRange = 10_000, seed = 3) {
 /** Splits a table into RecordBatches of `size` rows (zero-copy slices). */
 export function batchesOf(t, size) {
   const out = [];
-  for (let a = 0; a < t.numRows; a += size) out.push(...t.slice(a, Math.min(t.numRows, a + size)).batches);
+  for (let a = 0; a < t.numRows; a += size)
+    out.push(...t.slice(a, Math.min(t.numRows, a + size)).batches);
   return out;
 }
 
@@ -302,9 +325,15 @@ export function runChild(script, args, { env = {} } = {}) {
     child.stdout.on('data', (d) => (stdout += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      const line = stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
       if (code !== 0 || line === undefined) {
-        reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${stdout.slice(-2000)}`));
+        reject(
+          new Error(`${script} ${args.join(' ')} exited with ${code}: ${stdout.slice(-2000)}`)
+        );
         return;
       }
       resolvePromise(JSON.parse(line));
@@ -351,7 +380,11 @@ parentPort.on('message', (n) => {
 export async function spinProbe(threads, iterations = 20_000_000) {
   const { Worker } = await import('node:worker_threads');
   const workers = Array.from({ length: threads }, () => new Worker(kSpinSource, { eval: true }));
-  const once = (w) => new Promise((res) => { w.once('message', res); w.postMessage(iterations); });
+  const once = (w) =>
+    new Promise((res) => {
+      w.once('message', res);
+      w.postMessage(iterations);
+    });
   return {
     run: (k) => Promise.all(workers.slice(0, k).map(once)),
     close: () => Promise.all(workers.map((w) => w.terminate())),

@@ -50,7 +50,8 @@ const logDir = join(repoRoot, '.tmp', 'bench-load-once');
 rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 const logOf = (name) => join(logDir, `${name.replace(/\W+/g, '-')}.log`);
-const loadsIn = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+const loadsIn = (file) =>
+  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 const quiet = () => {};
 
 /** Runs `body` and returns how many loads its log gained. */
@@ -69,15 +70,27 @@ async function drain(udf) {
   if (rows !== data.numRows) throw new Error(`scored ${rows} of ${data.numRows} rows`);
 }
 
-const warm = await sparkUdf(path, { workers: W, batchSize: batchRows, resultType: 'double', modelConfig: { loadLogPath: logOf('udf warm') }, warn: quiet });
+const warm = await sparkUdf(path, {
+  workers: W,
+  batchSize: batchRows,
+  resultType: 'double',
+  modelConfig: { loadLogPath: logOf('udf warm') },
+  warn: quiet,
+});
 const naivePool = new Tinypool({
   filename: new URL('./naive-worker.mjs', import.meta.url).href,
   minThreads: W,
   maxThreads: W,
   isolateWorkers: false,
 });
-const columnsOf = (b) => ({ id: b.getChild('id').toArray().slice(), x: b.getChild('x').toArray().slice() });
-const main = await loadModel(path, { modelConfig: { loadLogPath: logOf('main, load once') }, warn: quiet });
+const columnsOf = (b) => ({
+  id: b.getChild('id').toArray().slice(),
+  x: b.getChild('x').toArray().slice(),
+});
+const main = await loadModel(path, {
+  modelConfig: { loadLogPath: logOf('main, load once') },
+  warn: quiet,
+});
 
 const variants = [
   { name: 'udf warm', run: counted('udf warm', () => drain(warm)) },
@@ -85,7 +98,13 @@ const variants = [
     name: 'udf cold',
     run: counted('udf cold', async (modelConfig) => {
       const pool = createPool({ workers: W });
-      const udf = await sparkUdf(path, { pool, batchSize: batchRows, resultType: 'double', modelConfig, warn: quiet });
+      const udf = await sparkUdf(path, {
+        pool,
+        batchSize: batchRows,
+        resultType: 'double',
+        modelConfig,
+        warn: quiet,
+      });
       await drain(udf);
       await udf.close();
       await pool.close();
@@ -137,25 +156,36 @@ const results = variants.map((v) => {
     vsUdfWarm: round(s.medianMs / base),
   };
 });
-results.push({ variant: 'udf warm (whole run incl. warm-up)', loadsTotal: loadsIn(logOf('udf warm')), runs: warmup + reps });
+results.push({
+  variant: 'udf warm (whole run incl. warm-up)',
+  loadsTotal: loadsIn(logOf('udf warm')),
+  runs: warmup + reps,
+});
 
-table(`load once: embedding-lookup (40 MB artifact), ${nBatches} batches x ${batchRows} rows, medians of ${reps}`,
-  results.filter((r) => r.medianMs !== undefined).map((r) => ({
-    variant: r.variant,
-    W: r.workers || '',
-    'median ms': r.medianMs,
-    'ms/batch': r.msPerBatch,
-    'loads/run': r.loadsPerRun,
-    'time vs udf warm': r.vsUdfWarm,
-  })));
-console.log(`udf warm: ${loadsIn(logOf('udf warm'))} loads over all ${warmup + reps} runs (W=${W})`);
+table(
+  `load once: embedding-lookup (40 MB artifact), ${nBatches} batches x ${batchRows} rows, medians of ${reps}`,
+  results
+    .filter((r) => r.medianMs !== undefined)
+    .map((r) => ({
+      variant: r.variant,
+      W: r.workers || '',
+      'median ms': r.medianMs,
+      'ms/batch': r.msPerBatch,
+      'loads/run': r.loadsPerRun,
+      'time vs udf warm': r.vsUdfWarm,
+    }))
+);
+console.log(
+  `udf warm: ${loadsIn(logOf('udf warm'))} loads over all ${warmup + reps} runs (W=${W})`
+);
 
 await warm.close();
 await naivePool.destroy();
 rmSync(logDir, { recursive: true, force: true });
 
 writeResults('load-once', {
-  description: 'model loads and wall time for N batches: per-worker cache (sparkUdf) vs loading per batch',
+  description:
+    'model loads and wall time for N batches: per-worker cache (sparkUdf) vs loading per batch',
   model: 'embedding-lookup',
   workers: W,
   reps,

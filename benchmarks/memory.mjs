@@ -51,27 +51,47 @@ if (values.child) {
     const model = await loadModel(values.model, { warn: () => {} });
     for (const b of batches) rows += (await model.predict(b)).length;
   } else if (values.variant === 'udf') {
-    const udf = await sparkUdf(values.model, { workers: Number(values.workers), batchSize: batchRows, resultType: 'double', warn: () => {} });
+    const udf = await sparkUdf(values.model, {
+      workers: Number(values.workers),
+      batchSize: batchRows,
+      resultType: 'double',
+      warn: () => {},
+    });
     for await (const out of udf.mapBatches(batches)) rows += out.numRows;
     await udf.close();
   }
   const sampledPeak = sampler.stop();
-  console.log(JSON.stringify({ rows, rssBefore, sampledPeak, maxRss: process.resourceUsage().maxRSS * 1024 }));
+  console.log(
+    JSON.stringify({ rows, rssBefore, sampledPeak, maxRss: process.resourceUsage().maxRSS * 1024 })
+  );
 } else {
   const reps = num(values, 'reps', 3, 1);
   const path = await modelPath('embedding-lookup');
   const self = fileURLToPath(import.meta.url);
-  const common = ['--child', '--model', path, '--batches', String(nBatches), '--batch-rows', String(batchRows)];
+  const common = [
+    '--child',
+    '--model',
+    path,
+    '--batches',
+    String(nBatches),
+    '--batch-rows',
+    String(batchRows),
+  ];
   const workerCounts = [...new Set([1, cores])];
   const variants = [
     { name: 'baseline', workers: 0, args: ['--variant', 'none'] },
     { name: 'main thread', workers: 0, args: ['--variant', 'main'] },
-    ...workerCounts.map((w) => ({ name: `udf W=${w}`, workers: w, args: ['--variant', 'udf', '--workers', String(w)] })),
+    ...workerCounts.map((w) => ({
+      name: `udf W=${w}`,
+      workers: w,
+      args: ['--variant', 'udf', '--workers', String(w)],
+    })),
   ];
   const samples = new Map(variants.map((v) => [v.name, []]));
   process.stderr.write(`memory: ${nBatches} batches x ${batchRows} rows, child processes `);
   for (let r = 0; r < reps; r++) {
-    for (const v of variants) samples.get(v.name).push(await runChild(self, [...common, ...v.args]));
+    for (const v of variants)
+      samples.get(v.name).push(await runChild(self, [...common, ...v.args]));
     process.stderr.write('.');
   }
   process.stderr.write('\n');
@@ -87,20 +107,24 @@ if (values.child) {
       sampledPeakMB: round(median(s.map((x) => x.sampledPeak)) / MB),
       rssBeforeMB: round(median(s.map((x) => x.rssBefore)) / MB),
       overBaselineMB: round((maxRss - baseline) / MB),
-      overBaselinePerWorkerMB: v.workers > 0 ? round((maxRss - baseline) / MB / v.workers) : undefined,
+      overBaselinePerWorkerMB:
+        v.workers > 0 ? round((maxRss - baseline) / MB / v.workers) : undefined,
       rows: s[0].rows,
     };
   });
-  table(`memory: embedding-lookup, peak RSS (median of ${reps} child processes)`,
+  table(
+    `memory: embedding-lookup, peak RSS (median of ${reps} child processes)`,
     results.map((r) => ({
       variant: r.variant,
       'max RSS MB': r.maxRssMB,
       'sampled peak MB': r.sampledPeakMB,
       'over baseline MB': r.overBaselineMB,
       'per worker MB': r.overBaselinePerWorkerMB ?? '',
-    })));
+    }))
+  );
   writeResults('memory', {
-    description: 'peak RSS (maxRSS of a fresh child process) scoring the embedding-lookup model with 1 and W workers',
+    description:
+      'peak RSS (maxRSS of a fresh child process) scoring the embedding-lookup model with 1 and W workers',
     model: 'embedding-lookup',
     batches: nBatches,
     batchRows,

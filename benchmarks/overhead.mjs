@@ -44,11 +44,23 @@ for (const size of sizes) {
   const udfs = new Map();
   for (const w of workerCounts) {
     // minTaskRows = size: no extra splitting of the table beyond batchSize, so tasks = rows / size.
-    udfs.set(w, await sparkUdf(path, { workers: w, batchSize: size, minTaskRows: size, resultType: 'double', warn: () => {} }));
+    udfs.set(
+      w,
+      await sparkUdf(path, {
+        workers: w,
+        batchSize: size,
+        minTaskRows: size,
+        resultType: 'double',
+        warn: () => {},
+      })
+    );
   }
   const variants = [
     { name: 'direct', run: () => void slices.forEach((s) => own(s)) },
-    ...workerCounts.map((w) => ({ name: `udf W=${w}`, run: async () => void (await udfs.get(w).apply(data)) })),
+    ...workerCounts.map((w) => ({
+      name: `udf W=${w}`,
+      run: async () => void (await udfs.get(w).apply(data)),
+    })),
   ];
   process.stderr.write(`overhead batch ${size}: `);
   const t = await interleave(variants, { warmup, reps });
@@ -75,7 +87,8 @@ for (const size of sizes) {
   for (const udf of udfs.values()) await udf.close();
 }
 
-table(`per-batch overhead, noop model, ${rows} rows, medians of ${reps}: (udf - direct) / tasks`,
+table(
+  `per-batch overhead, noop model, ${rows} rows, medians of ${reps}: (udf - direct) / tasks`,
   results.map((r) => ({
     'batch rows': r.batchRows,
     W: r.workers,
@@ -85,10 +98,12 @@ table(`per-batch overhead, noop model, ${rows} rows, medians of ${reps}: (udf - 
     'udf/direct': r.udfVsDirect,
     'overhead µs/batch': r.overheadUsPerBatch,
     'ns/row': r.overheadNsPerRow,
-  })));
+  }))
+);
 
 writeResults('overhead', {
-  description: 'per-batch overhead of sparkUdf vs calling the noop model on the same slices on the main thread',
+  description:
+    'per-batch overhead of sparkUdf vs calling the noop model on the same slices on the main thread',
   rows,
   reps,
   warmup,

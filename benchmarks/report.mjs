@@ -40,8 +40,16 @@ const sections = {
       ['tasks per call', (x) => fmt(x.tasksPerCall)],
     ]),
     '',
-    `Parallelism raw worker threads got from the machine in the same rounds (P_W = W x t1 / tW; 2 on two idle cores): ${(r.machineParallelism ?? [])
-      .map((p) => `${p.model} ${Object.entries(p).filter(([k]) => k !== 'model').map(([k, v]) => `${k.replace('parallelism', 'P_')}=${v}`).join(', ')}`)
+    `Parallelism raw worker threads got from the machine in the same rounds (P_W = W x t1 / tW; 2 on two idle cores): ${(
+      r.machineParallelism ?? []
+    )
+      .map(
+        (p) =>
+          `${p.model} ${Object.entries(p)
+            .filter(([k]) => k !== 'model')
+            .map(([k, v]) => `${k.replace('parallelism', 'P_')}=${v}`)
+            .join(', ')}`
+      )
       .join('; ')}`,
   ],
   overhead: (r) => [
@@ -58,14 +66,17 @@ const sections = {
   ],
   'load-once': (r) => [
     `### 3. Load once: embedding-lookup, W=${r.workers} (medians of ${r.reps})`,
-    md(r.results.filter((x) => x.medianMs !== undefined), [
-      ['variant', (x) => x.variant],
-      ['batches x rows', (x) => `${x.batches} x ${fmt(x.batchRows)}`],
-      ['median ms', (x) => fmt(x.medianMs)],
-      ['ms / batch', (x) => fmt(x.msPerBatch)],
-      ['model loads / run', (x) => fmt(x.loadsPerRun)],
-      ['time vs udf warm', (x) => fmt(x.vsUdfWarm)],
-    ]),
+    md(
+      r.results.filter((x) => x.medianMs !== undefined),
+      [
+        ['variant', (x) => x.variant],
+        ['batches x rows', (x) => `${x.batches} x ${fmt(x.batchRows)}`],
+        ['median ms', (x) => fmt(x.medianMs)],
+        ['ms / batch', (x) => fmt(x.msPerBatch)],
+        ['model loads / run', (x) => fmt(x.loadsPerRun)],
+        ['time vs udf warm', (x) => fmt(x.vsUdfWarm)],
+      ]
+    ),
   ],
   memory: (r) => [
     `### 4. Memory: embedding-lookup, ${r.batches} x ${fmt(r.batchRows)} rows (median of ${r.reps} fresh processes)`,
@@ -108,7 +119,12 @@ export function renderResults() {
     if (!existsSync(file)) continue;
     const r = JSON.parse(readFileSync(file, 'utf8'));
     machine ??= r.machine;
-    parts.push(...render(r), '', `<sub>${r.machine.date}, load average ${r.machine.loadavg1}</sub>`, '');
+    parts.push(
+      ...render(r),
+      '',
+      `<sub>${r.machine.date}, load average ${r.machine.loadavg1}</sub>`,
+      ''
+    );
   }
   if (machine !== undefined) {
     const v = machine.versions;
@@ -128,7 +144,10 @@ export function updateReadme() {
   const block = `${START}\n${renderResults()}\n${END}`;
   const a = text.indexOf(START);
   const b = text.indexOf(END);
-  const next = a >= 0 && b > a ? `${text.slice(0, a)}${block}${text.slice(b + END.length)}` : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    a >= 0 && b > a
+      ? `${text.slice(0, a)}${block}${text.slice(b + END.length)}`
+      : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
   return path;
 }

@@ -26,20 +26,26 @@ const { values } = parseArgs({
 });
 const all = ['scaling', 'overhead', 'load-once', 'memory', 'cold-start', 'dataframe'];
 const names = values.only ? values.only.split(',').map((s) => s.trim()) : all;
-for (const n of names) if (!all.includes(n)) throw new Error(`unknown benchmark ${n}; expected ${all.join(', ')}`);
+for (const n of names)
+  if (!all.includes(n)) throw new Error(`unknown benchmark ${n}; expected ${all.join(', ')}`);
 const extra = [...(values.quick ? ['--quick'] : []), ...passThrough];
 
 const started = performance.now();
 const failed = [];
 const runs = names.map((n) => [n, join(benchDir, `${n}.mjs`), extra]);
-if (values.transfer) runs.push(['transfer', join(benchDir, 'transfer.mjs'), values.quick ? ['--quick'] : []]);
+if (values.transfer)
+  runs.push(['transfer', join(benchDir, 'transfer.mjs'), values.quick ? ['--quick'] : []]);
 for (const [name, file, args] of runs) {
   console.log(`\n=== ${name} ===`);
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [file, ...args], { cwd: repoRoot, stdio: 'inherit' });
-  console.log(`=== ${name}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `=== ${name}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status ?? r.signal})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s`
+  );
   if (r.status !== 0) failed.push(name);
 }
 console.log(`\nupdated ${updateReadme()}`);
-console.log(`suite: ${((performance.now() - started) / 1000).toFixed(1)} s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+console.log(
+  `suite: ${((performance.now() - started) / 1000).toFixed(1)} s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`
+);
 process.exitCode = failed.length ? 1 : 0;

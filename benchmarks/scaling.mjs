@@ -43,9 +43,24 @@ const warmup = num(values, 'warmup', 1, 1);
 const batchSize = num(values, 'batch-size', 65_536);
 const models = list(values, 'models', ['linear', 'mlp', 'sentiment']);
 const specs = {
-  linear: { rows: num(values, 'linear-rows', 1_000_000, 200_000), data: (n) => numericTable(n), resultType: 'double', params: {} },
-  mlp: { rows: num(values, 'mlp-rows', 60_000, 10_000), data: (n) => numericTable(n), resultType: 'double', params: {} },
-  sentiment: { rows: num(values, 'sentiment-rows', 200_000, 40_000), data: (n) => textTable(n), resultType: 'string', params: { threshold: 0.5 } },
+  linear: {
+    rows: num(values, 'linear-rows', 1_000_000, 200_000),
+    data: (n) => numericTable(n),
+    resultType: 'double',
+    params: {},
+  },
+  mlp: {
+    rows: num(values, 'mlp-rows', 60_000, 10_000),
+    data: (n) => numericTable(n),
+    resultType: 'double',
+    params: {},
+  },
+  sentiment: {
+    rows: num(values, 'sentiment-rows', 200_000, 40_000),
+    data: (n) => textTable(n),
+    resultType: 'string',
+    params: { threshold: 0.5 },
+  },
 };
 
 const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
@@ -57,13 +72,23 @@ const spin = await spinProbe(cores);
 
 for (const name of models) {
   const spec = specs[name];
-  if (spec === undefined) throw new Error(`unknown model ${name}; expected one of ${Object.keys(specs)}`);
+  if (spec === undefined)
+    throw new Error(`unknown model ${name}; expected one of ${Object.keys(specs)}`);
   const path = await modelPath(name);
   const data = spec.data(spec.rows);
   const { model, own } = await ownPredict(path, { warn: () => {} });
   const udfs = new Map();
   for (const w of workerCounts) {
-    udfs.set(w, await sparkUdf(path, { workers: w, batchSize, resultType: spec.resultType, params: spec.params, warn: () => {} }));
+    udfs.set(
+      w,
+      await sparkUdf(path, {
+        workers: w,
+        batchSize,
+        resultType: spec.resultType,
+        params: spec.params,
+        warn: () => {},
+      })
+    );
   }
   const variants = [
     { name: 'own predict', run: () => void own(data, spec.params) },
@@ -73,7 +98,8 @@ for (const name of models) {
       name: `udf W=${w}`,
       run: async () => {
         const v = await udfs.get(w).apply(data);
-        if (v.length !== data.numRows) throw new Error(`udf returned ${v.length} values for ${data.numRows} rows`);
+        if (v.length !== data.numRows)
+          throw new Error(`udf returned ${v.length} values for ${data.numRows} rows`);
       },
     })),
   ];
@@ -84,9 +110,14 @@ for (const name of models) {
   const rows = [];
   const spin1 = summarize(timings.get('spin 1').samples).medianMs;
   const probe = { model: name };
-  for (const w of workerCounts) probe[`parallelismW${w}`] = round((w * spin1) / summarize(timings.get(`spin ${w}`).samples).medianMs);
+  for (const w of workerCounts)
+    probe[`parallelismW${w}`] = round(
+      (w * spin1) / summarize(timings.get(`spin ${w}`).samples).medianMs
+    );
   probes.push(probe);
-  console.log(`machine parallelism during ${name} (raw threads, k x t1 / tk): ${JSON.stringify(probe)}`);
+  console.log(
+    `machine parallelism during ${name} (raw threads, k x t1 / tk): ${JSON.stringify(probe)}`
+  );
   for (const v of variants.filter((x) => !x.name.startsWith('spin'))) {
     const s = summarize(timings.get(v.name).samples);
     const rate = spec.rows / (s.medianMs / 1000);
@@ -106,16 +137,21 @@ for (const name of models) {
       // Scaling of the pool itself: rate / (W x rate with one worker).
       vsW1: v.name.startsWith('udf') ? round(rate / (w * w1Rate)) : undefined,
       // Against what raw threads got from the machine in the same rounds (P_W instead of W).
-      vsMachine: v.name.startsWith('udf') ? round(rate / (probe[`parallelismW${w}`] * baseRate)) : undefined,
+      vsMachine: v.name.startsWith('udf')
+        ? round(rate / (probe[`parallelismW${w}`] * baseRate))
+        : undefined,
       tasksPerCall: st ? st.batches / calls : undefined,
-      taskRows: v.name.startsWith('udf') ? planTaskSizes(spec.rows, { batchSize, workers: w, minTaskRows: 1024 }) : undefined,
+      taskRows: v.name.startsWith('udf')
+        ? planTaskSizes(spec.rows, { batchSize, workers: w, minTaskRows: 1024 })
+        : undefined,
       modelLoads: st?.modelLoads,
       // Summed over the workers, per call (warm-up calls included): time inside predict.
       workerPredictMsPerCall: st ? round(st.predictMs / calls) : undefined,
     };
     rows.push(row);
   }
-  table(`scaling: ${name}, ${spec.rows} rows, batchSize ${batchSize}, medians of ${reps} (rows/s; vsOwn = rate / own predict; efficiency = rate / (W x own); P_W = parallelism raw threads got)`,
+  table(
+    `scaling: ${name}, ${spec.rows} rows, batchSize ${batchSize}, medians of ${reps} (rows/s; vsOwn = rate / own predict; efficiency = rate / (W x own); P_W = parallelism raw threads got)`,
     rows.map((r) => ({
       variant: r.variant,
       'median ms': r.medianMs,
@@ -126,13 +162,15 @@ for (const name of models) {
       'rate/(P_W x own)': r.vsMachine ?? '',
       tasks: r.tasksPerCall ?? '',
       loads: r.modelLoads ?? '',
-    })));
+    }))
+  );
   results.push(...rows);
   for (const udf of udfs.values()) await udf.close();
 }
 
 writeResults('scaling', {
-  description: 'rows/s of sparkUdf with 1..cores workers vs the model\'s own predict on the main thread, same Arrow table',
+  description:
+    "rows/s of sparkUdf with 1..cores workers vs the model's own predict on the main thread, same Arrow table",
   batchSize,
   reps,
   warmup,
