@@ -25,7 +25,6 @@
  */
 import {
   Bool,
-  Data,
   DataType,
   Field,
   FixedSizeList,
@@ -46,6 +45,7 @@ import {
   makeData,
   vectorFromArray,
 } from 'apache-arrow';
+import type { Data } from 'apache-arrow';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { ModelError } from '../errors.js';
 import type { ModelSignature, TensorSpec } from '../signature/types.js';
@@ -152,16 +152,18 @@ function leafOf(data: Data, column: string, dims: number[] | null): { leaf: Data
   let d = data;
   for (;;) {
     if (d.nullCount > 0) {
-      throw mismatch(
-        `Column "${column}" holds nulls; ONNX tensors cannot have missing values.`,
-        { column }
-      );
+      throw mismatch(`Column "${column}" holds nulls; ONNX tensors cannot have missing values.`, {
+        column,
+      });
     }
     if (!DataType.isFixedSizeList(d.type)) break;
     shape.push(d.type.listSize);
     d = d.children[0]!;
   }
-  if (dims !== null && (dims.length !== shape.length || dims.some((x, i) => i > 0 && x !== shape[i]))) {
+  if (
+    dims !== null &&
+    (dims.length !== shape.length || dims.some((x, i) => i > 0 && x !== shape[i]))
+  ) {
     throw mismatch(`Column "${column}" has a different element shape in different chunks.`, {
       column,
     });
@@ -310,7 +312,12 @@ function checkShape(dims: readonly number[], info: OnnxTensorInfo, column: strin
     throw mismatch(
       `Model input "${info.name}" expects shape ${formatDims(declared)}, but column${column.includes(',') ? 's' : ''} ` +
         `${column} give${column.includes(',') ? '' : 's'} shape ${formatDims(dims)}.`,
-      { input: info.name, column, shape: dims, expected: declared.map((d) => (typeof d === 'number' ? d : -1)) }
+      {
+        input: info.name,
+        column,
+        shape: dims,
+        expected: declared.map((d) => (typeof d === 'number' ? d : -1)),
+      }
     );
   }
 }
@@ -346,7 +353,11 @@ export function tableToFeeds(
       const dims = col.dims.length === 1 && info.shape.length !== 1 ? [col.dims[0]!, 1] : col.dims;
       checkShape(dims, info, `"${name}"`);
       const total = dims.reduce((a, b) => a * b, 1);
-      feeds[info.name] = new Tensor(info.type, castLeaves(col.leaves, total, info.type, name, info.name), dims);
+      feeds[info.name] = new Tensor(
+        info.type,
+        castLeaves(col.leaves, total, info.type, name, info.name),
+        dims
+      );
       return feeds;
     }
     // Several plain columns: stacked row-major into [N, ncols], as DataFrame.values.
@@ -372,7 +383,7 @@ export function tableToFeeds(
       });
       feeds[info.name] = new Tensor(info.type, out, dims);
     } else {
-      const out = new (TYPED[info.type]!)(n * k) as { [i: number]: number | bigint };
+      const out = new TYPED[info.type]!(n * k) as { [i: number]: number | bigint };
       cols.forEach((c, j) => {
         const src = c as ArrayLike<number | bigint>;
         for (let r = 0; r < n; r++) out[r * k + j] = src[r]!;
@@ -397,7 +408,11 @@ export function tableToFeeds(
       col.dims.length === 1 && info.shape.length === 2 && last === 1 ? [col.dims[0]!, 1] : col.dims;
     checkShape(dims, info, `"${info.name}"`);
     const total = dims.reduce((a, b) => a * b, 1);
-    feeds[info.name] = new Tensor(info.type, castLeaves(col.leaves, total, info.type, info.name, info.name), dims);
+    feeds[info.name] = new Tensor(
+      info.type,
+      castLeaves(col.leaves, total, info.type, info.name, info.name),
+      dims
+    );
   }
   return feeds;
 }
@@ -458,7 +473,10 @@ export function tensorToVector(name: string, tensor: OrtTensor): Vector {
   let data: Data;
   if (tensor.type === 'bool') {
     const bytes = tensor.data as Uint8Array;
-    data = vectorFromArray(Array.from(bytes.subarray(0, total), (b) => b !== 0), new Bool()).data[0]!;
+    data = vectorFromArray(
+      Array.from(bytes.subarray(0, total), (b) => b !== 0),
+      new Bool()
+    ).data[0]!;
   } else if (tensor.type === 'string') {
     data = vectorFromArray(tensor.data as string[], new Utf8()).data[0]!;
   } else {
@@ -527,13 +545,21 @@ export function inferOnnxSignature(
   inputs: readonly InferenceSession.ValueMetadata[],
   outputs: readonly InferenceSession.ValueMetadata[]
 ): ModelSignature {
-  const toSpecs = (metas: readonly InferenceSession.ValueMetadata[], named: boolean): TensorSpec[] | null => {
+  const toSpecs = (
+    metas: readonly InferenceSession.ValueMetadata[],
+    named: boolean
+  ): TensorSpec[] | null => {
     const specs: TensorSpec[] = [];
     for (const m of metas) {
       if (!m.isTensor) return null;
       const dtype = numpyDtypeFor(m.type);
       if (dtype === null) return null;
-      specs.push({ kind: 'tensor', ...(named ? { name: m.name } : {}), dtype, shape: specShape(m.shape) });
+      specs.push({
+        kind: 'tensor',
+        ...(named ? { name: m.name } : {}),
+        dtype,
+        shape: specShape(m.shape),
+      });
     }
     return specs.length > 0 ? specs : null;
   };

@@ -36,11 +36,15 @@ import type { Table } from 'apache-arrow';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ModelError } from '../errors.js';
 import type { ModelContext } from '../package/types.js';
-import type { Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import type { LoadJsFunctionOptions, LoadedJsFunction } from './js-function.js';
 import { resolveInsidePackage } from './js-function.js';
-import { outputsToTable, tableToFeeds, type OnnxTensorInfo, type OrtTensorCtor } from './onnx-io.js';
+import {
+  outputsToTable,
+  tableToFeeds,
+  type OnnxTensorInfo,
+  type OrtTensorCtor,
+} from './onnx-io.js';
 
 /** The flavor name in MLmodel. */
 export const ONNX_FLAVOR = 'onnx';
@@ -49,7 +53,10 @@ export const ONNX_LOADER_MODULE = 'mlflow.onnx';
 /** File name of the model inside a package (MLflow's `_MODEL_DATA_SUBPATH`). */
 export const ONNX_MODEL_FILE = 'model.onnx';
 /** MLflow's default `providers` (`ONNX_EXECUTION_PROVIDERS`): GPU first, then CPU. */
-export const DEFAULT_ONNX_PROVIDERS: readonly string[] = ['CUDAExecutionProvider', 'CPUExecutionProvider'];
+export const DEFAULT_ONNX_PROVIDERS: readonly string[] = [
+  'CUDAExecutionProvider',
+  'CPUExecutionProvider',
+];
 
 /**
  * Session option keys jsfunc honours, in MLflow's (onnxruntime Python) spelling. MLflow's
@@ -107,9 +114,13 @@ export async function importOnnxRuntime(): Promise<Ort> {
 }
 
 function badFlavor(source: string, what: string): ModelError {
-  return new ModelError('E_MLMODEL_INVALID', `Invalid "${ONNX_FLAVOR}" flavor in "${source}": ${what}`, {
-    details: { file: source, flavor: ONNX_FLAVOR },
-  });
+  return new ModelError(
+    'E_MLMODEL_INVALID',
+    `Invalid "${ONNX_FLAVOR}" flavor in "${source}": ${what}`,
+    {
+      details: { file: source, flavor: ONNX_FLAVOR },
+    }
+  );
 }
 
 function isMapping(x: unknown): x is Record<string, unknown> {
@@ -136,11 +147,17 @@ export function parseOnnxFlavor(conf: Record<string, unknown>, source: string): 
     providers !== null &&
     !(Array.isArray(providers) && providers.every((p) => typeof p === 'string'))
   ) {
-    throw badFlavor(source, `"providers" must be a list of provider names, found ${JSON.stringify(providers)}`);
+    throw badFlavor(
+      source,
+      `"providers" must be a list of provider names, found ${JSON.stringify(providers)}`
+    );
   }
   const options = conf['onnx_session_options'];
   if (options !== undefined && options !== null && !isMapping(options)) {
-    throw badFlavor(source, `"onnx_session_options" must be a mapping, found ${JSON.stringify(options)}`);
+    throw badFlavor(
+      source,
+      `"onnx_session_options" must be a mapping, found ${JSON.stringify(options)}`
+    );
   }
   return { ...conf, data } as OnnxFlavorConfig;
 }
@@ -195,18 +212,22 @@ export function toOrtSessionOptions(
     switch (key) {
       case 'intra_op_num_threads':
       case 'inter_op_num_threads':
-        if (!Number.isInteger(value) || (value as number) < 0) throw bad(key, 'a non-negative integer');
-        out[key === 'intra_op_num_threads' ? 'intraOpNumThreads' : 'interOpNumThreads'] = value as number;
+        if (!Number.isInteger(value) || (value as number) < 0)
+          throw bad(key, 'a non-negative integer');
+        out[key === 'intra_op_num_threads' ? 'intraOpNumThreads' : 'interOpNumThreads'] =
+          value as number;
         break;
       case 'execution_mode': {
         const mode = typeof value === 'string' ? value.toLowerCase() : '';
-        if (mode !== 'sequential' && mode !== 'parallel') throw bad(key, '"sequential" or "parallel"');
+        if (mode !== 'sequential' && mode !== 'parallel')
+          throw bad(key, '"sequential" or "parallel"');
         out.executionMode = mode;
         break;
       }
       case 'graph_optimization_level': {
         const level = GRAPH_LEVELS[String(value).toLowerCase()];
-        if (level === undefined) throw bad(key, 'one of 0, 1, 2, 3, 99 (or disabled, basic, extended, layout, all)');
+        if (level === undefined)
+          throw bad(key, 'one of 0, 1, 2, 3, 99 (or disabled, basic, extended, layout, all)');
         out.graphOptimizationLevel = level;
         break;
       }
@@ -223,7 +244,8 @@ export function toOrtSessionOptions(
         out[key === 'enable_cpu_mem_arena' ? 'enableCpuMemArena' : 'enableMemPattern'] = value;
         break;
       case 'log_severity_level':
-        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 4) throw bad(key, 'an integer 0..4');
+        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 4)
+          throw bad(key, 'an integer 0..4');
         out.logSeverityLevel = value as 0 | 1 | 2 | 3 | 4;
         break;
       default:
@@ -277,10 +299,14 @@ export async function createOnnxSession(
     return await ort.InferenceSession.create(file, options);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new ModelError('E_MODEL_LOAD', `Creating an ONNX Runtime session from "${file}" failed: ${message}`, {
-      details: { file },
-      cause,
-    });
+    throw new ModelError(
+      'E_MODEL_LOAD',
+      `Creating an ONNX Runtime session from "${file}" failed: ${message}`,
+      {
+        details: { file },
+        cause,
+      }
+    );
   }
 }
 
@@ -320,7 +346,9 @@ export class OnnxModel {
       inputs.push({ name: m.name, type: m.type, shape: m.shape });
     }
     if (inputs.length === 0) {
-      throw new ModelError('E_MODEL_LOAD', `ONNX model "${file}" has no inputs.`, { details: { file } });
+      throw new ModelError('E_MODEL_LOAD', `ONNX model "${file}" has no inputs.`, {
+        details: { file },
+      });
     }
     this.inputs = inputs;
     this.outputs = session.outputMetadata.filter((m) => m.isTensor).map((m) => m.name);
@@ -336,16 +364,15 @@ export class OnnxModel {
   }
 
   /**
-   * Runs the session on one batch.
+   * Runs the session on one batch. Inference params are not used, as in MLflow's ONNX flavor.
    *
    * @param _context - The model context (unused: everything was set up at load).
    * @param input - The batch (see `onnx-io.ts` for how columns become tensors).
-   * @param _params - Inference params (unused, as in MLflow's ONNX flavor).
    * @returns A table with one column per tensor output, named after it.
    * @throws {ModelError} E_SCHEMA_MISMATCH when the columns cannot feed the inputs;
    *   E_MODEL_OUTPUT for outputs that cannot form a table. onnxruntime's own errors pass through.
    */
-  async predict(_context: ModelContext, input: Table, _params: Params): Promise<Table> {
+  async predict(_context: ModelContext, input: Table): Promise<Table> {
     const feeds = tableToFeeds(input, this.inputs, this.Tensor);
     const results = await this.session.run(feeds, [...this.outputs]);
     return outputsToTable(results, this.outputs);
@@ -386,15 +413,20 @@ export async function loadOnnx(
 
   // Worker default < saved onnx_session_options < load-time modelConfig.
   const config: Record<string, unknown> = isMainThread ? {} : { intra_op_num_threads: 1 };
-  for (const [k, v] of Object.entries(flavor.onnx_session_options ?? {})) if (v !== null) config[k] = v;
+  for (const [k, v] of Object.entries(flavor.onnx_session_options ?? {}))
+    if (v !== null) config[k] = v;
   let providers = flavor.providers ?? null;
   const ignored: string[] = [];
   for (const [k, v] of Object.entries(options.modelConfig ?? {})) {
     if (k === 'providers') {
       if (!Array.isArray(v) || !v.every((p) => typeof p === 'string')) {
-        throw new ModelError('E_OPTION_INVALID', `modelConfig.providers must be a list of provider names, found ${JSON.stringify(v)}`, {
-          details: { option: 'modelConfig.providers' },
-        });
+        throw new ModelError(
+          'E_OPTION_INVALID',
+          `modelConfig.providers must be a list of provider names, found ${JSON.stringify(v)}`,
+          {
+            details: { option: 'modelConfig.providers' },
+          }
+        );
       }
       providers = v;
     } else if (ONNX_SESSION_OPTION_KEYS.includes(k)) config[k] = v;
@@ -410,16 +442,25 @@ export async function loadOnnx(
   const overridden = new Set(Object.keys(options.modelConfig ?? {}));
   const sessionOptions = toOrtSessionOptions(config, (message, key) =>
     overridden.has(key)
-      ? new ModelError('E_OPTION_INVALID', `modelConfig: ${message}`, { details: { option: `modelConfig.${key}` } })
+      ? new ModelError('E_OPTION_INVALID', `modelConfig: ${message}`, {
+          details: { option: `modelConfig.${key}` },
+        })
       : fromFlavor.has(key)
-        ? new ModelError('E_MLMODEL_INVALID', `Invalid "${ONNX_FLAVOR}" flavor in "${packageDir}": ${message}`, {
-            details: { file: packageDir, flavor: ONNX_FLAVOR, key },
-          })
+        ? new ModelError(
+            'E_MLMODEL_INVALID',
+            `Invalid "${ONNX_FLAVOR}" flavor in "${packageDir}": ${message}`,
+            {
+              details: { file: packageDir, flavor: ONNX_FLAVOR, key },
+            }
+          )
         : new ModelError('E_OPTION_INVALID', message, { details: { option: key } })
   );
 
   const ort = await importOnnxRuntime();
-  const available = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
+  const available = ort
+    .listSupportedBackends()
+    .filter((b) => b.bundled)
+    .map((b) => b.name);
   sessionOptions.executionProviders = executionProvidersFor(providers, available);
   const session = await createOnnxSession(file, sessionOptions);
   const model = new OnnxModel(session, ort.Tensor as unknown as OrtTensorCtor, file);
@@ -437,5 +478,11 @@ export async function loadOnnx(
       providers: [...(providers ?? DEFAULT_ONNX_PROVIDERS)],
     }),
   });
-  return { instance: model, context, predictFn: 'predict', externals: {}, cleanStack: () => undefined };
+  return {
+    instance: model,
+    context,
+    predictFn: 'predict',
+    externals: {},
+    cleanStack: () => undefined,
+  };
 }

@@ -114,7 +114,10 @@ export function readOnnxHeader(bytes: Uint8Array): OnnxModelHeader {
     }
     throw new RangeError('varint too long');
   };
-  const fields = (buf: Uint8Array, fn: (field: number, wire: number, value: number, body: Uint8Array | null) => void) => {
+  const fields = (
+    buf: Uint8Array,
+    fn: (field: number, wire: number, value: number, body: Uint8Array | null) => void
+  ) => {
     let pos = 0;
     while (pos < buf.length) {
       const [key, p1] = varint(buf, pos);
@@ -153,7 +156,8 @@ export function readOnnxHeader(bytes: Uint8Array): OnnxModelHeader {
   } catch {
     // A file that is not a ModelProto keeps the facts read so far; the session reports the error.
   }
-  if (producerName !== null) out.producer = producerVersion ? `${producerName} ${producerVersion}` : producerName;
+  if (producerName !== null)
+    out.producer = producerVersion ? `${producerName} ${producerVersion}` : producerName;
   return out;
 }
 
@@ -164,7 +168,8 @@ function optionError(message: string, option: string): ModelError {
 function jsonObject(value: unknown, option: string): Record<string, unknown> {
   try {
     const out = JSON.parse(JSON.stringify(value)) as unknown;
-    if (typeof out === 'object' && out !== null && !Array.isArray(out)) return out as Record<string, unknown>;
+    if (typeof out === 'object' && out !== null && !Array.isArray(out))
+      return out as Record<string, unknown>;
   } catch {
     // reported below
   }
@@ -185,7 +190,12 @@ async function ensureEmptyTarget(path: string): Promise<boolean> {
 
 /** PyYAML `safe_dump(default_flow_style=False)` layout, as MLflow writes its env files. */
 function pyYaml(value: unknown, sortKeys: boolean): string {
-  return stringify(value, { version: '1.1', sortMapEntries: sortKeys, indentSeq: false, singleQuote: true });
+  return stringify(value, {
+    version: '1.1',
+    sortMapEntries: sortKeys,
+    indentSeq: false,
+    singleQuote: true,
+  });
 }
 
 /**
@@ -206,7 +216,10 @@ function pyYaml(value: unknown, sortKeys: boolean): string {
  * const model = await loadModel('out/iris-onnx');
  * ```
  */
-export async function saveOnnxModel(path: string, options: SaveOnnxModelOptions): Promise<ModelMetadata> {
+export async function saveOnnxModel(
+  path: string,
+  options: SaveOnnxModelOptions
+): Promise<ModelMetadata> {
   const target = resolve(path);
   if (typeof options?.onnxModel !== 'string' || options.onnxModel === '') {
     throw optionError('options.onnxModel must be the path of an .onnx file', 'onnxModel');
@@ -217,20 +230,32 @@ export async function saveOnnxModel(path: string, options: SaveOnnxModelOptions)
   }
   const pythonVersion = options.pythonVersion ?? DEFAULT_PYTHON_VERSION;
   if (typeof pythonVersion !== 'string' || !/^\d+\.\d+(\.\d+)?$/.test(pythonVersion)) {
-    throw optionError(`options.pythonVersion must look like 3.10 or 3.10.12, found ${JSON.stringify(pythonVersion)}`, 'pythonVersion');
+    throw optionError(
+      `options.pythonVersion must look like 3.10 or 3.10.12, found ${JSON.stringify(pythonVersion)}`,
+      'pythonVersion'
+    );
   }
   const sessionConfig =
-    options.modelConfig === undefined ? null : jsonObject(options.modelConfig, 'options.modelConfig');
+    options.modelConfig === undefined
+      ? null
+      : jsonObject(options.modelConfig, 'options.modelConfig');
   if (sessionConfig !== null) {
-    toOrtSessionOptions(sessionConfig, (message, key) => optionError(`options.modelConfig: ${message}`, `modelConfig.${key}`));
+    toOrtSessionOptions(sessionConfig, (message, key) =>
+      optionError(`options.modelConfig: ${message}`, `modelConfig.${key}`)
+    );
   }
-  const metadata = options.metadata === undefined ? null : jsonObject(options.metadata, 'options.metadata');
+  const metadata =
+    options.metadata === undefined ? null : jsonObject(options.metadata, 'options.metadata');
 
   const source = resolve(options.onnxModel);
   if (!(await stat(source).catch(() => undefined))?.isFile()) {
-    throw new ModelError('E_ARTIFACT_MISSING', `ONNX model file "${options.onnxModel}" does not exist`, {
-      details: { file: source },
-    });
+    throw new ModelError(
+      'E_ARTIFACT_MISSING',
+      `ONNX model file "${options.onnxModel}" does not exist`,
+      {
+        details: { file: source },
+      }
+    );
   }
   // Opening the session validates the file before anything is written, and gives the metadata
   // a signature is inferred from.
@@ -256,7 +281,10 @@ export async function saveOnnxModel(path: string, options: SaveOnnxModelOptions)
     }
     const version = jsfuncVersion();
     const ortUrl = resolveFromJsfunc('onnxruntime-node');
-    const ortVersion = ortUrl === undefined ? undefined : findOwningPackage('onnxruntime-node', ortUrl)?.json['version'];
+    const ortVersion =
+      ortUrl === undefined
+        ? undefined
+        : findOwningPackage('onnxruntime-node', ortUrl)?.json['version'];
     await writeJsEnv(target, {
       node_version: process.versions.node,
       jsfunc_version: version,
@@ -324,11 +352,17 @@ export async function saveOnnxModel(path: string, options: SaveOnnxModelOptions)
     return meta;
   } catch (error) {
     if (created) await rm(target, { recursive: true, force: true });
-    else for (const e of await readdir(target)) await rm(join(target, e), { recursive: true, force: true });
+    else
+      for (const e of await readdir(target))
+        await rm(join(target, e), { recursive: true, force: true });
     if (ModelError.is(error)) throw error;
-    throw new ModelError('E_SAVE_FAILED', `Saving the ONNX model to "${target}" failed: ${String(error)}`, {
-      details: { path: target },
-      cause: error,
-    });
+    throw new ModelError(
+      'E_SAVE_FAILED',
+      `Saving the ONNX model to "${target}" failed: ${String(error)}`,
+      {
+        details: { path: target },
+        cause: error,
+      }
+    );
   }
 }

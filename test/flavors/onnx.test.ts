@@ -142,7 +142,9 @@ describe('onnx flavor: sklearn model saved with saveOnnxModel', () => {
     const out = (await model.predict(irisTable(IRIS))) as Table;
     expect(labelsOf(out)).toEqual(expected);
     expect(out.schema.fields.map((f) => f.name)).toEqual(['output_label']);
-    expect(warnings.some((w) => w.includes('"output_probability"') && w.includes('not'))).toBe(true);
+    expect(warnings.some((w) => w.includes('"output_probability"') && w.includes('not'))).toBe(
+      true
+    );
 
     // One tensor column (the rows as 4-element arrays) feeds the same tensor.
     const asTensor = await model.predict({ float_input: IRIS });
@@ -160,7 +162,12 @@ describe('onnx flavor: sklearn model saved with saveOnnxModel', () => {
       c: makeVector(Float32Array.of(1, 2)),
     });
     expect((await codeOf(model.predict(three))).code).toBe('E_SCHEMA_MISMATCH');
-    const float64 = tableFromArrays({ a: Float64Array.of(1), b: Float64Array.of(1), c: Float64Array.of(1), d: Float64Array.of(1) });
+    const float64 = tableFromArrays({
+      a: Float64Array.of(1),
+      b: Float64Array.of(1),
+      c: Float64Array.of(1),
+      d: Float64Array.of(1),
+    });
     expect((await codeOf(model.predict(float64))).code).toBe('E_SCHEMA_MISMATCH');
   });
 });
@@ -198,7 +205,10 @@ describe('onnx flavor: packages written by MLflow', () => {
     const rows = IRIS.map((r) => Object.fromEntries(FEATURES.map((f, j) => [f, r[j]])));
     expect(labelsOf(await model.predict(rows))).toEqual(await directLabels(IRIS));
     // MLflow's default providers (CUDA first) still load on a CPU-only install.
-    expect(model.context.modelConfig['providers']).toEqual(['CUDAExecutionProvider', 'CPUExecutionProvider']);
+    expect(model.context.modelConfig['providers']).toEqual([
+      'CUDAExecutionProvider',
+      'CPUExecutionProvider',
+    ]);
   });
 
   it('feeds each input of a multi-input package from the column of the same name', async () => {
@@ -206,7 +216,11 @@ describe('onnx flavor: packages written by MLflow', () => {
     const model = await loadModel(pkg, { warn: () => undefined });
     const a = Float64Array.from({ length: 10 }, (_, i) => i + 1);
     const b = Float64Array.from({ length: 10 }, (_, i) => 2 * i);
-    const out = (await model.predict({ 'second_input:0': b, 'first_input:0': a, ignored: a })) as Table;
+    const out = (await model.predict({
+      'second_input:0': b,
+      'first_input:0': a,
+      ignored: a,
+    })) as Table;
     expect(Array.from(out.getChild('output:0')!.toArray() as Float32Array)).toEqual(
       Array.from(a, (x, i) => x * b[i]!)
     );
@@ -222,24 +236,36 @@ describe('onnx flavor: packages written by MLflow', () => {
   });
 
   it('honours saved onnx_session_options and lets modelConfig override them', async () => {
-    const pkg = mlflowPackage(
-      SKLEARN,
-      ''
-    );
+    const pkg = mlflowPackage(SKLEARN, '');
     // Replace the null options by MLflow-written ones.
-    const text = (await import('node:fs')).readFileSync(join(pkg, 'MLmodel'), 'utf8').replace(
-      'onnx_session_options: null',
-      'onnx_session_options:\n      execution_mode: sequential\n      intra_op_num_threads: 2'
-    );
+    const text = (await import('node:fs'))
+      .readFileSync(join(pkg, 'MLmodel'), 'utf8')
+      .replace(
+        'onnx_session_options: null',
+        'onnx_session_options:\n      execution_mode: sequential\n      intra_op_num_threads: 2'
+      );
     writeFileSync(join(pkg, 'MLmodel'), text);
     const saved = await loadModel(pkg, { warn: () => undefined });
-    expect(saved.context.modelConfig).toMatchObject({ execution_mode: 'sequential', intra_op_num_threads: 2 });
+    expect(saved.context.modelConfig).toMatchObject({
+      execution_mode: 'sequential',
+      intra_op_num_threads: 2,
+    });
     const warnings: string[] = [];
-    const over = await loadModel(pkg, { modelConfig: { intra_op_num_threads: 1, scale: 3 }, warn: (m) => warnings.push(m) });
-    expect(over.context.modelConfig).toMatchObject({ execution_mode: 'sequential', intra_op_num_threads: 1 });
+    const over = await loadModel(pkg, {
+      modelConfig: { intra_op_num_threads: 1, scale: 3 },
+      warn: (m) => warnings.push(m),
+    });
+    expect(over.context.modelConfig).toMatchObject({
+      execution_mode: 'sequential',
+      intra_op_num_threads: 1,
+    });
     expect(warnings.some((w) => w.includes('scale') && w.includes('ignored'))).toBe(true);
-    expect(labelsOf(await over.predict(irisTable(IRIS.slice(0, 2))))).toEqual(await directLabels(IRIS.slice(0, 2)));
-    const bad = await codeOf(loadModel(pkg, { modelConfig: { intra_op_num_threads: -1 }, warn: () => undefined }));
+    expect(labelsOf(await over.predict(irisTable(IRIS.slice(0, 2))))).toEqual(
+      await directLabels(IRIS.slice(0, 2))
+    );
+    const bad = await codeOf(
+      loadModel(pkg, { modelConfig: { intra_op_num_threads: -1 }, warn: () => undefined })
+    );
     expect(bad.code).toBe('E_OPTION_INVALID');
     expect(bad.message).toContain('intra_op_num_threads');
   });
@@ -263,7 +289,9 @@ describe('onnx flavor: load errors', () => {
   });
 
   it('E_OPTION_INVALID for a predictFn other than predict', async () => {
-    const e = await codeOf(loadModel(mlflowPackage(SKLEARN), { predictFn: 'predict_proba', warn: () => undefined }));
+    const e = await codeOf(
+      loadModel(mlflowPackage(SKLEARN), { predictFn: 'predict_proba', warn: () => undefined })
+    );
     expect(e.code).toBe('E_OPTION_INVALID');
   });
 
@@ -275,8 +303,12 @@ describe('onnx flavor: load errors', () => {
 describe('flavor registry', () => {
   it('prefers js_function, then onnx, and lists both as loadable', () => {
     expect(LOADABLE_FLAVORS).toEqual(['js_function', 'onnx']);
-    expect(selectFlavor({ flavors: { onnx: {}, js_function: {} } }, '/p').loader.name).toBe('js_function');
-    expect(selectFlavor({ flavors: { python_function: {}, onnx: {} } }, '/p').loader.name).toBe('onnx');
+    expect(selectFlavor({ flavors: { onnx: {}, js_function: {} } }, '/p').loader.name).toBe(
+      'js_function'
+    );
+    expect(selectFlavor({ flavors: { python_function: {}, onnx: {} } }, '/p').loader.name).toBe(
+      'onnx'
+    );
     try {
       selectFlavor({ flavors: { sklearn: {} } }, '/p');
       throw new Error('expected E_FLAVOR_UNSUPPORTED');
@@ -296,7 +328,9 @@ describe('onnx-io helpers', () => {
       const meta = sk.inputMetadata[0]!;
       expect(meta.isTensor && typeof meta.shape[0]).toBe('string');
       expect(skSig.inputs).toEqual([{ kind: 'tensor', dtype: 'float32', shape: [-1, 4] }]);
-      expect(skSig.outputs).toEqual([{ kind: 'tensor', name: 'output_label', dtype: 'int64', shape: [-1] }]);
+      expect(skSig.outputs).toEqual([
+        { kind: 'tensor', name: 'output_label', dtype: 'int64', shape: [-1] },
+      ]);
       const tfSig = inferOnnxSignature(tf.inputMetadata, tf.outputMetadata);
       expect(tfSig.inputs).toEqual(
         tf.inputNames.map((name) => ({ kind: 'tensor', name, dtype: 'float64', shape: [10] }))
@@ -309,7 +343,11 @@ describe('onnx-io helpers', () => {
 
   it('feeds a float32 column without copying and refuses nulls and non-integral ints', () => {
     const values = Float32Array.of(1, 2, 3);
-    const fed = tableToFeeds(new Table({ x: makeVector(values) }), [{ name: 'x', type: 'float32', shape: ['N'] }], ort.Tensor as never);
+    const fed = tableToFeeds(
+      new Table({ x: makeVector(values) }),
+      [{ name: 'x', type: 'float32', shape: ['N'] }],
+      ort.Tensor as never
+    );
     // onnxruntime-node reads the column's own memory: same buffer, no copy.
     expect((fed['x']!.data as Float32Array).buffer).toBe(values.buffer);
     expect(fed['x']!.dims).toEqual([3]);
@@ -317,14 +355,26 @@ describe('onnx-io helpers', () => {
     // since onnxruntime-node refuses them.
     const shared = new Float32Array(new SharedArrayBuffer(12));
     shared.set([1, 2, 3]);
-    const fedShared = tableToFeeds(new Table({ x: makeVector(shared) }), [{ name: 'x', type: 'float32', shape: ['N'] }], ort.Tensor as never);
+    const fedShared = tableToFeeds(
+      new Table({ x: makeVector(shared) }),
+      [{ name: 'x', type: 'float32', shape: ['N'] }],
+      ort.Tensor as never
+    );
     expect((fedShared['x']!.data as Float32Array).buffer).toBeInstanceOf(ArrayBuffer);
     expect(Array.from(fedShared['x']!.data as Float32Array)).toEqual([1, 2, 3]);
     const withNull = new Table({ x: vectorFromArray([1, null, 3], new Float64()) });
-    expect(() => tableToFeeds(withNull, [{ name: 'x', type: 'float32', shape: ['N'] }], ort.Tensor as never)).toThrow(/nulls/);
+    expect(() =>
+      tableToFeeds(withNull, [{ name: 'x', type: 'float32', shape: ['N'] }], ort.Tensor as never)
+    ).toThrow(/nulls/);
     const frac = new Table({ x: makeVector(Float64Array.of(1.5)) });
-    expect(() => tableToFeeds(frac, [{ name: 'x', type: 'int64', shape: ['N'] }], ort.Tensor as never)).toThrow(/non-integer value 1.5/);
-    const ints = tableToFeeds(new Table({ x: makeVector(Int32Array.of(4, 5)) }), [{ name: 'x', type: 'int64', shape: ['N', 1] }], ort.Tensor as never);
+    expect(() =>
+      tableToFeeds(frac, [{ name: 'x', type: 'int64', shape: ['N'] }], ort.Tensor as never)
+    ).toThrow(/non-integer value 1.5/);
+    const ints = tableToFeeds(
+      new Table({ x: makeVector(Int32Array.of(4, 5)) }),
+      [{ name: 'x', type: 'int64', shape: ['N', 1] }],
+      ort.Tensor as never
+    );
     expect(Array.from(ints['x']!.data as BigInt64Array)).toEqual([4n, 5n]);
     expect(ints['x']!.dims).toEqual([2, 1]);
   });
@@ -332,11 +382,27 @@ describe('onnx-io helpers', () => {
   it('maps MLflow session options and providers', () => {
     const fail = (m: string) => new ModelError('E_OPTION_INVALID', m);
     expect(
-      toOrtSessionOptions({ intra_op_num_threads: 1, execution_mode: 'PARALLEL', graph_optimization_level: 99, extra_session_config: { 'session.x': '1' } }, fail)
-    ).toEqual({ intraOpNumThreads: 1, executionMode: 'parallel', graphOptimizationLevel: 'all', extra: { 'session.x': '1' } });
+      toOrtSessionOptions(
+        {
+          intra_op_num_threads: 1,
+          execution_mode: 'PARALLEL',
+          graph_optimization_level: 99,
+          extra_session_config: { 'session.x': '1' },
+        },
+        fail
+      )
+    ).toEqual({
+      intraOpNumThreads: 1,
+      executionMode: 'parallel',
+      graphOptimizationLevel: 'all',
+      extra: { 'session.x': '1' },
+    });
     expect(() => toOrtSessionOptions({ bogus: 1 }, fail)).toThrow(/bogus/);
     expect(executionProvidersFor(undefined, ['cpu', 'webgpu'])).toEqual(['cpu']);
-    expect(executionProvidersFor(['WebGpuExecutionProvider'], ['cpu', 'webgpu'])).toEqual(['webgpu', 'cpu']);
+    expect(executionProvidersFor(['WebGpuExecutionProvider'], ['cpu', 'webgpu'])).toEqual([
+      'webgpu',
+      'cpu',
+    ]);
   });
 });
 
@@ -344,12 +410,27 @@ describe('onnx flavor in worker threads', () => {
   it('scores the sklearn package through sparkUdf with result type long', async () => {
     const pkg = fresh('sklearn-udf');
     await saveOnnxModel(pkg, { onnxModel: SKLEARN });
-    const rows = Array.from({ length: 64 }, (_, i) => IRIS[i % IRIS.length]!.map((v, j) => v + ((i * (j + 1)) % 5) * 0.1));
-    const udf = await sparkUdf(pkg, { resultType: 'long', workers: 2, batchSize: 16, warn: () => undefined });
+    const rows = Array.from({ length: 64 }, (_, i) =>
+      IRIS[i % IRIS.length]!.map((v, j) => v + ((i * (j + 1)) % 5) * 0.1)
+    );
+    const udf = await sparkUdf(pkg, {
+      resultType: 'long',
+      workers: 2,
+      batchSize: 16,
+      warn: () => undefined,
+    });
     try {
       // The inferred single-input signature is unnamed (-1, 4): the UDF takes one tensor column.
-      const child = makeData({ type: new Float32(), length: rows.length * 4, data: Float32Array.from(rows.flat()) });
-      const features = makeData({ type: new FixedSizeList(4, new Field('item', new Float32(), false)), length: rows.length, child });
+      const child = makeData({
+        type: new Float32(),
+        length: rows.length * 4,
+        data: Float32Array.from(rows.flat()),
+      });
+      const features = makeData({
+        type: new FixedSizeList(4, new Field('item', new Float32(), false)),
+        length: rows.length,
+        child,
+      });
       const result = await udf.apply(new Table({ features: new Vector([features]) }), ['features']);
       expect(Array.from(result as Iterable<bigint>)).toEqual(await directLabels(rows));
     } finally {

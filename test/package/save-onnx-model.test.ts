@@ -1,6 +1,14 @@
 // saveOnnxModel: MLflow's mlflow.onnx layout, read back with a YAML parser (not our reader) so
 // the file is checked the way MLflow's PyYAML would see it.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +49,11 @@ function varint(n: number): number[] {
   out.push(n);
   return out;
 }
-const bytesField = (field: number, body: number[]) => [...varint(field * 8 + 2), ...varint(body.length), ...body];
+const bytesField = (field: number, body: number[]) => [
+  ...varint(field * 8 + 2),
+  ...varint(body.length),
+  ...body,
+];
 const text = (s: string) => [...new TextEncoder().encode(s)];
 
 beforeAll(() => {
@@ -56,10 +68,20 @@ describe('saveOnnxModel', () => {
     const pkg = fresh('sklearn');
     await saveOnnxModel(pkg, { onnxModel: SKLEARN });
     expect(readdirSync(pkg).sort()).toEqual(
-      ['MLmodel', 'conda.yaml', 'js_env.json', 'model.onnx', 'python_env.yaml', 'requirements.txt'].sort()
+      [
+        'MLmodel',
+        'conda.yaml',
+        'js_env.json',
+        'model.onnx',
+        'python_env.yaml',
+        'requirements.txt',
+      ].sort()
     );
     expect(readFileSync(join(pkg, 'model.onnx'))).toEqual(readFileSync(SKLEARN));
-    const mlmodel = parse(readFileSync(join(pkg, 'MLmodel'), 'utf8'), { version: '1.1' }) as Record<string, any>;
+    const mlmodel = parse(readFileSync(join(pkg, 'MLmodel'), 'utf8'), { version: '1.1' }) as Record<
+      string,
+      any
+    >;
     expect(mlmodel['flavors']['python_function']).toEqual({
       loader_module: 'mlflow.onnx',
       data: 'model.onnx',
@@ -76,7 +98,9 @@ describe('saveOnnxModel', () => {
     });
     expect(mlmodel['model_uuid']).toMatch(/^[0-9a-f]{32}$/);
     expect(mlmodel['utc_time_created']).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
-    expect(mlmodel['model_size_bytes']).toBe(readFileSync(SKLEARN).length + readFileSync(join(pkg, 'js_env.json')).length);
+    expect(mlmodel['model_size_bytes']).toBe(
+      readFileSync(SKLEARN).length + readFileSync(join(pkg, 'js_env.json')).length
+    );
 
     const conda = parse(readFileSync(join(pkg, 'conda.yaml'), 'utf8')) as Record<string, any>;
     expect(conda).toEqual({
@@ -85,8 +109,16 @@ describe('saveOnnxModel', () => {
       name: 'mlflow-env',
     });
     const pyenv = parse(readFileSync(join(pkg, 'python_env.yaml'), 'utf8')) as Record<string, any>;
-    expect(pyenv).toEqual({ python: '3.10', build_dependencies: ['pip', 'setuptools', 'wheel'], dependencies: ['-r requirements.txt'] });
-    expect(readFileSync(join(pkg, 'requirements.txt'), 'utf8').split('\n')).toEqual(['mlflow', 'onnx', 'onnxruntime']);
+    expect(pyenv).toEqual({
+      python: '3.10',
+      build_dependencies: ['pip', 'setuptools', 'wheel'],
+      dependencies: ['-r requirements.txt'],
+    });
+    expect(readFileSync(join(pkg, 'requirements.txt'), 'utf8').split('\n')).toEqual([
+      'mlflow',
+      'onnx',
+      'onnxruntime',
+    ]);
   });
 
   it('records the IR version, opset and producer the file carries', async () => {
@@ -117,7 +149,9 @@ describe('saveOnnxModel', () => {
       }));
       expect(meta.signature?.inputs).toEqual(expected);
       expect((await readMLmodel(pkg)).signature?.inputs).toEqual(expected);
-      expect(meta.signature?.outputs).toEqual([{ kind: 'tensor', name: 'output:0', dtype: 'float32', shape: [10] }]);
+      expect(meta.signature?.outputs).toEqual([
+        { kind: 'tensor', name: 'output:0', dtype: 'float32', shape: [10] },
+      ]);
     } finally {
       await session.release();
     }
@@ -130,7 +164,15 @@ describe('saveOnnxModel', () => {
       params: null,
     };
     const a = fresh('given');
-    expect((await saveOnnxModel(a, { onnxModel: SKLEARN, signature: sig, inputExample: [[5.1, 3.5, 1.4, 0.2]] })).signature).toEqual(sig);
+    expect(
+      (
+        await saveOnnxModel(a, {
+          onnxModel: SKLEARN,
+          signature: sig,
+          inputExample: [[5.1, 3.5, 1.4, 0.2]],
+        })
+      ).signature
+    ).toEqual(sig);
     expect((await readMLmodel(a)).signature).toEqual(sig);
     expect(existsSync(join(a, 'input_example.json'))).toBe(true);
     expect((await readMLmodel(a)).savedInputExampleInfo?.artifact_path).toBe('input_example.json');
@@ -149,16 +191,27 @@ describe('saveOnnxModel', () => {
       metadata: { owner: 'team-a' },
     });
     const meta = await readMLmodel(pkg);
-    expect(meta.flavors['onnx']!['onnx_session_options']).toEqual({ intra_op_num_threads: 1, execution_mode: 'sequential' });
+    expect(meta.flavors['onnx']!['onnx_session_options']).toEqual({
+      intra_op_num_threads: 1,
+      execution_mode: 'sequential',
+    });
     expect(meta.flavors['onnx']!['providers']).toEqual(['CPUExecutionProvider']);
     expect(meta.metadata).toEqual({ owner: 'team-a' });
     const model = await loadModel(pkg, { warn: () => undefined });
-    expect(model.context.modelConfig).toMatchObject({ intra_op_num_threads: 1, execution_mode: 'sequential' });
+    expect(model.context.modelConfig).toMatchObject({
+      intra_op_num_threads: 1,
+      execution_mode: 'sequential',
+    });
   });
 
   it('rejects bad options, a missing file, a non-empty target and a corrupt model without writing', async () => {
-    expect((await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, modelConfig: { threads: 2 } }))).code).toBe('E_OPTION_INVALID');
-    expect((await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, pythonVersion: 'three' }))).code).toBe('E_OPTION_INVALID');
+    expect(
+      (await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, modelConfig: { threads: 2 } })))
+        .code
+    ).toBe('E_OPTION_INVALID');
+    expect(
+      (await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, pythonVersion: 'three' }))).code
+    ).toBe('E_OPTION_INVALID');
     const missing = await codeOf(saveOnnxModel(fresh('x'), { onnxModel: join(dir, 'nope.onnx') }));
     expect(missing.code).toBe('E_ARTIFACT_MISSING');
     expect(missing.message).toContain('nope.onnx');
@@ -166,7 +219,9 @@ describe('saveOnnxModel', () => {
     const full = fresh('full');
     mkdirSync(full);
     writeFileSync(join(full, 'keep.txt'), 'x');
-    expect((await codeOf(saveOnnxModel(full, { onnxModel: SKLEARN }))).code).toBe('E_TARGET_NOT_EMPTY');
+    expect((await codeOf(saveOnnxModel(full, { onnxModel: SKLEARN }))).code).toBe(
+      'E_TARGET_NOT_EMPTY'
+    );
     expect(readdirSync(full)).toEqual(['keep.txt']);
 
     const corrupt = join(dir, 'corrupt.onnx');
@@ -180,7 +235,11 @@ describe('saveOnnxModel', () => {
 describe('readOnnxHeader', () => {
   it('reads ir_version, the default-domain opset and the producer of a hand-built ModelProto', () => {
     const opset = (domain: string, version: number) =>
-      bytesField(8, [...(domain ? bytesField(1, text(domain)) : []), ...varint(2 * 8), ...varint(version)]);
+      bytesField(8, [
+        ...(domain ? bytesField(1, text(domain)) : []),
+        ...varint(2 * 8),
+        ...varint(version),
+      ]);
     const bytes = Uint8Array.from([
       ...varint(1 * 8),
       ...varint(7),
@@ -191,6 +250,10 @@ describe('readOnnxHeader', () => {
       ...opset('', 13),
     ]);
     expect(readOnnxHeader(bytes)).toEqual({ irVersion: 7, opsetVersion: 13, producer: 'tool 1.2' });
-    expect(readOnnxHeader(Uint8Array.from([0xff]))).toEqual({ irVersion: null, opsetVersion: null, producer: null });
+    expect(readOnnxHeader(Uint8Array.from([0xff]))).toEqual({
+      irVersion: null,
+      opsetVersion: null,
+      producer: null,
+    });
   });
 });
