@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Float64, Int64, Table, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
+import { Int64, Table, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
 import { mulberry32 } from '../udf/shared/spec-helpers.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,23 +39,42 @@ export function sampleDataPath(model, rows, rootDir = repoRoot) {
   return join(rootDir, 'out', 'data', `${model}-${rows}.parquet`);
 }
 
-function doubles(rng, n) {
-  const a = new Float64Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng() * 2 - 1;
-  return makeVector(a);
+/**
+ * `width` double columns filled row by row (row-major draws, so the values do not depend on
+ * the batch size).
+ */
+function doubleColumns(rng, n, width) {
+  const cols = Array.from({ length: width }, () => new Float64Array(n));
+  for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) cols[c][i] = rng() * 2 - 1;
+  return cols.map((a) => makeVector(a));
 }
 
 function sentimentWords(rootDir) {
   const lexicon = JSON.parse(readFileSync(join(rootDir, 'udf/sentiment/lexicon.json'), 'utf8'));
   const byLang = {};
   for (const [lang, table] of Object.entries(lexicon.languages)) {
-    const words = [...(table.positive ?? []), ...(table.negative ?? [])].filter((w) => typeof w === 'string');
+    const words = [...(table.positive ?? []), ...(table.negative ?? [])].filter(
+      (w) => typeof w === 'string'
+    );
     byLang[lang] = words;
   }
   return byLang;
 }
 
-const FILLERS = ['the', 'movie', 'food', 'service', 'was', 'really', 'and', 'not', 'very', 'it', 'is', 'this'];
+const FILLERS = [
+  'the',
+  'movie',
+  'food',
+  'service',
+  'was',
+  'really',
+  'and',
+  'not',
+  'very',
+  'it',
+  'is',
+  'this',
+];
 
 /**
  * Builds one batch of an example's columns.
@@ -69,17 +88,20 @@ function makeBatch(model, rng, n, words) {
   switch (model) {
     case 'linear':
     case 'mlp': {
-      const cols = {};
-      for (let c = 0; c < 10; c++) cols[`x${c}`] = doubles(rng, n);
-      return new Table(cols).batches[0];
+      const cols = doubleColumns(rng, n, 10);
+      return new Table(Object.fromEntries(cols.map((v, c) => [`x${c}`, v]))).batches[0];
     }
     case 'noop':
-      return new Table({ x0: doubles(rng, n) }).batches[0];
+      return new Table({ x0: doubleColumns(rng, n, 1)[0] }).batches[0];
     case 'embedding-lookup': {
       const ids = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) ids[i] = BigInt(Math.floor(rng() * 10_000));
+      const xs = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = BigInt(Math.floor(rng() * 10_000));
+        xs[i] = rng() * 2 - 1;
+      }
       const id = makeVector(makeData({ type: new Int64(), length: n, data: ids }));
-      return new Table({ id, x: doubles(rng, n) }).batches[0];
+      return new Table({ id, x: makeVector(xs) }).batches[0];
     }
     case 'sentiment': {
       const langs = Object.keys(words);
@@ -91,16 +113,23 @@ function makeBatch(model, rng, n, words) {
         const len = 4 + Math.floor(rng() * 9);
         const parts = new Array(len);
         for (let k = 0; k < len; k++) {
-          parts[k] = rng() < 0.3 ? vocab[Math.floor(rng() * vocab.length)] : FILLERS[Math.floor(rng() * FILLERS.length)];
+          parts[k] =
+            rng() < 0.3
+              ? vocab[Math.floor(rng() * vocab.length)]
+              : FILLERS[Math.floor(rng() * FILLERS.length)];
         }
         texts[i] = parts.join(' ');
         langCol[i] = lang;
       }
-      return new Table({ text: vectorFromArray(texts, new Utf8()), lang: vectorFromArray(langCol, new Utf8()) })
-        .batches[0];
+      return new Table({
+        text: vectorFromArray(texts, new Utf8()),
+        lang: vectorFromArray(langCol, new Utf8()),
+      }).batches[0];
     }
     default:
-      throw new Error(`No sample data generator for "${model}"; expected one of: ${SAMPLE_MODELS.join(', ')}`);
+      throw new Error(
+        `No sample data generator for "${model}"; expected one of: ${SAMPLE_MODELS.join(', ')}`
+      );
   }
 }
 
@@ -116,10 +145,14 @@ export async function generateSampleData(options = {}) {
   const batchSize = options.batchSize ?? 65_536;
   const out = resolve(options.out ?? sampleDataPath(model, rows, rootDir));
   if (!SAMPLE_MODELS.includes(model)) {
-    throw new Error(`No sample data generator for "${model}"; expected one of: ${SAMPLE_MODELS.join(', ')}`);
+    throw new Error(
+      `No sample data generator for "${model}"; expected one of: ${SAMPLE_MODELS.join(', ')}`
+    );
   }
-  if (!Number.isInteger(rows) || rows < 0) throw new Error(`rows must be a non-negative integer, found ${rows}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, found ${batchSize}`);
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new Error(`rows must be a non-negative integer, found ${rows}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, found ${batchSize}`);
   const writerModule = join(rootDir, 'dist/io/write-batches.js');
   const { createBatchWriter } = await import(pathToFileURL(writerModule).href).catch((e) => {
     throw new Error(`${writerModule} is missing: run "npm run build" first (${e.message})`);
@@ -128,9 +161,11 @@ export async function generateSampleData(options = {}) {
   mkdirSync(dirname(out), { recursive: true });
   const rng = mulberry32(options.seed ?? DEFAULT_SEED);
   const words = model === 'sentiment' ? sentimentWords(rootDir) : null;
-  const writer = createBatchWriter(out, { schema: makeBatch(model, mulberry32(0), 0, words).schema });
+  const writer = createBatchWriter(out, {
+    schema: makeBatch(model, mulberry32(0), 0, words).schema,
+  });
   try {
-    for (let done = 0; done < rows; ) {
+    for (let done = 0; done < rows;) {
       const n = Math.min(batchSize, rows - done);
       await writer.write(makeBatch(model, rng, n, words));
       done += n;

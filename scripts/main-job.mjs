@@ -40,7 +40,9 @@ try {
     },
   }));
 } catch (e) {
-  fail(`${e.message}\nusage: npm start -- [--model NAME] [--rows N] [--workers N] [--batch-size N] [--format arrows|parquet]`);
+  fail(
+    `${e.message}\nusage: npm start -- [--model NAME] [--rows N] [--workers N] [--batch-size N] [--format arrows|parquet]`
+  );
 }
 if (values.help) {
   console.log(
@@ -49,13 +51,17 @@ if (values.help) {
   process.exit(0);
 }
 const model = values.model;
-if (!SAMPLE_MODELS.includes(model)) fail(`--model must be one of ${SAMPLE_MODELS.join(', ')}, found "${model}"`);
+if (!SAMPLE_MODELS.includes(model))
+  fail(`--model must be one of ${SAMPLE_MODELS.join(', ')}, found "${model}"`);
 const rows = Number(values.rows);
-if (!Number.isSafeInteger(rows) || rows < 1) fail(`--rows must be a positive integer, found "${values.rows}"`);
-if (!['arrows', 'parquet'].includes(values.format)) fail(`--format must be arrows or parquet, found "${values.format}"`);
+if (!Number.isSafeInteger(rows) || rows < 1)
+  fail(`--rows must be a positive integer, found "${values.rows}"`);
+if (!['arrows', 'parquet'].includes(values.format))
+  fail(`--format must be arrows or parquet, found "${values.format}"`);
 
 const runCliPath = join(repoRoot, 'dist/cli/run-cli.js');
-if (!existsSync(runCliPath)) fail(`${rel(runCliPath)} is missing: run "npm run build" first (npm start does)`);
+if (!existsSync(runCliPath))
+  fail(`${rel(runCliPath)} is missing: run "npm run build" first (npm start does)`);
 const { runCli } = await import(pathToFileURL(runCliPath).href);
 
 const stderrIo = { write: (s) => process.stderr.write(s) };
@@ -85,7 +91,9 @@ if (existsSync(dataPath)) {
   console.log(`[2/3] sample data: ${rel(dataPath)} (already there)`);
 } else {
   const gen = await generateSampleData({ model, rows, out: dataPath });
-  console.log(`[2/3] sample data: generated ${rows.toLocaleString('en-US')} rows -> ${rel(dataPath)} in ${gen.seconds.toFixed(2)} s`);
+  console.log(
+    `[2/3] sample data: generated ${rows.toLocaleString('en-US')} rows -> ${rel(dataPath)} in ${gen.seconds.toFixed(2)} s`
+  );
 }
 
 const outPath = join(repoRoot, 'out/scored', `${model}-${rows}.${ext}`);
@@ -105,4 +113,6 @@ console.log(`rows/s       ${fmt(summary.rowsPerSecond)}`);
 console.log(`workers      ${summary.workers}`);
 console.log(`model loads  ${summary.modelLoads}`);
 console.log(`output       ${rel(outPath)}`);
-console.log(`total        ${((performance.now() - t0) / 1000).toFixed(2)} s (packaging, data, scoring)`);
+console.log(
+  `total        ${((performance.now() - t0) / 1000).toFixed(2)} s (packaging, data, scoring)`
+);

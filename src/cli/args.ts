@@ -90,7 +90,8 @@ export function parseCommandArgs(
  */
 export function requireString(values: FlagValues, name: string, command: string): string {
   const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`missing required option --${name}`, command);
+  if (typeof v !== 'string' || v === '')
+    throw new UsageError(`missing required option --${name}`, command);
   return v;
 }
 
@@ -126,7 +127,11 @@ export function optionalInt(values: FlagValues, name: string, min = 1): number |
   if (v === undefined) return undefined;
   const n = /^[+]?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min) {
-    throw invalidFlag(name, min === 0 ? 'must be a non-negative integer' : `must be an integer >= ${min}`, v);
+    throw invalidFlag(
+      name,
+      min === 0 ? 'must be a non-negative integer' : `must be an integer >= ${min}`,
+      v
+    );
   }
   return n;
 }
@@ -139,7 +144,10 @@ export function optionalInt(values: FlagValues, name: string, min = 1): number |
  * @returns the object, or undefined when absent
  * @throws {ModelError} E_OPTION_INVALID when the text is not JSON or not an object
  */
-export function optionalJsonObject(values: FlagValues, name: string): Record<string, unknown> | undefined {
+export function optionalJsonObject(
+  values: FlagValues,
+  name: string
+): Record<string, unknown> | undefined {
   const v = optionalString(values, name);
   if (v === undefined) return undefined;
   let parsed: unknown;
@@ -170,7 +178,8 @@ export function optionalList(values: FlagValues, name: string): string[] | undef
   const v = optionalString(values, name);
   if (v === undefined) return undefined;
   const items = v.split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw invalidFlag(name, 'must be a comma-separated list of names', v);
+  if (items.some((s) => s === ''))
+    throw invalidFlag(name, 'must be a comma-separated list of names', v);
   return items;
 }
 

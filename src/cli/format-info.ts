@@ -23,7 +23,11 @@ export interface FormatInfoOptions {
  * @param indent - prefix of every line; default two spaces
  * @returns one string per line (header, then body)
  */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string[] {
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  indent = '  '
+): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     indent +
@@ -55,12 +59,20 @@ function schemaRows(schema: Schema): { headers: string[]; rows: string[][] } {
   if (isTensorSchema(schema)) {
     return {
       headers: ['name', 'dtype', 'shape'],
-      rows: schema.map((t, i) => [t.name ?? `[${i}]`, t.dtype, t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`]),
+      rows: schema.map((t, i) => [
+        t.name ?? `[${i}]`,
+        t.dtype,
+        t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`,
+      ]),
     };
   }
   return {
     headers: ['name', 'type', 'required'],
-    rows: schema.map((c, i) => [c.name ?? `[${i}]`, describeValueType(c.type), c.required ? 'yes' : 'no']),
+    rows: schema.map((c, i) => [
+      c.name ?? `[${i}]`,
+      describeValueType(c.type),
+      c.required ? 'yes' : 'no',
+    ]),
   };
 }
 
@@ -80,14 +92,20 @@ function paramRows(params: ParamSpec[]): string[][] {
 function isSplitFrame(x: unknown): x is { columns: unknown[]; data: unknown[][] } {
   const s = x as { columns?: unknown; data?: unknown } | null;
   return (
-    typeof s === 'object' && s !== null && Array.isArray(s.columns) && Array.isArray(s.data) && s.data.every(Array.isArray)
+    typeof s === 'object' &&
+    s !== null &&
+    Array.isArray(s.columns) &&
+    Array.isArray(s.data) &&
+    s.data.every(Array.isArray)
   );
 }
 
 function exampleLines(example: unknown, maxRows: number): string[] {
   if (isSplitFrame(example)) {
     const headers = example.columns.map((c) => String(c));
-    const rows = example.data.slice(0, maxRows).map((r) => headers.map((_, i) => cell(r[i] ?? null, 24)));
+    const rows = example.data
+      .slice(0, maxRows)
+      .map((r) => headers.map((_, i) => cell(r[i] ?? null, 24)));
     const lines = formatTable(headers, rows);
     if (example.data.length > maxRows) lines.push(`  … ${example.data.length - maxRows} more rows`);
     return lines;
@@ -114,14 +132,22 @@ export function formatInfo(info: ModelInfo, options: FormatInfoOptions = {}): st
         .join(', ') || '(none)',
     ],
   ];
-  if (info.loadableFlavors.length === 0) facts.push(['loadable', 'no: jsfunc can read but not load this package']);
+  if (info.loadableFlavors.length === 0)
+    facts.push(['loadable', 'no: jsfunc can read but not load this package']);
   for (const [flavor, conf] of Object.entries(info.flavors)) {
     const fn = conf['predict_fn'];
-    if (info.loadableFlavors.includes(flavor) && typeof fn === 'string') facts.push(['predict fn', fn]);
+    if (info.loadableFlavors.includes(flavor) && typeof fn === 'string')
+      facts.push(['predict fn', fn]);
   }
   facts.push(['model uuid', info.modelUuid ?? '(none)']);
-  facts.push(['created', info.utcTimeCreated === null ? '(unknown)' : `${info.utcTimeCreated} UTC`]);
-  facts.push(['size', info.modelSizeBytes === null ? '(not recorded)' : formatBytes(info.modelSizeBytes)]);
+  facts.push([
+    'created',
+    info.utcTimeCreated === null ? '(unknown)' : `${info.utcTimeCreated} UTC`,
+  ]);
+  facts.push([
+    'size',
+    info.modelSizeBytes === null ? '(not recorded)' : formatBytes(info.modelSizeBytes),
+  ]);
   if (info.mlflowVersion !== null) facts.push(['mlflow', info.mlflowVersion]);
   if (info.jsfuncVersion !== null) facts.push(['jsfunc', info.jsfuncVersion]);
   if (info.env !== null) {
@@ -155,7 +181,10 @@ export function formatInfo(info: ModelInfo, options: FormatInfoOptions = {}): st
   }
 
   if (info.inputExample !== null && info.inputExample !== undefined) {
-    out.push('', `input example (${info.inputExampleInfo?.artifact_path ?? 'input_example.json'}):`);
+    out.push(
+      '',
+      `input example (${info.inputExampleInfo?.artifact_path ?? 'input_example.json'}):`
+    );
     out.push(...exampleLines(info.inputExample, maxRows));
   }
   if (info.metadata !== null && Object.keys(info.metadata).length > 0) {

@@ -60,11 +60,19 @@ export function formatDuration(seconds: number): string {
  * @param width - the line's maximum width; default 80
  * @returns e.g. `[########------]  45% 450,000/~1,000,000 rows  310,000 rows/s  ETA 2s`
  */
-export function formatProgressLine(rows: number, elapsedMs: number, total: RowTotal | null, width = 80): string {
+export function formatProgressLine(
+  rows: number,
+  elapsedMs: number,
+  total: RowTotal | null,
+  width = 80
+): string {
   const rate = elapsedMs > 0 ? (rows * 1000) / elapsedMs : 0;
   const rateText = `${formatCount(rate)} rows/s`;
   if (total === null || total.rows <= 0) {
-    return `${formatCount(rows)} rows  ${rateText}  ${formatDuration(elapsedMs / 1000)}`.slice(0, width);
+    return `${formatCount(rows)} rows  ${rateText}  ${formatDuration(elapsedMs / 1000)}`.slice(
+      0,
+      width
+    );
   }
   // An estimate can be passed (text files): the bar then stays just short of full.
   const shownTotal = Math.max(total.rows, rows);
@@ -134,7 +142,9 @@ export class Progress {
     this.#lastDraw = t;
     this.#drawn = true;
     // \r returns to column 0 and ESC[K clears what a longer previous line left behind.
-    this.#sink.write(`\r${formatProgressLine(rows, t - this.#start, this.#total, this.#columns)}\x1b[K`);
+    this.#sink.write(
+      `\r${formatProgressLine(rows, t - this.#start, this.#total, this.#columns)}\x1b[K`
+    );
   }
 
   /** Erases the bar (terminal only), so the summary line that follows starts clean. */

@@ -32,7 +32,8 @@ export async function estimateRowTotal(path: string, format: Format): Promise<Ro
         file.free();
       }
     }
-    if (format === 'csv' || format === 'ndjson') return await estimateTextRows(path, format === 'csv');
+    if (format === 'csv' || format === 'ndjson')
+      return await estimateTextRows(path, format === 'csv');
     return null;
   } catch {
     // The reader reports unreadable or malformed files with a proper message; no total here.
@@ -84,6 +85,9 @@ export class IpcRowEstimator {
     this.#rows += batch.numRows;
     this.#bytes += batch.data.byteLength;
     if (this.#bytes === 0) return null;
-    return { rows: Math.max(this.#rows, Math.round((this.#rows * this.fileSize) / this.#bytes)), exact: false };
+    return {
+      rows: Math.max(this.#rows, Math.round((this.#rows * this.fileSize) / this.#bytes)),
+      exact: false,
+    };
   }
 }

@@ -19,7 +19,12 @@ import { saveCommand } from './commands/save.js';
 import { scoreCommand } from './commands/score.js';
 
 /** The commands, in help order. */
-export const COMMANDS: readonly Command[] = [predictCommand, scoreCommand, infoCommand, saveCommand];
+export const COMMANDS: readonly Command[] = [
+  predictCommand,
+  scoreCommand,
+  infoCommand,
+  saveCommand,
+];
 
 const TOP_USAGE = `jsfunc <${COMMANDS.map((c) => c.name).join('|')}> [options]  (jsfunc <command> --help)`;
 
@@ -34,7 +39,7 @@ function topHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'global flags: -h/--help, -v/--verbose (stack traces), --version',
-    'exit status: 0 ok, 2 usage error, 1 unexpected error, otherwise the ModelError code\'s',
+    "exit status: 0 ok, 2 usage error, 1 unexpected error, otherwise the ModelError code's",
     'exit status (see docs/errors.md).',
     '',
   ].join('\n');
@@ -61,7 +66,10 @@ function causeChain(wire: WireError): string[] {
  * @param verbose - add the stack and cause chain; default false
  * @returns the stderr text (ending with a newline) and the exit status
  */
-export function describeFailure(error: unknown, verbose = false): { text: string; exitCode: number } {
+export function describeFailure(
+  error: unknown,
+  verbose = false
+): { text: string; exitCode: number } {
   if (error instanceof UsageError) {
     const command = COMMANDS.find((c) => c.name === error.command);
     const usage = command === undefined ? TOP_USAGE : `jsfunc ${command.usage}`;

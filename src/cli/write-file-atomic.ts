@@ -17,15 +17,22 @@ import { ModelError } from '../errors.js';
  * @throws {ModelError} E_FILE_NOT_FOUND when the directory does not exist or is not writable
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  );
   try {
     await writeFile(tmp, text, { flag: 'wx' });
     await rename(tmp, path);
   } catch (cause) {
     await unlink(tmp).catch(() => undefined);
-    throw new ModelError('E_FILE_NOT_FOUND', `Cannot write output file ${path}: ${(cause as Error).message}`, {
-      details: { path },
-      cause,
-    });
+    throw new ModelError(
+      'E_FILE_NOT_FOUND',
+      `Cannot write output file ${path}: ${(cause as Error).message}`,
+      {
+        details: { path },
+        cause,
+      }
+    );
   }
 }

@@ -31,7 +31,9 @@ export async function cli(argv: readonly string[], io: Partial<CliIo> = {}): Pro
 }
 
 /** A fresh temporary directory and its cleanup. */
-export async function tempDir(prefix = 'jsfunc-cli-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'jsfunc-cli-'
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

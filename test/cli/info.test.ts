@@ -59,7 +59,9 @@ describe('jsfunc info', () => {
 
   it('--json prints getModelInfo and --rows limits the example', async () => {
     const run = await cli(['info', '-m', sentiment, '--json']);
-    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(await getModelInfo(sentiment))));
+    expect(JSON.parse(run.stdout)).toEqual(
+      JSON.parse(JSON.stringify(await getModelInfo(sentiment)))
+    );
     const one = await cli(['info', '-m', sentiment, '--rows', '1']);
     expect(section(one.stdout, 'input example (input_example.json)')).toHaveLength(3);
     expect(one.stdout).toContain('… 1 more rows');
@@ -75,7 +77,9 @@ describe('jsfunc info', () => {
       '  name      type                                          required',
       '  messages  array<object<content: string, role: string>>  yes',
     ]);
-    expect(lc.stdout).toContain('{"messages":[{"role":"user","content":"What is Retrieval-augmented Generation?"}]}');
+    expect(lc.stdout).toContain(
+      '{"messages":[{"role":"user","content":"What is Retrieval-augmented Generation?"}]}'
+    );
     const tensor = await cli(['info', '-m', join(mlflowModels, 'pyfunc_tensor_output_2.7.1')]);
     expect(section(tensor.stdout, 'outputs')).toEqual([
       '  name               dtype    shape',

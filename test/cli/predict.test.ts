@@ -33,7 +33,10 @@ async function expectedLinear(): Promise<number[]> {
 
 describe('jsfunc predict', () => {
   const forms: [string, unknown][] = [
-    ['dataframe_split', { dataframe_split: { columns: features, data: rows.map((r) => features.map((f) => r[f])) } }],
+    [
+      'dataframe_split',
+      { dataframe_split: { columns: features, data: rows.map((r) => features.map((f) => r[f])) } },
+    ],
     ['dataframe_records', { dataframe_records: rows }],
     ['instances', { instances: rows }],
     ['inputs', { inputs: Object.fromEntries(features.map((f) => [f, rows.map((r) => r[f])])) }],
@@ -50,13 +53,17 @@ describe('jsfunc predict', () => {
   }
 
   it('reads CSV by extension and with -t csv, and writes -o atomically', async () => {
-    const csv = [features.join(','), ...rows.map((r) => features.map((f) => r[f]).join(','))].join('\n');
+    const csv = [features.join(','), ...rows.map((r) => features.map((f) => r[f]).join(','))].join(
+      '\n'
+    );
     await writeFile(join(dir, 'req.csv'), csv);
     await writeFile(join(dir, 'req.txt'), csv);
     const out = join(dir, 'pred.json');
     const a = await cli(['predict', '-m', linear, '-i', join(dir, 'req.csv'), '-o', out]);
     expect(a).toMatchObject({ code: 0, stdout: '', stderr: '' });
-    expect(JSON.parse(await readFile(out, 'utf8'))).toEqual({ predictions: await expectedLinear() });
+    expect(JSON.parse(await readFile(out, 'utf8'))).toEqual({
+      predictions: await expectedLinear(),
+    });
     const b = await cli(['predict', '-m', linear, '-i', join(dir, 'req.txt'), '-t', 'csv']);
     expect(JSON.parse(b.stdout)).toEqual({ predictions: await expectedLinear() });
   });
@@ -73,16 +80,35 @@ describe('jsfunc predict', () => {
 
   it('passes body params and lets --params override them', async () => {
     const model = await loadModel(sentiment, { warn: () => {} });
-    const records = [{ text: 'good good great', lang: 'en' }, { text: 'bad movie', lang: 'en' }, { text: 'it was fine', lang: 'en' }];
+    const records = [
+      { text: 'good good great', lang: 'en' },
+      { text: 'bad movie', lang: 'en' },
+      { text: 'it was fine', lang: 'en' },
+    ];
     const input = join(dir, 'sent.json');
-    await writeFile(input, JSON.stringify({ dataframe_records: records, params: { threshold: 0.99, lowercase: true } }));
+    await writeFile(
+      input,
+      JSON.stringify({ dataframe_records: records, params: { threshold: 0.99, lowercase: true } })
+    );
     const plain = await cli(['predict', '-m', sentiment, '-i', input]);
     expect(plain.code).toBe(0);
     const body = JSON.parse(plain.stdout) as { predictions: unknown };
-    const fromBody = JSON.parse(JSON.stringify(await model.predict(records, { threshold: 0.99, lowercase: true })));
+    const fromBody = JSON.parse(
+      JSON.stringify(await model.predict(records, { threshold: 0.99, lowercase: true }))
+    );
     expect(body.predictions).toEqual(fromBody);
-    const over = await cli(['predict', '-m', sentiment, '-i', input, '--params', '{"threshold": 0.01}']);
-    const merged = JSON.parse(JSON.stringify(await model.predict(records, { threshold: 0.01, lowercase: true })));
+    const over = await cli([
+      'predict',
+      '-m',
+      sentiment,
+      '-i',
+      input,
+      '--params',
+      '{"threshold": 0.01}',
+    ]);
+    const merged = JSON.parse(
+      JSON.stringify(await model.predict(records, { threshold: 0.01, lowercase: true }))
+    );
     expect(JSON.parse(over.stdout).predictions).toEqual(merged);
     // The params matter for this data: otherwise the override would prove nothing.
     expect(merged).not.toEqual(fromBody);
@@ -95,7 +121,9 @@ describe('jsfunc predict', () => {
     await (await import('node:fs/promises')).mkdir(sub);
     const run = await cli(['predict', '-m', linear, '-i', bad, '-o', join(sub, 'out.json')]);
     expect(run.code).toBe(ErrorCodes.E_INPUT_INVALID.exitCode);
-    expect(run.stderr).toMatch(/^jsfunc: E_INPUT_INVALID: Invalid input\. Ensure that input is a valid JSON/);
+    expect(run.stderr).toMatch(
+      /^jsfunc: E_INPUT_INVALID: Invalid input\. Ensure that input is a valid JSON/
+    );
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(await listDir(sub)).toEqual([]);
 
@@ -105,10 +133,12 @@ describe('jsfunc predict', () => {
 
     const type = await cli(['predict', '-m', linear, '-i', bad, '-t', 'xml']);
     expect(type.code).toBe(ErrorCodes.E_FORMAT_UNSUPPORTED.exitCode);
-    expect(type.stderr).toContain("--content-type must be json or csv");
+    expect(type.stderr).toContain('--content-type must be json or csv');
 
     const params = await cli(['predict', '-m', linear, '-i', bad, '--params', '[1]']);
     expect(params.code).toBe(ErrorCodes.E_OPTION_INVALID.exitCode);
-    expect(params.stderr).toBe('jsfunc: E_OPTION_INVALID: --params must be a JSON object, found "[1]"\n');
+    expect(params.stderr).toBe(
+      'jsfunc: E_OPTION_INVALID: --params must be a JSON object, found "[1]"\n'
+    );
   });
 });

@@ -43,7 +43,17 @@ describe('jsfunc save', () => {
     expect(info.inputExample).toEqual({ columns: ['x'], data: [[1.5], [2]] });
 
     const over = join(dir, 'from-json-over');
-    const r2 = await cli(['save', '-s', join(fixtures, 'spec.json'), '-o', over, '--config', '{"extra": 10}', '--predict-fn', 'predictNegated']);
+    const r2 = await cli([
+      'save',
+      '-s',
+      join(fixtures, 'spec.json'),
+      '-o',
+      over,
+      '--config',
+      '{"extra": 10}',
+      '--predict-fn',
+      'predictNegated',
+    ]);
     expect(r2.code, r2.stderr).toBe(0);
     expect(await predictX(over, [1])).toEqual([-30]);
   });
@@ -51,8 +61,19 @@ describe('jsfunc save', () => {
   it('packages from flags: --model, --artifact, --signature, --config, --metadata', async () => {
     const out = join(dir, 'flags');
     const run = await cli([
-      'save', '--model', join(fixtures, 'scale-model.mjs'), '--artifact', `factor=${join(fixtures, 'factor.json')}`,
-      '--signature', join(fixtures, 'signature.json'), '--config', '{"extra": 1}', '--metadata', '{"owner": "cli-test"}', '-o', out,
+      'save',
+      '--model',
+      join(fixtures, 'scale-model.mjs'),
+      '--artifact',
+      `factor=${join(fixtures, 'factor.json')}`,
+      '--signature',
+      join(fixtures, 'signature.json'),
+      '--config',
+      '{"extra": 1}',
+      '--metadata',
+      '{"owner": "cli-test"}',
+      '-o',
+      out,
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(await predictX(out, [2, 4])).toEqual([6, 12]);
@@ -93,10 +114,26 @@ describe('jsfunc save', () => {
     expect(none.code).toBe(2);
     const ext = await cli(['save', '-s', join(fixtures, 'factor.yaml'), '-o', join(dir, 'x')]);
     expect(ext.code).toBe(ErrorCodes.E_FORMAT_UNSUPPORTED.exitCode);
-    const art = await cli(['save', '--model', join(fixtures, 'scale-model.mjs'), '--artifact', 'factor', '-o', join(dir, 'x')]);
+    const art = await cli([
+      'save',
+      '--model',
+      join(fixtures, 'scale-model.mjs'),
+      '--artifact',
+      'factor',
+      '-o',
+      join(dir, 'x'),
+    ]);
     expect(art.code).toBe(ErrorCodes.E_OPTION_INVALID.exitCode);
-    expect(art.stderr).toBe('jsfunc: E_OPTION_INVALID: --artifact must be name=value, found "factor"\n');
-    const missingSpec = await cli(['save', '-s', join(fixtures, 'nope.json'), '-o', join(dir, 'x')]);
+    expect(art.stderr).toBe(
+      'jsfunc: E_OPTION_INVALID: --artifact must be name=value, found "factor"\n'
+    );
+    const missingSpec = await cli([
+      'save',
+      '-s',
+      join(fixtures, 'nope.json'),
+      '-o',
+      join(dir, 'x'),
+    ]);
     expect(missingSpec.code).toBe(ErrorCodes.E_FILE_NOT_FOUND.exitCode);
     expect(await listDir(dir)).not.toContain('x');
   });
@@ -104,12 +141,20 @@ describe('jsfunc save', () => {
 
 describe('normalizeSignature', () => {
   it('accepts MLflow strings, MLflow arrays and jsfunc objects alike', () => {
-    const fromStrings = normalizeSignature({ inputs: '[{"type": "long", "name": "id"}]', outputs: null }, 't');
+    const fromStrings = normalizeSignature(
+      { inputs: '[{"type": "long", "name": "id"}]', outputs: null },
+      't'
+    );
     const fromArrays = normalizeSignature({ inputs: [{ type: 'long', name: 'id' }] }, 't');
-    const own = normalizeSignature({ inputs: [{ kind: 'column', name: 'id', type: { type: 'long' }, required: true }] }, 't');
+    const own = normalizeSignature(
+      { inputs: [{ kind: 'column', name: 'id', type: { type: 'long' }, required: true }] },
+      't'
+    );
     expect(fromStrings).toEqual(fromArrays);
     expect(own).toEqual(fromArrays);
-    expect(() => normalizeSignature({ inputs: [{ type: 'nope', name: 'id' }] }, 't')).toThrow(/nope/);
+    expect(() => normalizeSignature({ inputs: [{ type: 'nope', name: 'id' }] }, 't')).toThrow(
+      /nope/
+    );
     expect(normalizeSignature(null, 't')).toBeNull();
   });
 });

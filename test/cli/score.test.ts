@@ -20,9 +20,14 @@ let sentiment: string;
 function linearBatches(): RecordBatch[] {
   const cols: Record<string, ReturnType<typeof makeVector>> = {};
   for (let c = 0; c < features.length; c++) {
-    cols[features[c]!] = makeVector(Float64Array.from({ length: N }, (_, i) => Math.sin(i * (c + 1)) * 3));
+    cols[features[c]!] = makeVector(
+      Float64Array.from({ length: N }, (_, i) => Math.sin(i * (c + 1)) * 3)
+    );
   }
-  const ids = vectorFromArray(Array.from({ length: N }, (_, i) => `row-${i}`), new Utf8());
+  const ids = vectorFromArray(
+    Array.from({ length: N }, (_, i) => `row-${i}`),
+    new Utf8()
+  );
   const table = new Table({ id: ids, ...cols });
   return [table.slice(0, 1000).batches, table.slice(1000).batches].flat();
 }
@@ -53,8 +58,22 @@ describe('jsfunc score', () => {
     it(`scores ${inExt} into ${outExt}: input columns + prediction, same order, model's values`, async () => {
       const input = await writeInput(`in-${inExt}-${outExt}.${inExt}`, linearBatches());
       const output = join(dir, `out-${inExt}.${outExt}`);
-      const run = await cli(['score', '-m', linear, '-i', input, '-o', output, '--workers', '2', '--batch-size', '700']);
-      expect(run.stderr).toMatch(/^jsfunc: scored 2,500 rows in [\d.]+ s \([\d,]+ rows\/s\), 2 workers, [12] model loads? -> /);
+      const run = await cli([
+        'score',
+        '-m',
+        linear,
+        '-i',
+        input,
+        '-o',
+        output,
+        '--workers',
+        '2',
+        '--batch-size',
+        '700',
+      ]);
+      expect(run.stderr).toMatch(
+        /^jsfunc: scored 2,500 rows in [\d.]+ s \([\d,]+ rows\/s\), 2 workers, [12] model loads? -> /
+      );
       expect(run.code).toBe(0);
       const got = await collect(readBatches(output));
       expect(got[0]!.schema.fields.map((f) => f.name)).toEqual(['id', ...features, 'prediction']);
@@ -62,7 +81,9 @@ describe('jsfunc score', () => {
       const inRows = rowsOf(await collect(readBatches(input)));
       expect(outRows.map((r) => r['id'])).toEqual(inRows.map((r) => r['id']));
       const model = await loadModel(linear, { warn: () => {} });
-      const expected = Array.from((await model.predict(new Table(linearBatches()).select(features))) as ArrayLike<number>);
+      const expected = Array.from(
+        (await model.predict(new Table(linearBatches()).select(features))) as ArrayLike<number>
+      );
       expect(outRows.map((r) => r['prediction'])).toEqual(expected);
       expect(outRows.map((r) => r['x3'])).toEqual(inRows.map((r) => r['x3']));
     });
@@ -72,18 +93,37 @@ describe('jsfunc score', () => {
     const texts = ['good great', 'bad awful movie', 'it was ok', 'love it', 'terrible and sad'];
     const table = new Table({
       text: vectorFromArray(texts, new Utf8()),
-      lang: vectorFromArray(texts.map(() => 'en'), new Utf8()),
+      lang: vectorFromArray(
+        texts.map(() => 'en'),
+        new Utf8()
+      ),
       score: makeVector(Float64Array.from(texts, (_, i) => i)),
     });
     const input = await writeInput('sent.csv', table.batches);
     const model = await loadModel(sentiment, { warn: () => {} });
-    const expected = JSON.parse(JSON.stringify(await model.predict(table.select(['text', 'lang']), { threshold: 0.7 }))) as {
+    const expected = JSON.parse(
+      JSON.stringify(await model.predict(table.select(['text', 'lang']), { threshold: 0.7 }))
+    ) as {
       label: string;
       score: number;
     }[];
     for (const ext of ['csv', 'parquet']) {
       const output = join(dir, `sent-out.${ext}`);
-      const run = await cli(['score', '-m', sentiment, '-i', input, '-o', output, '--workers', '1', '--params', '{"threshold":0.7}', '--output-column', 'p']);
+      const run = await cli([
+        'score',
+        '-m',
+        sentiment,
+        '-i',
+        input,
+        '-o',
+        output,
+        '--workers',
+        '1',
+        '--params',
+        '{"threshold":0.7}',
+        '--output-column',
+        'p',
+      ]);
       expect(run.code, run.stderr).toBe(0);
       const got = rowsOf(await collect(readBatches(output)));
       expect(Object.keys(got[0]!)).toEqual(['text', 'lang', 'score', 'p.label', 'p.score']);
@@ -94,9 +134,23 @@ describe('jsfunc score', () => {
 
   it('prints a JSON summary with --json and draws a redrawn progress line on a TTY', async () => {
     const input = await writeInput('tty.parquet', linearBatches());
-    const run = await cli(['score', '-m', linear, '-i', input, '-o', join(dir, 'tty.arrows'), '--workers', '1', '--json'], {
-      isTTY: true,
-    });
+    const run = await cli(
+      [
+        'score',
+        '-m',
+        linear,
+        '-i',
+        input,
+        '-o',
+        join(dir, 'tty.arrows'),
+        '--workers',
+        '1',
+        '--json',
+      ],
+      {
+        isTTY: true,
+      }
+    );
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as Record<string, number>;
     expect(summary).toMatchObject({ rows: N, workers: 1, modelLoads: 1 });
@@ -113,7 +167,12 @@ describe('jsfunc score', () => {
       fails = join(dir, 'fails');
       await mkdir(fails);
     });
-    async function expectFailure(argv: string[], code: keyof typeof ErrorCodes, message: RegExp, outDir: string) {
+    async function expectFailure(
+      argv: string[],
+      code: keyof typeof ErrorCodes,
+      message: RegExp,
+      outDir: string
+    ) {
       const run = await cli(argv);
       expect(run.code).toBe(ErrorCodes[code].exitCode);
       expect(run.stderr).toMatch(new RegExp(`^jsfunc: ${code}: `));
@@ -124,7 +183,10 @@ describe('jsfunc score', () => {
     }
 
     it('a column the model needs that the file lacks fails before scoring, naming it and the file columns', async () => {
-      const batches = new Table(linearBatches()).select(['id', ...features.filter((f) => f !== 'x7')]).batches;
+      const batches = new Table(linearBatches()).select([
+        'id',
+        ...features.filter((f) => f !== 'x7'),
+      ]).batches;
       const input = await writeInput('missing.parquet', batches);
       await expectFailure(
         ['score', '-m', linear, '-i', input, '-o', join(fails, 'out-missing.csv')],
@@ -140,7 +202,19 @@ describe('jsfunc score', () => {
       lines.push('1,2,3');
       await writeFile(join(dir, 'bad.csv'), `${lines.join('\n')}\n`);
       await expectFailure(
-        ['score', '-m', linear, '-i', join(dir, 'bad.csv'), '-o', join(fails, 'out-bad.parquet'), '--workers', '1', '--batch-size', '500'],
+        [
+          'score',
+          '-m',
+          linear,
+          '-i',
+          join(dir, 'bad.csv'),
+          '-o',
+          join(fails, 'out-bad.parquet'),
+          '--workers',
+          '1',
+          '--batch-size',
+          '500',
+        ],
         'E_FORMAT_MALFORMED',
         /bad\.csv: line 3002: expected 10 fields/,
         fails
@@ -148,16 +222,58 @@ describe('jsfunc score', () => {
     });
 
     it('a missing input, an unknown extension, a bad flag value', async () => {
-      await expectFailure(['score', '-m', linear, '-i', join(dir, 'nope.csv'), '-o', join(fails, 'out.csv')], 'E_FILE_NOT_FOUND', /nope\.csv does not exist/, fails);
-      await expectFailure(['score', '-m', linear, '-i', join(dir, 'in.xlsx'), '-o', join(fails, 'out.csv')], 'E_FORMAT_UNSUPPORTED', /'\.xlsx'/, fails);
-      await expectFailure(['score', '-m', linear, '-i', join(dir, 'bad.csv'), '-o', join(fails, 'out.txt')], 'E_FORMAT_UNSUPPORTED', /'\.txt'/, fails);
-      await expectFailure(['score', '-m', linear, '-i', join(dir, 'bad.csv'), '-o', join(fails, 'out.csv'), '--workers', 'two'], 'E_OPTION_INVALID', /--workers must be an integer >= 1, found "two"/, fails);
+      await expectFailure(
+        ['score', '-m', linear, '-i', join(dir, 'nope.csv'), '-o', join(fails, 'out.csv')],
+        'E_FILE_NOT_FOUND',
+        /nope\.csv does not exist/,
+        fails
+      );
+      await expectFailure(
+        ['score', '-m', linear, '-i', join(dir, 'in.xlsx'), '-o', join(fails, 'out.csv')],
+        'E_FORMAT_UNSUPPORTED',
+        /'\.xlsx'/,
+        fails
+      );
+      await expectFailure(
+        ['score', '-m', linear, '-i', join(dir, 'bad.csv'), '-o', join(fails, 'out.txt')],
+        'E_FORMAT_UNSUPPORTED',
+        /'\.txt'/,
+        fails
+      );
+      await expectFailure(
+        [
+          'score',
+          '-m',
+          linear,
+          '-i',
+          join(dir, 'bad.csv'),
+          '-o',
+          join(fails, 'out.csv'),
+          '--workers',
+          'two',
+        ],
+        'E_OPTION_INVALID',
+        /--workers must be an integer >= 1, found "two"/,
+        fails
+      );
     });
 
     it('an invalid param fails before any batch runs', async () => {
-      const input = await writeInput('p.csv', [new Table({ text: vectorFromArray(['a'], new Utf8()) }).batches[0]!]);
+      const input = await writeInput('p.csv', [
+        new Table({ text: vectorFromArray(['a'], new Utf8()) }).batches[0]!,
+      ]);
       await expectFailure(
-        ['score', '-m', sentiment, '-i', input, '-o', join(fails, 'out-p.csv'), '--params', '{"threshold":"high"}'],
+        [
+          'score',
+          '-m',
+          sentiment,
+          '-i',
+          input,
+          '-o',
+          join(fails, 'out-p.csv'),
+          '--params',
+          '{"threshold":"high"}',
+        ],
         'E_PARAMS_INVALID',
         /threshold/,
         fails
@@ -168,7 +284,9 @@ describe('jsfunc score', () => {
   it('missing required flags are usage errors (exit 2)', async () => {
     const run = await cli(['score', '-m', linear, '-i', 'x.csv']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`jsfunc: missing required option --output\nusage: jsfunc ${(await import('../../src/cli/commands/score.js')).scoreCommand.usage}\n`);
+    expect(run.stderr).toBe(
+      `jsfunc: missing required option --output\nusage: jsfunc ${(await import('../../src/cli/commands/score.js')).scoreCommand.usage}\n`
+    );
   });
 });
 

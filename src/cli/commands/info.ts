@@ -43,7 +43,9 @@ with. Works on MLflow-written packages too.
     const rows = optionalInt(values, 'rows', 0) ?? 5;
     const info = await getModelInfo(model);
     ctx.io.stdout.write(
-      values['json'] === true ? `${JSON.stringify(info, jsonReplacer, 2)}\n` : formatInfo(info, { exampleRows: rows })
+      values['json'] === true
+        ? `${JSON.stringify(info, jsonReplacer, 2)}\n`
+        : formatInfo(info, { exampleRows: rows })
     );
     return 0;
   },

@@ -17,13 +17,15 @@ import { UsageError, optionalJsonObject, optionalString, type FlagValues } from 
 import type { CliIo, Command } from '../command.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 
-const usage = 'predict -m MODEL [-i INPUT|-] [-o OUTPUT] [-t json|csv] [--params JSON] [--model-config JSON]';
+const usage =
+  'predict -m MODEL [-i INPUT|-] [-o OUTPUT] [-t json|csv] [--params JSON] [--model-config JSON]';
 
 /** Reads a flag given under its jsfunc name or its `mlflow models predict` name. */
 function either(values: FlagValues, name: string, alias: string): string | undefined {
   const a = optionalString(values, name);
   const b = optionalString(values, alias);
-  if (a !== undefined && b !== undefined) throw new UsageError(`give --${name} or --${alias}, not both`, 'predict');
+  if (a !== undefined && b !== undefined)
+    throw new UsageError(`give --${name} or --${alias}, not both`, 'predict');
   return a ?? b;
 }
 
@@ -52,7 +54,9 @@ function contentType(flag: string | undefined, input: string | undefined): 'json
       { details: { option: 'content-type', value: flag } }
     );
   }
-  return input !== undefined && input !== '-' && extname(input).toLowerCase() === '.csv' ? 'csv' : 'json';
+  return input !== undefined && input !== '-' && extname(input).toLowerCase() === '.csv'
+    ? 'csv'
+    : 'json';
 }
 
 /** The `predict` command. */
@@ -110,7 +114,10 @@ CSV has a header row. Values are cast to the input signature's types.
       }
     }
 
-    const model = await loadModel(modelPath, { warn: ctx.warn, ...(modelConfig ? { modelConfig } : {}) });
+    const model = await loadModel(modelPath, {
+      warn: ctx.warn,
+      ...(modelConfig ? { modelConfig } : {}),
+    });
     const schema = model.signature?.inputs ?? null;
     let table;
     let params: Params | undefined;

@@ -28,7 +28,10 @@ const usage =
   '[--config JSON] [--metadata JSON] [--predict-fn NAME]) -o OUTDIR [--force]';
 
 function specError(path: string, message: string, cause?: unknown): ModelError {
-  return new ModelError('E_OPTION_INVALID', `Spec ${path}: ${message}`, { details: { spec: path }, cause });
+  return new ModelError('E_OPTION_INVALID', `Spec ${path}: ${message}`, {
+    details: { spec: path },
+    cause,
+  });
 }
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -36,18 +39,26 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new ModelError('E_FILE_NOT_FOUND', `${what} ${path} cannot be read: ${(cause as Error).message}`, {
-      details: { path },
-      cause,
-    });
+    throw new ModelError(
+      'E_FILE_NOT_FOUND',
+      `${what} ${path} cannot be read: ${(cause as Error).message}`,
+      {
+        details: { path },
+        cause,
+      }
+    );
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new ModelError('E_FORMAT_MALFORMED', `${what} ${path} is not valid JSON: ${(cause as Error).message}`, {
-      details: { path },
-      cause,
-    });
+    throw new ModelError(
+      'E_FORMAT_MALFORMED',
+      `${what} ${path} is not valid JSON: ${(cause as Error).message}`,
+      {
+        details: { path },
+        cause,
+      }
+    );
   }
 }
 
@@ -64,13 +75,18 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
 export function normalizeSignature(value: unknown, where: string): ModelSignature | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ModelError('E_SIGNATURE_INVALID', `${where}: a signature must be an object with inputs/outputs/params`, {
-      details: { where },
-    });
+    throw new ModelError(
+      'E_SIGNATURE_INVALID',
+      `${where}: a signature must be an object with inputs/outputs/params`,
+      {
+        details: { where },
+      }
+    );
   }
   const dict = value as Record<string, unknown>;
   const parts = ['inputs', 'outputs', 'params'] as const;
-  const hasKind = (v: unknown) => Array.isArray(v) && v.some((s) => typeof s === 'object' && s !== null && 'kind' in s);
+  const hasKind = (v: unknown) =>
+    Array.isArray(v) && v.some((s) => typeof s === 'object' && s !== null && 'kind' in s);
   const objectTyped = (v: unknown) =>
     Array.isArray(v) && v.some((p) => typeof (p as { type?: unknown } | null)?.type === 'object');
   if (hasKind(dict['inputs']) || hasKind(dict['outputs']) || objectTyped(dict['params'])) {
@@ -80,7 +96,8 @@ export function normalizeSignature(value: unknown, where: string): ModelSignatur
   const asText: Record<string, string | null> = {};
   for (const k of parts) {
     const v = dict[k];
-    asText[k] = v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
+    asText[k] =
+      v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
   }
   return parseSignature(asText);
 }
@@ -100,23 +117,31 @@ async function fromModule(path: string): Promise<SaveModelOptions> {
   } catch (cause) {
     const code = (cause as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' && String((cause as Error).message).includes(path)) {
-      throw new ModelError('E_FILE_NOT_FOUND', `Spec ${path} does not exist`, { details: { path }, cause });
+      throw new ModelError('E_FILE_NOT_FOUND', `Spec ${path} does not exist`, {
+        details: { path },
+        cause,
+      });
     }
     throw specError(path, `failed to import: ${(cause as Error).message}`, cause);
   }
   // Generated artifacts (udf/embedding-lookup's table, udf/mlp's weights) come from prepare().
-  if (typeof mod['prepare'] === 'function') await (mod['prepare'] as (root?: string, o?: object) => unknown)(undefined, {});
+  if (typeof mod['prepare'] === 'function')
+    await (mod['prepare'] as (root?: string, o?: object) => unknown)(undefined, {});
   const exported = mod['saveOptions'] ?? mod['default'];
   const options = typeof exported === 'function' ? await (exported as () => unknown)() : exported;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw specError(path, 'must export saveOptions (a function returning saveModel options, or the options object)');
+    throw specError(
+      path,
+      'must export saveOptions (a function returning saveModel options, or the options object)'
+    );
   }
   return options as SaveModelOptions;
 }
 
 async function fromJson(path: string): Promise<SaveModelOptions> {
   const json = await readJsonFile(path, 'Spec');
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw specError(path, 'must be a JSON object of saveModel options');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw specError(path, 'must be a JSON object of saveModel options');
   const o = { ...(json as Record<string, unknown>) };
   // Paths in a JSON spec are relative to the spec file, not to the working directory.
   const base = dirname(path);
@@ -127,9 +152,12 @@ async function fromJson(path: string): Promise<SaveModelOptions> {
     o['model'] = { ...m, path: at(m['path']) };
   }
   if (typeof o['artifacts'] === 'object' && o['artifacts'] !== null) {
-    o['artifacts'] = Object.fromEntries(Object.entries(o['artifacts'] as Record<string, unknown>).map(([k, v]) => [k, at(v)]));
+    o['artifacts'] = Object.fromEntries(
+      Object.entries(o['artifacts'] as Record<string, unknown>).map(([k, v]) => [k, at(v)])
+    );
   }
-  if (o['signature'] !== undefined) o['signature'] = normalizeSignature(o['signature'], `${path} signature`);
+  if (o['signature'] !== undefined)
+    o['signature'] = normalizeSignature(o['signature'], `${path} signature`);
   if (o['inputExample'] !== undefined) o['inputExample'] = normalizeExample(o['inputExample']);
   return o as unknown as SaveModelOptions;
 }
@@ -139,9 +167,11 @@ async function flagOverrides(values: FlagValues): Promise<Partial<SaveModelOptio
   const artifacts = keyValueList(values, 'artifact');
   if (Object.keys(artifacts).length > 0) out.artifacts = artifacts;
   const sigPath = optionalString(values, 'signature');
-  if (sigPath !== undefined) out.signature = normalizeSignature(await readJsonFile(sigPath, 'Signature file'), sigPath);
+  if (sigPath !== undefined)
+    out.signature = normalizeSignature(await readJsonFile(sigPath, 'Signature file'), sigPath);
   const examplePath = optionalString(values, 'input-example');
-  if (examplePath !== undefined) out.inputExample = normalizeExample(await readJsonFile(examplePath, 'Input example file'));
+  if (examplePath !== undefined)
+    out.inputExample = normalizeExample(await readJsonFile(examplePath, 'Input example file'));
   const config = optionalJsonObject(values, 'config');
   if (config !== undefined) out.modelConfig = config;
   const metadata = optionalJsonObject(values, 'metadata');
@@ -216,19 +246,26 @@ These flags also override a spec's values.
     const out = resolve(requireString(values, 'output', 'save'));
     const spec = optionalString(values, 'spec');
     const modelFile = optionalString(values, 'model');
-    if (spec !== undefined && modelFile !== undefined) throw new UsageError('give --spec or --model, not both', 'save');
-    if (spec === undefined && modelFile === undefined) throw new UsageError('missing required option --spec or --model', 'save');
+    if (spec !== undefined && modelFile !== undefined)
+      throw new UsageError('give --spec or --model, not both', 'save');
+    if (spec === undefined && modelFile === undefined)
+      throw new UsageError('missing required option --spec or --model', 'save');
     const overrides = await flagOverrides(values);
     let options: SaveModelOptions;
     if (spec !== undefined) {
       const path = resolve(spec);
       const ext = extname(path).toLowerCase();
       if (ext === '.json') options = await fromJson(path);
-      else if (['.mjs', '.js', '.cjs', '.ts', '.mts'].includes(ext)) options = await fromModule(path);
+      else if (['.mjs', '.js', '.cjs', '.ts', '.mts'].includes(ext))
+        options = await fromModule(path);
       else {
-        throw new ModelError('E_FORMAT_UNSUPPORTED', `Spec ${spec} must be a .mjs/.js module or a .json file, found '${ext || '(none)'}'`, {
-          details: { path: spec },
-        });
+        throw new ModelError(
+          'E_FORMAT_UNSUPPORTED',
+          `Spec ${spec} must be a .mjs/.js module or a .json file, found '${ext || '(none)'}'`,
+          {
+            details: { path: spec },
+          }
+        );
       }
       options = { ...options, ...overrides };
     } else {

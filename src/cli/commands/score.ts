@@ -69,18 +69,30 @@ export function flattenStructColumn(batch: RecordBatch, name: string): RecordBat
   const only = new Schema([field]);
   const single = new RecordBatch(
     only,
-    makeData({ type: new Struct(only.fields), length: batch.numRows, children: [structData], nullCount: 0 })
+    makeData({
+      type: new Struct(only.fields),
+      length: batch.numRows,
+      children: [structData],
+      nullCount: 0,
+    })
   );
   const parts = applyMapping(new Table(single), { kind: 'struct', source: name });
   const partData = parts.batches[0]?.data.children ?? [];
-  const flatFields = parts.schema.fields.map((f) => new Field(`${name}.${f.name}`, f.type, true, f.metadata));
+  const flatFields = parts.schema.fields.map(
+    (f) => new Field(`${name}.${f.name}`, f.type, true, f.metadata)
+  );
   const flatNames = new Set(flatFields.map((f) => f.name));
   const keep = batch.schema.fields
     .map((f, i) => [f, i] as const)
     .filter(([f]) => f.name !== name && !flatNames.has(f.name));
   const fields = [...keep.map(([f]) => f), ...flatFields];
   const children = [...keep.map(([, i]) => batch.data.children[i]!), ...partData];
-  const data = makeData({ type: new Struct(fields), length: batch.numRows, children, nullCount: 0 });
+  const data = makeData({
+    type: new Struct(fields),
+    length: batch.numRows,
+    children,
+    nullCount: 0,
+  });
   return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
 }
 
@@ -178,7 +190,10 @@ export async function scoreFile(
         resolveColumns(schema, first.value.schema, options.columns);
       } catch (e) {
         if (ModelError.is(e)) {
-          throw new ModelError(e.code, `${input}: ${e.message}`, { details: { ...e.details, path: input }, cause: e });
+          throw new ModelError(e.code, `${input}: ${e.message}`, {
+            details: { ...e.details, path: input },
+            cause: e,
+          });
         }
         throw e;
       }
@@ -194,15 +209,21 @@ export async function scoreFile(
         ...(signal !== undefined ? { signal } : {}),
       });
       const ipc =
-        inFormat === 'arrow' || inFormat === 'arrows' ? new IpcRowEstimator((await stat(input)).size) : undefined;
-      const observed = ipc === undefined ? prepend(first.value, source) : observe(prepend(first.value, source));
+        inFormat === 'arrow' || inFormat === 'arrows'
+          ? new IpcRowEstimator((await stat(input)).size)
+          : undefined;
+      const observed =
+        ipc === undefined ? prepend(first.value, source) : observe(prepend(first.value, source));
       async function* observe(batches: AsyncGenerator<RecordBatch>): AsyncGenerator<RecordBatch> {
         for await (const b of batches) {
           progress.setTotal(ipc!.observe(b));
           yield b;
         }
       }
-      const mapOptions = { outputColumn, ...(options.columns !== undefined ? { columns: options.columns } : {}) };
+      const mapOptions = {
+        outputColumn,
+        ...(options.columns !== undefined ? { columns: options.columns } : {}),
+      };
       for await (const scored of udf.mapBatches(observed, mapOptions)) {
         await writer.write(flattenStructColumn(scored, outputColumn));
         rows += scored.numRows;
@@ -289,11 +310,16 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
   async run(values, _positionals, ctx) {
     const outputColumn = optionalString(values, 'output-column');
     if (outputColumn === '') {
-      throw new ModelError('E_OPTION_INVALID', '--output-column must be a non-empty name, found ""', {
-        details: { option: 'output-column' },
-      });
+      throw new ModelError(
+        'E_OPTION_INVALID',
+        '--output-column must be a non-empty name, found ""',
+        {
+          details: { option: 'output-column' },
+        }
+      );
     }
-    const opt = <K extends string, V>(key: K, v: V | undefined) => (v === undefined ? {} : ({ [key]: v } as { [P in K]: V }));
+    const opt = <K extends string, V>(key: K, v: V | undefined) =>
+      v === undefined ? {} : ({ [key]: v } as { [P in K]: V });
     const summary = await scoreFile(
       {
         model: requireString(values, 'model', 'score'),
