@@ -5,6 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   Field,
   FixedSizeList,
@@ -407,6 +408,29 @@ describe('onnx-io helpers', () => {
 });
 
 describe('onnx flavor in worker threads', () => {
+  it('defaults intra_op_num_threads to 1 inside a worker thread, not on the main thread', async () => {
+    const pkg = fresh('sklearn-threads');
+    await saveOnnxModel(pkg, { onnxModel: SKLEARN });
+    const main = await loadModel(pkg, { warn: () => undefined });
+    expect(main.context.modelConfig['intra_op_num_threads']).toBeUndefined();
+    // The compiled loader (dist/, built before the tests) loaded in a real worker thread.
+    const loader = new URL('../../dist/package/load-model.js', import.meta.url).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.loader)
+         .then((m) => m.loadModel(workerData.pkg, { warn: () => undefined }))
+         .then((model) => parentPort.postMessage({ ...model.context.modelConfig }))
+         .catch((e) => parentPort.postMessage({ error: String(e) }));`,
+      { eval: true, workerData: { loader, pkg } }
+    );
+    const config = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(config).toMatchObject({ intra_op_num_threads: 1 });
+  });
+
   it('scores the sklearn package through sparkUdf with result type long', async () => {
     const pkg = fresh('sklearn-udf');
     await saveOnnxModel(pkg, { onnxModel: SKLEARN });
