@@ -258,6 +258,19 @@ describe('jsfunc score', () => {
       );
     });
 
+    it('an aborted run (SIGINT in the bin) fails with E_ABORTED and leaves no output', async () => {
+      const input = await writeInput('abort.parquet', linearBatches());
+      const controller = new AbortController();
+      controller.abort(new Error('received SIGINT'));
+      const run = await cli(
+        ['score', '-m', linear, '-i', input, '-o', join(fails, 'out-abort.csv'), '--workers', '1'],
+        { signal: controller.signal }
+      );
+      expect(run.code).toBe(ErrorCodes.E_ABORTED.exitCode);
+      expect(run.stderr).toMatch(/^jsfunc: E_ABORTED: /);
+      expect(await listDir(fails)).toEqual([]);
+    });
+
     it('an invalid param fails before any batch runs', async () => {
       const input = await writeInput('p.csv', [
         new Table({ text: vectorFromArray(['a'], new Utf8()) }).batches[0]!,
