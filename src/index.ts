@@ -26,6 +26,8 @@ export type {
 /** Packages: save, load, inspect. */
 export { saveModel } from './package/save-model.js';
 export type { SaveModelOptions } from './package/save-model.js';
+export { saveOnnxModel } from './package/save-onnx-model.js';
+export type { SaveOnnxModelOptions } from './package/save-onnx-model.js';
 export { loadModel } from './package/load-model.js';
 export type { LoadModelOptions } from './package/load-model.js';
 export { getModelInfo } from './package/model-info.js';
