@@ -79,6 +79,10 @@ class JsLoadedModel implements LoadedModel {
       return await fn.call(this.instance, this.context, table, checkedParams);
     } catch (cause) {
       this.cleanStack(cause);
+      // A ModelError was raised on purpose (a flavor's own input check, E_MODEL_OUTPUT, ...):
+      // its code is the answer callers branch on, so it passes through unchanged. Only foreign
+      // errors, the model's own failures, become E_MODEL_PREDICT.
+      if (ModelError.is(cause)) throw cause;
       const message = cause instanceof Error ? cause.message : String(cause);
       const error = new ModelError(
         'E_MODEL_PREDICT',

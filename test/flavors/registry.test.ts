@@ -9,7 +9,16 @@ describe('selectFlavor', () => {
     );
     expect(loader.name).toBe('js_function');
     expect(conf).toEqual({ predict_fn: 'p' });
-    expect(LOADABLE_FLAVORS).toEqual(['js_function']);
+    expect(LOADABLE_FLAVORS).toEqual(['js_function', 'onnx']);
+  });
+
+  it('picks onnx when the package declares it without js_function', () => {
+    const { loader, conf } = selectFlavor(
+      { flavors: { python_function: {}, onnx: { data: 'model.onnx' } } },
+      '/pkg'
+    );
+    expect(loader.name).toBe('onnx');
+    expect(conf).toEqual({ data: 'model.onnx' });
   });
 
   it('names the flavors found and the loadable ones when none matches', () => {
@@ -22,8 +31,8 @@ describe('selectFlavor', () => {
     expect(error).toMatchObject({
       code: 'E_FLAVOR_UNSUPPORTED',
       message:
-        'Model "/pkg" has flavor(s) [python_function, sklearn], none of which jsfunc can load; jsfunc loads [js_function]',
-      details: { flavors: ['python_function', 'sklearn'], supported: ['js_function'] },
+        'Model "/pkg" has flavor(s) [python_function, sklearn], none of which jsfunc can load; jsfunc loads [js_function, onnx]',
+      details: { flavors: ['python_function', 'sklearn'], supported: ['js_function', 'onnx'] },
     });
   });
 });

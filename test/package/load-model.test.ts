@@ -113,10 +113,38 @@ describe('loadModel + predict', () => {
     expect(error.stack).toContain('row 3 is bad');
   });
 
+  it('passes a ModelError raised inside predict through unchanged', async () => {
+    const root = tmp.make();
+    const src = join(root, 'raises.mjs');
+    // A model that raises a jsfunc error on purpose, as a flavor's own input check does. It is
+    // recognised by shape (ModelError.is), so it need not import jsfunc.
+    writeFileSync(
+      src,
+      `export default class Raises {
+        predict() {
+          const e = new Error('output column "y" is missing');
+          e.name = 'ModelError';
+          e.code = 'E_MODEL_OUTPUT';
+          throw e;
+        }
+      }\n`
+    );
+    const pkg = join(root, 'raises');
+    await saveModel(pkg, { model: { path: src } });
+    const model = await loadModel(pkg);
+    const error = (await model.predict([{ x: 1 }]).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({
+      name: 'ModelError',
+      code: 'E_MODEL_OUTPUT',
+      message: 'output column "y" is missing',
+    });
+    expect(error.cause).toBeUndefined();
+  });
+
   it('refuses an MLflow python_function package with E_FLAVOR_UNSUPPORTED', async () => {
     await expect(loadModel(join(MLFLOW_MODELS, 'pyfunc_2.8.1'))).rejects.toMatchObject({
       code: 'E_FLAVOR_UNSUPPORTED',
-      message: expect.stringMatching(/\[python_function\].*jsfunc loads \[js_function\]/),
+      message: expect.stringMatching(/\[python_function\].*jsfunc loads \[js_function, onnx\]/),
     });
   });
 });
