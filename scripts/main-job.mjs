@@ -71,7 +71,7 @@ async function jsfunc(argv, { captureStdout = false } = {}) {
     stdout: captureStdout ? { write: (s) => (stdout += s) } : process.stdout,
     stderr: stderrIo,
     isTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80,
+    columns: process.stderr.columns || 80,
   });
   if (code !== 0) {
     console.error(`main-job: 'jsfunc ${argv[0]}' failed with exit status ${code}`);

@@ -81,7 +81,9 @@ export function formatProgressLine(
   const tail =
     ` ${String(Math.floor(fraction * 100)).padStart(3)}% ${formatCount(rows)}/${total.exact ? '' : '~'}` +
     `${formatCount(shownTotal)} rows  ${rateText}  ETA ${formatDuration(eta)}`;
-  const barWidth = Math.max(0, Math.min(30, width - tail.length - 3));
+  // A fixed bar width per terminal width: sized from the tail it would be redrawn with each
+  // time, the bar would jump as the counts and the rate change length.
+  const barWidth = width >= 70 ? Math.min(30, width - 60) : 0;
   const filled = Math.round(fraction * barWidth);
   const bar = barWidth > 0 ? `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]` : '';
   return `${bar}${tail}`.slice(0, width);
