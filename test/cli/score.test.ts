@@ -161,6 +161,21 @@ describe('jsfunc score', () => {
     expect(run.stderr.endsWith('\r\x1b[K')).toBe(true);
   });
 
+  it('an input with no rows gives an output with the prediction columns and no rows', async () => {
+    await writeFile(join(dir, 'empty.ndjson'), '');
+    for (const [model, columns] of [
+      [linear, ['prediction']],
+      [sentiment, ['prediction.label', 'prediction.score']],
+    ] as const) {
+      const output = join(dir, `empty-${columns.length}.parquet`);
+      const run = await cli(['score', '-m', model, '-i', join(dir, 'empty.ndjson'), '-o', output]);
+      expect(run.code, run.stderr).toBe(0);
+      const got = await collect(readBatches(output));
+      expect(got.reduce((n, b) => n + b.numRows, 0)).toBe(0);
+      expect(got[0]!.schema.fields.map((f) => f.name)).toEqual(columns);
+    }
+  });
+
   describe('failures: one line, the code exit status, no output left behind', () => {
     let fails: string;
     beforeAll(async () => {

@@ -20,7 +20,9 @@ import { detectFormat } from '../../io/format.js';
 import { readBatches } from '../../io/read-batches.js';
 import { createBatchWriter } from '../../io/write-batches.js';
 import { readMLmodel } from '../../package/mlmodel.js';
+import { emptyBatch } from '../../io/text-columns.js';
 import { applyMapping, resolveColumns } from '../../udf/column-mapping.js';
+import { inferResultType, parseResultType, resultTypeToArrow } from '../../udf/result-type.js';
 import { sparkUdf, type SparkUdf, type SparkUdfStats } from '../../udf/spark-udf.js';
 import {
   optionalInt,
@@ -182,6 +184,17 @@ export async function scoreFile(
   try {
     const first = await source.next();
     if (first.done === true) {
+      // No batch at all (a header-only CSV, an empty NDJSON): the output still gets the
+      // prediction column(s), so binary formats have a schema and text formats a header.
+      const rt =
+        options.resultType !== undefined
+          ? parseResultType(options.resultType)
+          : inferResultType(metadata.signature?.outputs ?? null, () => {});
+      const empty = flattenStructColumn(
+        emptyBatch(new Schema([new Field(outputColumn, resultTypeToArrow(rt), true)])),
+        outputColumn
+      );
+      await writer.write(empty);
       await writer.close();
     } else {
       // Map columns on the first batch before any worker starts, so a missing column fails
