@@ -15,6 +15,7 @@ import { UsageError, parseCommandArgs } from './args.js';
 import type { CliIo, Command, CommandContext } from './command.js';
 import { infoCommand } from './commands/info.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { saveCommand } from './commands/save.js';
 import { scoreCommand } from './commands/score.js';
 
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   scoreCommand,
   infoCommand,
   saveCommand,
+  serveCommand,
 ];
 
 const TOP_USAGE = `jsfunc <${COMMANDS.map((c) => c.name).join('|')}> [options]  (jsfunc <command> --help)`;

@@ -26,12 +26,12 @@ describe('runCli', () => {
       code: 2,
       stdout: '',
       stderr: expect.stringMatching(
-        /^jsfunc: missing command\nusage: jsfunc <predict\|score\|info\|save>/
+        /^jsfunc: missing command\nusage: jsfunc <predict\|score\|info\|save\|serve>/
       ),
     });
-    const unknown = await cli(['serve']);
+    const unknown = await cli(['train']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr.split('\n')[0]).toBe("jsfunc: unknown command 'serve'");
+    expect(unknown.stderr.split('\n')[0]).toBe("jsfunc: unknown command 'train'");
     const flag = await cli(['info', '-m', 'x', '--frobnicate']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toBe(
