@@ -7,6 +7,9 @@
  *   are ignored, so `columns: ['x', 'y']` feeds inputs `a, b`); columns beyond the signature are
  *   dropped; fewer than the required inputs is an error. Without a signature they are named
  *   `"0"`, `"1"`, … as in MLflow.
+ * - An unnamed tensor signature with one input takes ALL explicit columns, in order (named
+ *   after their source columns): enforcement stacks n scalar columns into the `(-1, n)` tensor,
+ *   the result MLflow gives for `udf(struct(c1, …, cn))`. One column keeps the name `"0"`.
  * - A single column of struct type is flattened: its fields become the model's columns, named
  *   by field (`udf(struct("a", "b"))`).
  * - No columns: the signature's names are looked up in the table by name. Optional inputs are
@@ -21,7 +24,12 @@
 import { Data, Field, RecordBatch, Schema as ArrowSchema, Struct, Table, Type } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import { inputNames, isNamedSchema, requiredInputNames } from '../signature/schema.js';
+import {
+  inputNames,
+  isNamedSchema,
+  isTensorSchema,
+  requiredInputNames,
+} from '../signature/schema.js';
 import type { Schema } from '../signature/types.js';
 
 /** One selected column: `source` in the table, fed to the model as `target`. */
@@ -92,6 +100,20 @@ export function resolveColumns(
         pairs: columns.map((source, i) => ({ source, target: String(i) })),
       };
     }
+    if (isTensorSchema(schema) && !isNamedSchema(schema) && schema.length === 1) {
+      // All columns feed the one unnamed tensor: enforcement stacks n scalar columns into
+      // (-1, n), as MLflow does for a DataFrame. MLflow's spark_udf itself truncates the
+      // arguments to the one input name first, so there only `udf(struct(...))` reaches the
+      // model with every column; keeping them all gives `columns` the same result.
+      const unique = new Set(columns).size === columns.length;
+      return {
+        kind: 'columns',
+        pairs: columns.map((source, i) => ({
+          source,
+          target: columns.length === 1 ? '0' : unique ? source : String(i),
+        })),
+      };
+    }
     const names = inputNames(schema);
     const required = requiredInputNames(schema);
     const args = columns.slice(0, names.length);
@@ -118,11 +140,20 @@ export function resolveColumns(
     );
   }
   if (!isNamedSchema(schema)) {
+    const only = schema.length === 1 ? schema[0] : undefined;
+    const expects =
+      only?.kind === 'tensor'
+        ? `an unnamed ${only.dtype} tensor of shape (${only.shape.join(', ')}${only.shape.length === 1 ? ',' : ''}), ` +
+          'but its column names cannot be inferred from the model signature. Pass the columns ' +
+          'that make up the tensor, in order.'
+        : `${schema.length} columns, but the model signature is unnamed so their names cannot ` +
+          'be inferred. Pass the columns to score, in signature order.';
     throw mismatch(
-      `Cannot apply udf because no column names specified. The udf expects ${schema.length} ` +
-        'columns, but the model signature is unnamed so their names cannot be inferred. Pass ' +
-        'the columns to score, in signature order.',
-      { expected: schema.length, available }
+      `Cannot apply udf because no column names specified. The udf expects ${expects}`,
+      {
+        expected: schema.length,
+        available,
+      }
     );
   }
   const required = new Set(requiredInputNames(schema));

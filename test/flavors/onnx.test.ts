@@ -153,6 +153,23 @@ describe('onnx flavor: sklearn model saved with saveOnnxModel', () => {
     expect(model.unwrap<OnnxModel>()).toBeInstanceOf(OnnxModel);
   });
 
+  it('predicts from plain rows, columns and arrays of arrays under the (-1, 4) float32 signature', async () => {
+    const pkg = fresh('sklearn-plain');
+    await saveOnnxModel(pkg, { onnxModel: SKLEARN });
+    const model = await loadModel(pkg, { warn: () => undefined });
+    expect(model.signature?.inputs).toEqual([{ kind: 'tensor', dtype: 'float32', shape: [-1, 4] }]);
+    const expected = await directLabels(IRIS);
+    const rows = IRIS.map((r) => ({ a: r[0], b: r[1], c: r[2], d: r[3] }));
+    expect(labelsOf(await model.predict(rows))).toEqual(expected);
+    const columns = Object.fromEntries(FEATURES.map((f, j) => [f, IRIS.map((r) => r[j]!)]));
+    expect(labelsOf(await model.predict(columns))).toEqual(expected);
+    expect(labelsOf(await model.predict(IRIS))).toEqual(expected);
+    // Three features do not make the (-1, 4) tensor.
+    const three = await codeOf(model.predict(IRIS.map((r) => ({ a: r[0], b: r[1], c: r[2] }))));
+    expect(three.code).toBe('E_SCHEMA_MISMATCH');
+    expect(three.message).toContain('the input table passed had 3 columns');
+  });
+
   it('rejects a table whose columns do not fit the inferred signature', async () => {
     const pkg = fresh('sklearn-bad');
     await saveOnnxModel(pkg, { onnxModel: SKLEARN });
@@ -443,7 +460,18 @@ describe('onnx flavor in worker threads', () => {
       warn: () => undefined,
     });
     try {
-      // The inferred single-input signature is unnamed (-1, 4): the UDF takes one tensor column.
+      // The inferred signature is one unnamed (-1, 4) tensor: the four feature columns are
+      // stacked into it, in the order given.
+      const columns = new Table(
+        Object.fromEntries([
+          ['id', makeVector(Int32Array.from(rows, (_, i) => i))],
+          ...FEATURES.map((f, j) => [f, makeVector(Float32Array.from(rows, (r) => r[j]!))]),
+        ])
+      );
+      const result = await udf.apply(columns, FEATURES);
+      const expected = await directLabels(rows);
+      expect(Array.from(result as Iterable<bigint>)).toEqual(expected);
+      // One FixedSizeList column holding the rows feeds the same tensor.
       const child = makeData({
         type: new Float32(),
         length: rows.length * 4,
@@ -454,8 +482,8 @@ describe('onnx flavor in worker threads', () => {
         length: rows.length,
         child,
       });
-      const result = await udf.apply(new Table({ features: new Vector([features]) }), ['features']);
-      expect(Array.from(result as Iterable<bigint>)).toEqual(await directLabels(rows));
+      const asList = await udf.apply(new Table({ features: new Vector([features]) }), ['features']);
+      expect(Array.from(asList as Iterable<bigint>)).toEqual(expected);
     } finally {
       await udf.close();
     }

@@ -12,6 +12,7 @@ import {
 } from 'apache-arrow';
 import { ModelError } from '../../src/errors.js';
 import type { ColSpec, Schema } from '../../src/signature/types.js';
+import { enforceSchema } from '../../src/signature/enforce-schema.js';
 import { applyMapping, resolveColumns } from '../../src/udf/column-mapping.js';
 
 const col = (name: string | undefined, required = true): ColSpec => ({
@@ -143,6 +144,50 @@ describe('resolveColumns: explicit columns', () => {
   it('accepts a plain list of fields as the table schema', () => {
     const m = resolveColumns(null, [{ name: 'q', type: new Float64() }], ['q']);
     expect(m).toEqual({ kind: 'columns', pairs: [{ source: 'q', target: '0' }] });
+  });
+});
+
+describe('resolveColumns: an unnamed tensor signature', () => {
+  const tensor = (shape: number[]): Schema => [{ kind: 'tensor', dtype: 'float32', shape }];
+  const feats = new Table({
+    f0: makeVector(Float32Array.of(5.1, 6.2)),
+    f1: makeVector(Float32Array.of(3.5, 2.9)),
+    f2: makeVector(Float32Array.of(1.4, 4.3)),
+    f3: makeVector(Float32Array.of(0.2, 1.3)),
+    label: makeVector(Int32Array.of(0, 1)),
+  });
+
+  it('keeps every explicit column in order, so enforcement stacks them into (-1, n)', () => {
+    const m = resolveColumns(tensor([-1, 4]), feats.schema, ['f3', 'f0', 'f1', 'f2']);
+    expect(m).toEqual({
+      kind: 'columns',
+      pairs: ['f3', 'f0', 'f1', 'f2'].map((n) => ({ source: n, target: n })),
+    });
+    const packed = enforceSchema(applyMapping(feats, m), tensor([-1, 4]));
+    expect([...(packed.getChild('0')!.get(1) as Float32Array)]).toEqual(
+      [1.3, 6.2, 2.9, 4.3].map(Math.fround)
+    );
+  });
+
+  it('feeds a single column as the tensor "0", and repeated columns positionally', () => {
+    expect(resolveColumns(tensor([-1]), feats.schema, ['f1'])).toEqual({
+      kind: 'columns',
+      pairs: [{ source: 'f1', target: '0' }],
+    });
+    expect(resolveColumns(tensor([-1, 2]), feats.schema, ['f1', 'f1'])).toMatchObject({
+      pairs: [
+        { source: 'f1', target: '0' },
+        { source: 'f1', target: '1' },
+      ],
+    });
+  });
+
+  it("raises MLflow's no-column-names error without columns", () => {
+    const e = errorOf(() => resolveColumns(tensor([-1, 4]), feats.schema));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toMatch(
+      /^Cannot apply udf because no column names specified\. The udf expects an unnamed float32 tensor of shape \(-1, 4\)/
+    );
   });
 });
 
