@@ -9,6 +9,8 @@
 //   own predict      instance[predictFn](context, table, params) on the main thread (baseline)
 //   loadModel        loadModel(path).predict(table, params): jsfunc's enforcement + the same call
 //   udf W=k          (await sparkUdf(path, { workers: k, batchSize })).apply(table)
+//   udf W=k shared   the same on shareTable(table), made once outside the timed rounds: columns
+//                    already in a SharedArrayBuffer cross to the workers without a copy
 // Ratio `efficiency` = udf rows/s / (W x own-predict rows/s); the target for mlp is >= 0.9.
 // sparkUdf splits a table into a multiple of W even tasks (<= batchSize rows each), so the
 // perf-probes trap (a fixed 65,536-row task size on a 200K table leaving a core idle) is
@@ -64,6 +66,7 @@ const specs = {
 };
 
 const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
+const { shareTable } = await importDist('pool/shared-table.js');
 const workerCounts = Array.from({ length: cores }, (_, i) => i + 1);
 const results = [];
 const probes = [];
@@ -76,19 +79,22 @@ for (const name of models) {
     throw new Error(`unknown model ${name}; expected one of ${Object.keys(specs)}`);
   const path = await modelPath(name);
   const data = spec.data(spec.rows);
+  const sharedData = shareTable(data);
   const { model, own } = await ownPredict(path, { warn: () => {} });
   const udfs = new Map();
+  const sharedUdfs = new Map(); // own pools, so each variant's stats count only its own tasks
   for (const w of workerCounts) {
-    udfs.set(
-      w,
-      await sparkUdf(path, {
-        workers: w,
-        batchSize,
-        resultType: spec.resultType,
-        params: spec.params,
-        warn: () => {},
-      })
-    );
+    for (const map of [udfs, sharedUdfs])
+      map.set(
+        w,
+        await sparkUdf(path, {
+          workers: w,
+          batchSize,
+          resultType: spec.resultType,
+          params: spec.params,
+          warn: () => {},
+        })
+      );
   }
   const variants = [
     { name: 'own predict', run: () => void own(data, spec.params) },
@@ -98,6 +104,14 @@ for (const name of models) {
       name: `udf W=${w}`,
       run: async () => {
         const v = await udfs.get(w).apply(data);
+        if (v.length !== data.numRows)
+          throw new Error(`udf returned ${v.length} values for ${data.numRows} rows`);
+      },
+    })),
+    ...workerCounts.map((w) => ({
+      name: `udf W=${w} shared`,
+      run: async () => {
+        const v = await sharedUdfs.get(w).apply(sharedData);
         if (v.length !== data.numRows)
           throw new Error(`udf returned ${v.length} values for ${data.numRows} rows`);
       },
@@ -121,8 +135,8 @@ for (const name of models) {
   for (const v of variants.filter((x) => !x.name.startsWith('spin'))) {
     const s = summarize(timings.get(v.name).samples);
     const rate = spec.rows / (s.medianMs / 1000);
-    const w = v.name.startsWith('udf') ? Number(v.name.slice(6)) : 1;
-    const udf = udfs.get(w);
+    const w = v.name.startsWith('udf') ? Number.parseInt(v.name.slice(6), 10) : 1;
+    const udf = (v.name.endsWith(' shared') ? sharedUdfs : udfs).get(w);
     const st = v.name.startsWith('udf') ? udf.stats() : undefined;
     const calls = warmup + reps;
     const row = {
@@ -165,7 +179,7 @@ for (const name of models) {
     }))
   );
   results.push(...rows);
-  for (const udf of udfs.values()) await udf.close();
+  for (const udf of [...udfs.values(), ...sharedUdfs.values()]) await udf.close();
 }
 
 writeResults('scaling', {

@@ -9,7 +9,8 @@
  * buffer per batch. {@link decodeTable} rebuilds Arrow `Data` with `makeData` over typed-array
  * views of that buffer: no copy on the receiving side.
  *
- * Encoding copies each column's buffers exactly once into that buffer: tightly packed, every
+ * Encoding copies each column's buffers (those not already in shared memory, see below)
+ * exactly once into that buffer: tightly packed, every
  * buffer 8-byte aligned (so `Float64Array`/`BigInt64Array` views are legal), trimmed to the
  * rows actually present (a 10-row slice of a huge table copies 10 rows), with offsets
  * normalised to 0 (null bitmaps and bool values at odd bit offsets are re-packed from bit 0;
@@ -39,6 +40,22 @@
  * Arrow objects are recognised by shape and `typeId`, never `instanceof`: a table built by the
  * CommonJS copy of apache-arrow and one built by the ESM copy are both accepted. Decoding
  * builds objects of whichever copy this module itself imports.
+ *
+ * ## Zero-copy for data already in shared memory
+ * A buffer that already lives in a `SharedArrayBuffer` (a table made by `shareTable`, read by
+ * jsfunc's Parquet/CSV/NDJSON readers, or built by the caller over shared memory) is not copied:
+ * its {@link WireBuffer} names that buffer as `source` and the byte range inside it, and the
+ * receiver makes its view there. Posting a `SharedArrayBuffer` shares it, so the whole batch
+ * crosses without touching the data (perf-probes: for a trivial model the copy costs about as
+ * much as the model). This applies per buffer, for a column that is ONE chunk of the table
+ * (a slice inside one record batch): fixed-width values and dictionary indices always;
+ * null bitmaps and bool values when the slice starts on a byte boundary (at another bit offset
+ * they are re-packed, which is 1/64 of a float64 column); Utf8/Binary offsets and bytes always
+ * (the offsets are then sent as they are, absolute into the chunk's bytes, so they may start
+ * above 0, as in Arrow JS's own slices); List/Map offsets when they start at 0. A column
+ * spanning several record batches is still concatenated (copied). Consequence: the worker sees
+ * the caller's memory, not a snapshot; writing into a shared table while it is being scored
+ * races with the workers.
  *
  * Known cost: a Dictionary column's dictionary is sent whole, even for a small slice of a
  * column with a huge dictionary (e.g. `tableFromArrays` dictionary-encodes strings).
@@ -82,7 +99,7 @@ import { ModelError } from '../errors.js';
 // ---------------------------------------------------------------------------------------------
 
 /** Version tag carried by every {@link WireTable} / {@link WireVector}. */
-export const WIRE_FORMAT = 'jsfunc-wire/1';
+export const WIRE_FORMAT = 'jsfunc-wire/2';
 
 /** Key/value metadata of a field or schema, as ordered pairs (structured-clone friendly). */
 export type WireMetadata = [key: string, value: string][];
@@ -131,16 +148,22 @@ export interface WireField {
   type: WireType;
 }
 
-/** A byte range of the batch buffer ({@link WireTable.buffer}); `byteOffset` is 8-aligned. */
+/**
+ * A byte range of the batch buffer ({@link WireTable.buffer}; `byteOffset` 8-aligned there), or,
+ * when `source` is set, of that `SharedArrayBuffer`: memory the input already lived in, sent
+ * without copying (`byteOffset` then aligned to the element size of the buffer's view).
+ */
 export interface WireBuffer {
   byteOffset: number;
   byteLength: number;
+  source?: SharedArrayBuffer;
 }
 
 /**
  * One Arrow `Data` node, normalised to offset 0. `values`: fixed-width values, bit-packed
  * bools, dictionary indices or variable-width bytes; `valueOffsets`: `length + 1` offsets
- * starting at 0 (Int32, or BigInt64 for the Large types); `nullBitmap`: absent when
+ * (Int32, or BigInt64 for the Large types) starting at 0, except for Utf8/Binary sent
+ * zero-copy, whose offsets index `values` as they are; `nullBitmap`: absent when
  * `nullCount` is 0. `children` follow the type's children; `dictionary` is the whole
  * dictionary of a Dictionary column.
  */
@@ -180,6 +203,11 @@ export interface EncodeOptions {
    * `false`: a plain `ArrayBuffer`, to be moved with {@link transferListOf}. Default `true`.
    */
   shared?: boolean;
+  /**
+   * Send buffers that already live in a `SharedArrayBuffer` as ranges of it instead of copying
+   * them (see the module doc). `false`: copy everything (a snapshot). Default `true`.
+   */
+  reuseShared?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,6 +497,7 @@ function decodeField(wire: WireField): Field {
 class Arena {
   size = 0;
   readonly fills: ((bytes: Uint8Array) => void)[] = [];
+  constructor(readonly reuseShared = true) {}
   alloc(byteLength: number): WireBuffer {
     const byteOffset = (this.size + 7) & ~7;
     this.size = byteOffset + byteLength;
@@ -584,6 +613,22 @@ function childData(data: DataLike, index: number, column: string): DataLike {
  */
 function planValidity(node: WireData, segments: readonly Segment[], arena: Arena): void {
   if (!segments.some((s) => s.length > 0 && s.data.nullCount > 0)) return;
+  const one = segments.length === 1 ? segments[0] : undefined;
+  if (one !== undefined && one.data.nullBitmap !== undefined) {
+    const bit = one.data.offset + one.start;
+    const ref =
+      (bit & 7) === 0
+        ? sharedRange(arena, one.data.nullBitmap, bit >> 3, (one.length + 7) >> 3)
+        : undefined;
+    if (ref !== undefined) {
+      node.nullBitmap = ref;
+      node.nullCount =
+        one.start === 0 && one.length === one.data.length
+          ? one.data.nullCount
+          : one.length - countBits(one.data.nullBitmap, bit, one.length);
+      return;
+    }
+  }
   const ref = arena.alloc((node.length + 7) >> 3);
   node.nullBitmap = ref;
   arena.fills.push((bytes) => {
@@ -604,6 +649,18 @@ function planValidity(node: WireData, segments: readonly Segment[], arena: Arena
 
 /** Bool values: bit-packed like the bitmap, at bit `offset + i`. */
 function planBits(node: WireData, segments: readonly Segment[], arena: Arena): void {
+  const one = segments.length === 1 ? segments[0] : undefined;
+  if (one !== undefined && one.data.values !== undefined) {
+    const bit = one.data.offset + one.start;
+    const shared =
+      (bit & 7) === 0
+        ? sharedRange(arena, one.data.values, bit >> 3, (one.length + 7) >> 3)
+        : undefined;
+    if (shared !== undefined) {
+      node.values = shared;
+      return;
+    }
+  }
   const ref = arena.alloc((node.length + 7) >> 3);
   node.values = ref;
   arena.fills.push((bytes) => {
@@ -621,6 +678,14 @@ function planBits(node: WireData, segments: readonly Segment[], arena: Arena): v
 function planFixedWidth(node: WireData, segments: readonly Segment[], arena: Arena): void {
   const first = segments.find((s) => s.data.values !== undefined)?.data;
   const rowBytes = first?.values ? first.stride * first.values.BYTES_PER_ELEMENT : 0;
+  const one = segments.length === 1 ? segments[0] : undefined;
+  if (one !== undefined && one.data.values !== undefined) {
+    const shared = sharedRange(arena, one.data.values, one.start * rowBytes, one.length * rowBytes);
+    if (shared !== undefined) {
+      node.values = shared;
+      return;
+    }
+  }
   const ref = arena.alloc(node.length * rowBytes);
   node.values = ref;
   arena.fills.push((bytes) => {
@@ -672,6 +737,26 @@ function planOffsets(
     );
   }
   const width = large ? 8 : 4;
+  const one = segments.length === 1 ? segments[0] : undefined;
+  const offsets = one?.data.valueOffsets;
+  if (one !== undefined && one.length > 0 && offsets !== undefined) {
+    // Utf8/Binary: offsets as they are, bytes from the chunk's first byte (absolute offsets).
+    // List/Map: only when the offsets already start at 0, so the child is planned as before.
+    const [start, end] = ranges[0]!;
+    const offShared =
+      hasValues || start === 0
+        ? sharedRange(arena, offsets, one.start * width, (one.length + 1) * width)
+        : undefined;
+    const valShared =
+      hasValues && one.data.values !== undefined
+        ? sharedRange(arena, one.data.values, 0, end)
+        : undefined;
+    if (offShared !== undefined && (!hasValues || valShared !== undefined)) {
+      node.valueOffsets = offShared;
+      if (valShared !== undefined) node.values = valShared;
+      return childSegments;
+    }
+  }
   const offRef = arena.alloc((node.length + 1) * width);
   node.valueOffsets = offRef;
   const valRef = hasValues ? arena.alloc(valueBytes) : undefined;
@@ -775,6 +860,42 @@ function planDictionary(
   node.dictionary = plan(dictSegments, type['dictionary'] as TypeLike, column, arena);
 }
 
+/**
+ * True when `buffer` is a `SharedArrayBuffer` (checked by tag, so it also holds for one made in
+ * another realm).
+ *
+ * @param buffer - the `.buffer` of a typed array, or any value.
+ * @returns whether it is shared memory.
+ */
+export function isSharedMemory(buffer: unknown): buffer is SharedArrayBuffer {
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
+}
+
+/** The range `[byteStart, byteStart + byteLength)` of `view` as a zero-copy wire buffer, or
+ * undefined when it is not in shared memory (or reuse is off, or the range is out of bounds). */
+function sharedRange(
+  arena: Arena,
+  view: AnyTypedArray,
+  byteStart: number,
+  byteLength: number
+): WireBuffer | undefined {
+  if (!arena.reuseShared || !isSharedMemory(view.buffer)) return undefined;
+  if (byteStart < 0 || byteStart + byteLength > view.byteLength) return undefined;
+  return { byteOffset: view.byteOffset + byteStart, byteLength, source: view.buffer };
+}
+
+/** Counts the set bits of `bits` in `[bit, bit + n)`. */
+function countBits(bits: Uint8Array, bit: number, n: number): number {
+  let count = 0;
+  for (; n > 0 && (bit & 7) !== 0; n--, bit++) count += (bits[bit >> 3]! >> (bit & 7)) & 1;
+  const whole = n >> 3;
+  count += popcount(bits.subarray(bit >> 3, (bit >> 3) + whole));
+  bit += whole << 3;
+  n -= whole << 3;
+  for (; n > 0; n--, bit++) count += (bits[bit >> 3]! >> (bit & 7)) & 1;
+  return count;
+}
+
 function asBytes(view: AnyTypedArray): Uint8Array {
   return view instanceof Uint8Array
     ? view
@@ -844,9 +965,7 @@ function finish(arena: Arena, shared: boolean): SharedArrayBuffer | ArrayBuffer 
   return buffer;
 }
 
-function isTableLike(
-  x: unknown
-): x is {
+function isTableLike(x: unknown): x is {
   schema: { fields: FieldLike[]; metadata: Map<string, string> };
   data: DataLike | DataLike[];
 } {
@@ -862,11 +981,13 @@ function isTableLike(
 
 /**
  * Encodes an Arrow Table (or RecordBatch) as a postable {@link WireTable}, copying each
- * column's buffers once into one batch buffer (see the module comment).
+ * column's buffers once into one batch buffer, except buffers already in a SharedArrayBuffer,
+ * which are sent as ranges of it (see the module comment).
  *
  * @param table - the table; built by either apache-arrow module copy; may be sliced and
  *   multi-batch. It is not modified or detached.
- * @param options - `shared` (default `true`): SharedArrayBuffer vs transferable ArrayBuffer.
+ * @param options - `shared` (default `true`): SharedArrayBuffer vs transferable ArrayBuffer;
+ *   `reuseShared` (default `true`): send buffers already in a SharedArrayBuffer without copying.
  * @returns the wire table; post it as is (with {@link transferListOf} when not shared).
  * @throws {ModelError} E_INPUT_INVALID when `table` is not an Arrow table, or a column's type
  *   cannot cross (Union, Utf8View, BinaryView), naming the column and type.
@@ -881,7 +1002,7 @@ export function encodeTable(table: Table | RecordBatch, options: EncodeOptions =
   }
   const batches = Array.isArray(t.data) ? t.data : [t.data];
   const fields = t.schema.fields;
-  const arena = new Arena();
+  const arena = new Arena(options.reuseShared ?? true);
   const wireFields = fields.map((f) => encodeField(f, f.name));
   const columns = fields.map((f, j) =>
     plan(
@@ -906,7 +1027,7 @@ export function encodeTable(table: Table | RecordBatch, options: EncodeOptions =
  * Encodes one Arrow Vector (all its chunks concatenated) as a postable {@link WireVector}.
  *
  * @param vector - the vector; built by either apache-arrow module copy.
- * @param options - `shared` (default `true`), as for {@link encodeTable}.
+ * @param options - `shared` and `reuseShared` (both default `true`), as for {@link encodeTable}.
  * @returns the wire vector.
  * @throws {ModelError} E_INPUT_INVALID when `vector` is not an Arrow Vector or its type cannot
  *   cross.
@@ -924,7 +1045,7 @@ export function encodeVector(vector: Vector, options: EncodeOptions = {}): WireV
       `encodeVector expected an Arrow Vector, got ${describe(vector)}`
     );
   }
-  const arena = new Arena();
+  const arena = new Arena(options.reuseShared ?? true);
   const type = encodeType(v.type, 'result');
   const data = plan(
     v.data.map((d) => ({ data: d, start: 0, length: d.length })),
@@ -962,7 +1083,7 @@ function view<C extends ViewCtor>(
 ): InstanceType<C> | undefined {
   if (ref === undefined) return undefined;
   return new Ctor(
-    buffer,
+    ref.source ?? buffer,
     ref.byteOffset,
     ref.byteLength / Ctor.BYTES_PER_ELEMENT
   ) as InstanceType<C>;

@@ -61,9 +61,12 @@ import {
   encodeDataType,
   encodeTable,
   encodeVector,
+  isSharedMemory,
   transferListOf,
+  type WireData,
   type WireTable,
 } from '../../src/pool/transfer.js';
+import { shareTable } from '../../src/pool/shared-table.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -619,6 +622,149 @@ describe('errors', () => {
     });
     structuredClone(wire, { transfer: transferListOf(wire) });
     expect(captureError(() => decodeTable(wire)).code).toBe('E_INPUT_INVALID');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// zero-copy for SharedArrayBuffer-backed input
+// ---------------------------------------------------------------------------------------------
+
+/** A copy of `src` inside a SharedArrayBuffer, `pad` bytes in (so byteOffset is not 0). */
+function inShared<A extends Float64Array | Int32Array | Uint8Array>(src: A, pad = 16): A {
+  const Ctor = src.constructor as new (b: ArrayBufferLike, o: number, n: number) => A;
+  const sab = new SharedArrayBuffer(pad + src.byteLength + 8);
+  const out = new Ctor(sab, pad, src.length);
+  out.set(src as never);
+  return out;
+}
+
+/** Every wire buffer of a column that was copied into the batch buffer (no `source`). */
+function copiedBuffers(node: WireData): string[] {
+  const out: string[] = [];
+  for (const key of ['values', 'valueOffsets', 'nullBitmap'] as const)
+    if (node[key] !== undefined && node[key].source === undefined) out.push(key);
+  for (const c of node.children) out.push(...copiedBuffers(c).map((k) => `child.${k}`));
+  if (node.dictionary) out.push(...copiedBuffers(node.dictionary).map((k) => `dict.${k}`));
+  return out;
+}
+
+describe('SharedArrayBuffer-backed input is sent without copying', () => {
+  const n = 100;
+  const xs = inShared(Float64Array.from({ length: n }, (_, i) => i * 1.5));
+  const is = inShared(
+    Int32Array.from({ length: n }, (_, i) => i - 50),
+    24
+  );
+  // Nulls at rows 3, 10 and 77 (bits cleared); the bitmap also lives in shared memory.
+  const bits = new Uint8Array((n + 7) >> 3).fill(0xff);
+  for (const r of [3, 10, 77]) bits[r >> 3]! &= ~(1 << (r & 7));
+  const bitmap = inShared(bits, 40);
+  const table = new Table({
+    x: makeVector(makeData({ type: new Float64(), length: n, data: xs })),
+    i: makeVector(
+      makeData({ type: new Int32(), length: n, nullCount: 3, nullBitmap: bitmap, data: is })
+    ),
+  });
+
+  it('decodes views of the very same SharedArrayBuffer at the same byteOffset', () => {
+    const wire = encodeTable(table);
+    expect(wire.buffer.byteLength).toBe(0); // nothing was copied
+    expect(wire.columns.flatMap(copiedBuffers)).toEqual([]);
+    const decoded = decodeTable(wire);
+    const x = decoded.getChild('x')!.data[0]!;
+    const i = decoded.getChild('i')!.data[0]!;
+    expect(x.values.buffer).toBe(xs.buffer);
+    expect(x.values.byteOffset).toBe(xs.byteOffset);
+    expect(i.values.buffer).toBe(is.buffer);
+    expect(i.values.byteOffset).toBe(is.byteOffset);
+    expect(i.nullBitmap!.buffer).toBe(bitmap.buffer);
+    expect(i.nullBitmap!.byteOffset).toBe(bitmap.byteOffset);
+    expectSameTable(decoded, table);
+  });
+
+  it('still shares memory after structured clone (a write to the original is visible)', () => {
+    const decoded = decodeTable(structuredClone(encodeTable(table.slice(8, 40))));
+    expect(isSharedMemory(decoded.getChild('x')!.data[0]!.values.buffer)).toBe(true);
+    expect(decoded.getChild('x')!.get(0)).toBe(12);
+    const saved = xs[8]!;
+    xs[8] = -1;
+    try {
+      expect(decoded.getChild('x')!.get(0)).toBe(-1);
+    } finally {
+      xs[8] = saved;
+    }
+  });
+
+  it('sends byte-aligned slices as ranges, re-packs bitmaps at odd bit offsets', () => {
+    for (const [start, end] of [
+      [8, 80],
+      [3, 90],
+      [11, 12],
+      [0, 0],
+    ] as const) {
+      const slice = table.slice(start, end);
+      const wire = encodeTable(slice);
+      const [x, i] = wire.columns as [WireData, WireData];
+      expect(x.values!.source).toBe(xs.buffer);
+      expect(x.values!.byteOffset).toBe(xs.byteOffset + start * 8);
+      expect(i.values!.source).toBe(is.buffer);
+      const hasNulls = [3, 10, 77].some((r) => r >= start && r < end);
+      if ((start & 7) === 0 && hasNulls) expect(i.nullBitmap!.source).toBe(bitmap.buffer);
+      // Bitmaps at odd bit offsets are the only thing copied.
+      if ((start & 7) !== 0 && hasNulls) expect(copiedBuffers(i)).toEqual(['nullBitmap']);
+      expect(wire.buffer.byteLength).toBeLessThanOrEqual((end - start + 7) >> 3);
+      const decoded = decodeTable(structuredClone(wire));
+      expectSameTable(decoded, slice);
+      expect(decoded.getChild('i')!.nullCount).toBe(
+        [3, 10, 77].filter((r) => r >= start && r < end).length
+      );
+    }
+  });
+
+  it('concatenates (copies) a column spanning several record batches', () => {
+    const multi = new Table([...table.slice(90, 100).batches, ...table.slice(0, 5).batches]);
+    const wire = encodeTable(multi.slice(5, 12));
+    expect(wire.columns.flatMap(copiedBuffers)).toContain('values');
+    expectSameTable(decodeTable(structuredClone(wire)), multi.slice(5, 12));
+  });
+
+  it('copies everything with reuseShared: false', () => {
+    const wire = encodeTable(table, { reuseShared: false });
+    expect(wire.columns.flatMap(copiedBuffers)).toEqual(['values', 'values', 'nullBitmap']);
+    const decoded = decodeTable(wire);
+    expect(decoded.getChild('x')!.data[0]!.values.buffer).toBe(wire.buffer);
+    expectSameTable(decoded, table);
+  });
+
+  it('round-trips every type of a shared table at every bit offset', () => {
+    const shared = shareTable(tableOf(typeCases()));
+    for (let start = 0; start <= 9; start++) {
+      for (const length of [0, 1, 5, 8, 11]) {
+        const slice = shared.slice(start, start + length);
+        const wire = encodeTable(slice);
+        const copied = wire.columns
+          .map((c, j) => [shared.schema.fields[j]!.name, copiedBuffers(c)] as const)
+          .filter(([, c]) => c.length > 0)
+          .map(([name]) => name);
+        // From a byte boundary nothing is copied, except List/Map offsets that do not start
+        // at 0 (they are rebased) and bitmaps of their children at odd bit offsets.
+        if (start === 0 && length > 0) expect(copied).toEqual([]);
+        if (start === 8 && length > 0) expect(copied).toEqual(['list', 'large-list', 'map']);
+        expectSameTable(decodeTable(structuredClone(wire)), slice);
+      }
+    }
+  });
+
+  it('sends Utf8 slices with their absolute offsets over the shared bytes', () => {
+    const words = Array.from({ length: 30 }, (_, k) => (k % 4 === 2 ? null : `w${k}é`));
+    const shared = shareTable(new Table({ s: vectorFromArray(words, new Utf8()) }));
+    const slice = shared.slice(7, 19);
+    const wire = encodeTable(slice);
+    const s = wire.columns[0]!;
+    expect(copiedBuffers(s)).toEqual(['nullBitmap']); // bit offset 7
+    const decoded = decodeTable(structuredClone(wire));
+    expect(decoded.getChild('s')!.toArray()).toEqual(words.slice(7, 19));
+    expect(decoded.getChild('s')!.data[0]!.valueOffsets[0]).toBeGreaterThan(0);
   });
 });
 
