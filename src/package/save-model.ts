@@ -59,7 +59,14 @@ export interface SaveModelOptions {
 
 const ARTIFACT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function optionError(message: string, option: string): ModelError {
+/**
+ * Builds the error a save function raises for a bad option.
+ *
+ * @param message - What was expected and what was found.
+ * @param option - The option's name, recorded as `details.option`.
+ * @returns An E_OPTION_INVALID {@link ModelError} (to throw).
+ */
+export function optionError(message: string, option: string): ModelError {
   return new ModelError('E_OPTION_INVALID', message, { details: { option } });
 }
 
@@ -79,7 +86,16 @@ export function formatUtcTime(epochMicros: number): string {
   return frac === 0 ? base : `${base}.${String(frac).padStart(6, '0')}`;
 }
 
-function jsonClone(value: unknown, option: string): Record<string, unknown> {
+/**
+ * Deep-copies an option that MLmodel records as a mapping, through JSON, so what is saved is
+ * exactly what a later load reads back.
+ *
+ * @param value - The option's value.
+ * @param option - The option's name, for the message (e.g. `options.metadata`).
+ * @returns A JSON copy of `value`.
+ * @throws {ModelError} E_OPTION_INVALID when `value` is not a JSON-serializable plain object.
+ */
+export function jsonClone(value: unknown, option: string): Record<string, unknown> {
   try {
     const out = JSON.parse(JSON.stringify(value)) as unknown;
     if (typeof out !== 'object' || out === null || Array.isArray(out))
@@ -93,7 +109,16 @@ function jsonClone(value: unknown, option: string): Record<string, unknown> {
   }
 }
 
-async function ensureEmptyTarget(path: string): Promise<boolean> {
+/**
+ * Checks that a package can be written at `path`: it must not exist, or be an empty directory
+ * (MLflow's rule for `save_model`).
+ *
+ * @param path - The absolute target directory.
+ * @returns `true` when the directory does not exist yet (the caller creates it, and removes it
+ *   again on failure), `false` when it exists and is empty (on failure only its contents go).
+ * @throws {ModelError} E_TARGET_NOT_EMPTY when `path` is a file or a non-empty directory.
+ */
+export async function ensureEmptyTarget(path: string): Promise<boolean> {
   const st = await stat(path).catch(() => undefined);
   if (st === undefined) return true;
   if (!st.isDirectory() || (await readdir(path)).length > 0) {
@@ -102,6 +127,44 @@ async function ensureEmptyTarget(path: string): Promise<boolean> {
     });
   }
   return false;
+}
+
+/**
+ * Sums the sizes of a package's files, as MLflow's `model_size_bytes`.
+ *
+ * @param target - The package directory.
+ * @returns The total size in bytes.
+ */
+export async function packageSizeBytes(target: string): Promise<number> {
+  return (await listPackageFiles(target)).reduce((acc, [, n]) => acc + n, 0);
+}
+
+/**
+ * Cleans up after a failed save and returns the error to throw: no half-written package is left
+ * behind (the directory is removed if the save created it, else emptied again), a
+ * {@link ModelError} passes through unchanged and anything else becomes E_SAVE_FAILED.
+ *
+ * @param target - The package directory.
+ * @param created - What {@link ensureEmptyTarget} returned for it.
+ * @param error - What the save threw.
+ * @param what - What was being saved, for the message (e.g. `the ONNX model`).
+ * @returns The error to throw.
+ */
+export async function abandonSave(
+  target: string,
+  created: boolean,
+  error: unknown,
+  what: string
+): Promise<ModelError> {
+  if (created) await rm(target, { recursive: true, force: true });
+  else
+    for (const e of await readdir(target))
+      await rm(join(target, e), { recursive: true, force: true });
+  if (ModelError.is(error)) return error;
+  return new ModelError('E_SAVE_FAILED', `Saving ${what} to "${target}" failed: ${String(error)}`, {
+    details: { path: target },
+    cause: error,
+  });
 }
 
 /**
@@ -227,7 +290,7 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
     };
 
     // MLflow computes model_size_bytes over the directory just before writing MLmodel.
-    const size = (await listPackageFiles(target)).reduce((acc, [, n]) => acc + n, 0);
+    const size = await packageSizeBytes(target);
     const meta: ModelMetadata = {
       flavors: { [JS_FUNCTION_FLAVOR]: flavor },
       modelUuid: randomUUID().replaceAll('-', ''),
@@ -243,19 +306,6 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
     await writeFile(join(target, MLMODEL_FILE_NAME), serializeMLmodel(meta));
     return meta;
   } catch (error) {
-    // Leave no half-written package behind.
-    if (created) await rm(target, { recursive: true, force: true });
-    else
-      for (const e of await readdir(target))
-        await rm(join(target, e), { recursive: true, force: true });
-    if (ModelError.is(error)) throw error;
-    throw new ModelError(
-      'E_SAVE_FAILED',
-      `Saving the model to "${target}" failed: ${String(error)}`,
-      {
-        details: { path: target },
-        cause: error,
-      }
-    );
+    throw await abandonSave(target, created, error, 'the model');
   }
 }

@@ -23,7 +23,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { ModelError } from '../errors.js';
@@ -41,8 +41,14 @@ import { resolveFromJsfunc } from './bundle.js';
 import { findOwningPackage, jsfuncVersion, writeJsEnv } from './environment.js';
 import { writeInputExample } from './input-example.js';
 import { MLMODEL_FILE_NAME, mlmodelToDict, serializeMLmodel } from './mlmodel.js';
-import { listPackageFiles } from './package-hash.js';
-import { formatUtcTime } from './save-model.js';
+import {
+  abandonSave,
+  ensureEmptyTarget,
+  formatUtcTime,
+  jsonClone,
+  optionError,
+  packageSizeBytes,
+} from './save-model.js';
 import type { InputExampleInfo, ModelMetadata } from './types.js';
 
 /** MLflow's environment file names. */
@@ -161,33 +167,6 @@ export function readOnnxHeader(bytes: Uint8Array): OnnxModelHeader {
   return out;
 }
 
-function optionError(message: string, option: string): ModelError {
-  return new ModelError('E_OPTION_INVALID', message, { details: { option } });
-}
-
-function jsonObject(value: unknown, option: string): Record<string, unknown> {
-  try {
-    const out = JSON.parse(JSON.stringify(value)) as unknown;
-    if (typeof out === 'object' && out !== null && !Array.isArray(out))
-      return out as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw optionError(`${option} must be a JSON-serializable object`, option);
-}
-
-/** Same rule as `saveModel`: the target must not exist, or be an empty directory. */
-async function ensureEmptyTarget(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  if (st === undefined) return true;
-  if (!st.isDirectory() || (await readdir(path)).length > 0) {
-    throw new ModelError('E_TARGET_NOT_EMPTY', `Path '${path}' already exists and is not empty`, {
-      details: { path },
-    });
-  }
-  return false;
-}
-
 /** PyYAML `safe_dump(default_flow_style=False)` layout, as MLflow writes its env files. */
 function pyYaml(value: unknown, sortKeys: boolean): string {
   return stringify(value, {
@@ -238,14 +217,14 @@ export async function saveOnnxModel(
   const sessionConfig =
     options.modelConfig === undefined
       ? null
-      : jsonObject(options.modelConfig, 'options.modelConfig');
+      : jsonClone(options.modelConfig, 'options.modelConfig');
   if (sessionConfig !== null) {
     toOrtSessionOptions(sessionConfig, (message, key) =>
       optionError(`options.modelConfig: ${message}`, `modelConfig.${key}`)
     );
   }
   const metadata =
-    options.metadata === undefined ? null : jsonObject(options.metadata, 'options.metadata');
+    options.metadata === undefined ? null : jsonClone(options.metadata, 'options.metadata');
 
   const source = resolve(options.onnxModel);
   if (!(await stat(source).catch(() => undefined))?.isFile()) {
@@ -311,7 +290,7 @@ export async function saveOnnxModel(
       },
     };
     // MLflow measures the directory before writing MLmodel and the env files.
-    const size = (await listPackageFiles(target)).reduce((acc, [, n]) => acc + n, 0);
+    const size = await packageSizeBytes(target);
     const meta: ModelMetadata = {
       flavors,
       modelUuid: randomUUID().replaceAll('-', ''),
@@ -351,18 +330,6 @@ export async function saveOnnxModel(
     await writeFile(join(target, REQUIREMENTS_FILE_NAME), ONNX_PIP_REQUIREMENTS.join('\n'));
     return meta;
   } catch (error) {
-    if (created) await rm(target, { recursive: true, force: true });
-    else
-      for (const e of await readdir(target))
-        await rm(join(target, e), { recursive: true, force: true });
-    if (ModelError.is(error)) throw error;
-    throw new ModelError(
-      'E_SAVE_FAILED',
-      `Saving the ONNX model to "${target}" failed: ${String(error)}`,
-      {
-        details: { path: target },
-        cause: error,
-      }
-    );
+    throw await abandonSave(target, created, error, 'the ONNX model');
   }
 }

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tableFromArrays } from 'apache-arrow';
 import { parseMLmodel, readMLmodel, serializeMLmodel } from '../../src/package/mlmodel.js';
-import { formatUtcTime, saveModel } from '../../src/package/save-model.js';
+import {
+  abandonSave,
+  ensureEmptyTarget,
+  formatUtcTime,
+  jsonClone,
+  saveModel,
+} from '../../src/package/save-model.js';
 import type { ModelSignature } from '../../src/signature/types.js';
 import {
   ARROW_MODEL,
@@ -294,3 +300,64 @@ describe('formatUtcTime', () => {
     );
   });
 });
+
+describe('save helpers shared with saveOnnxModel', () => {
+  it('ensureEmptyTarget: true for a new path, false for an empty directory, else E_TARGET_NOT_EMPTY', async () => {
+    const root = tmp.make();
+    expect(await ensureEmptyTarget(join(root, 'new'))).toBe(true);
+    expect(await ensureEmptyTarget(root)).toBe(false);
+    const file = join(root, 'file.txt');
+    writeFileSync(file, 'x');
+    for (const p of [root, file]) {
+      await expect(ensureEmptyTarget(p)).rejects.toMatchObject({
+        code: 'E_TARGET_NOT_EMPTY',
+        message: `Path '${p}' already exists and is not empty`,
+        details: { path: p },
+      });
+    }
+  });
+
+  it('abandonSave removes a created directory, empties an existing one, wraps foreign errors', async () => {
+    const created = join(tmp.make(), 'pkg');
+    mkdirSync(created);
+    writeFileSync(join(created, 'MLmodel'), 'x');
+    const boom = new Error('disk full');
+    const wrapped = await abandonSave(created, true, boom, 'the ONNX model');
+    expect(existsSync(created)).toBe(false);
+    expect(wrapped).toMatchObject({
+      code: 'E_SAVE_FAILED',
+      message: `Saving the ONNX model to "${created}" failed: Error: disk full`,
+      cause: boom,
+    });
+    const existing = tmp.make();
+    mkdirSync(join(existing, 'code'));
+    writeFileSync(join(existing, 'code', 'model.mjs'), 'x');
+    const own = jsonCloneError();
+    expect(await abandonSave(existing, false, own, 'the model')).toBe(own);
+    expect(readdirSync(existing)).toEqual([]);
+  });
+
+  it('jsonClone copies a plain object and refuses what JSON cannot carry', () => {
+    const value = { a: [1, { b: 'x' }] };
+    const copy = jsonClone(value, 'options.metadata');
+    expect(copy).toEqual(value);
+    expect(copy['a']).not.toBe(value.a);
+    for (const bad of [[1], 'x', { n: 1n }]) {
+      expect(() => jsonClone(bad, 'options.metadata')).toThrow(
+        expect.objectContaining({
+          code: 'E_OPTION_INVALID',
+          message: 'options.metadata must be a JSON-serializable object',
+        })
+      );
+    }
+  });
+});
+
+function jsonCloneError(): unknown {
+  try {
+    jsonClone([], 'options.modelConfig');
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected jsonClone to throw');
+}
