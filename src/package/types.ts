@@ -103,7 +103,8 @@ export interface LoadedModel {
   readonly predictFn: string;
   /**
    * Enforces the input signature and params schema, then calls the user's predict method.
-   * @throws {ModelError} E_SCHEMA_MISMATCH, E_PARAMS_INVALID, E_MODEL_PREDICT
+   * @throws {ModelError} E_SCHEMA_MISMATCH, E_PARAMS_INVALID; E_MODEL_PREDICT wrapping a foreign
+   *   error thrown by the model; a ModelError raised inside (a flavor's E_MODEL_OUTPUT) as is
    */
   predict(input: PredictInput, params?: Params, options?: PredictOptions): Promise<unknown>;
   /** The user's model instance. */
