@@ -17,6 +17,20 @@
  * dictionary-encoded strings -> `string`; Timestamp/Date -> `datetime` (Date objects). Arrow
  * nulls become `NaN` in numeric columns (danfo's missing marker there) and `null` otherwise.
  *
+ * ## Speed (the dataframe path was 933 of 938 ms of a trivial model's danfo `withColumn`)
+ * - danfo -> Arrow reads each column from the frame's column-format cache
+ *   (`$dataIncolumnFormat`, kept by danfo whenever `lowMemoryMode` is off) instead of
+ *   `df.column(name)`, which copies the whole index and builds a Series per call (~80 ms per
+ *   200K-row column); in low-memory mode it asks danfo for the bare column array. Numeric
+ *   columns are written in one pass into typed arrays allocated over a `SharedArrayBuffer`, so
+ *   they cross to UDF workers without another copy.
+ * - Arrow -> danfo builds the row-major arrays danfo stores (`$data`) in one transpose and hands
+ *   danfo the column arrays it already has as its column cache: the frame is constructed with
+ *   `lowMemoryMode: true` (so danfo skips its own transpose back to columns), then the mode is
+ *   switched off and the cache filled. The public constructor still validates names and dtypes
+ *   and builds the index. Measured on 200K x 10 float columns: 40-50 ms vs 130-150 ms for
+ *   `new DataFrame({col: values})` and 110-180 ms for `new DataFrame(rows)`.
+ *
  * @module
  */
 import { createRequire } from 'node:module';
@@ -84,29 +98,59 @@ export interface DanfoColumns {
 }
 
 /**
- * Reads a danfo DataFrame column by column (no row objects are built).
+ * Reads a danfo DataFrame column by column (no row objects or Series are built). The arrays
+ * may be danfo's own column cache: read them, do not modify them.
  * @param df - a danfo DataFrame
  * @returns column names, danfo dtypes and the value arrays
  */
 export function danfoColumns(df: DataFrame): DanfoColumns {
-  const names = (df as unknown as { $columns: string[] }).$columns.map(String);
-  const dtypes = (df as unknown as { $dtypes: string[] }).$dtypes.map(String);
-  const values = names.map((n) => {
-    const series = (df as unknown as { column(n: string): { values: unknown } }).column(n);
-    return Array.from(series.values as ArrayLike<unknown>);
+  const frame = df as unknown as FrameInternals;
+  const names = frame.$columns.map(String);
+  const dtypes = frame.$dtypes.map(String);
+  const rows = Array.isArray(frame.$data) ? frame.$data.length : undefined;
+  const cache = frame.$dataIncolumnFormat;
+  // The column cache is authoritative only when danfo keeps it (not in low-memory mode) and its
+  // shape matches; otherwise ask danfo for each bare column (no Series, no index copy).
+  const cached =
+    frame.$config?.isLowMemoryMode !== true &&
+    Array.isArray(cache) &&
+    cache.length === names.length &&
+    cache.every((c) => Array.isArray(c) && (rows === undefined || c.length === rows));
+  const values = names.map((n, j) => {
+    if (cached) return cache[j] as unknown[];
+    if (typeof frame.$getColumnData === 'function')
+      return Array.from(frame.$getColumnData(n, false) as ArrayLike<unknown>);
+    return Array.from(frame.column(n).values as ArrayLike<unknown>);
   });
   return { names, dtypes, values };
+}
+
+/** The danfo 1.x DataFrame internals this module reads and fills (danfojs-node 1.2.0). */
+interface FrameInternals {
+  $columns: string[];
+  $dtypes: string[];
+  $data?: unknown[][];
+  $dataIncolumnFormat?: unknown[][];
+  $config?: { isLowMemoryMode?: boolean; setIsLowMemoryMode?(on: boolean): void };
+  $getColumnData?(name: string, returnSeries: false): ArrayLike<unknown>;
+  column(name: string): { values: unknown };
 }
 
 function isMissing(v: unknown): boolean {
   return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
 }
 
-/** A fixed-width numeric vector from JS numbers, with a validity bitmap for missing values. */
+/**
+ * A fixed-width numeric vector from JS numbers, with a validity bitmap for missing values. Both
+ * live in a SharedArrayBuffer: a UDF sends them to its workers without copying.
+ */
 function numericVector(values: unknown[], kind: 'int32' | 'float64', column: string): Vector {
   const n = values.length;
-  const data = kind === 'int32' ? new Int32Array(n) : new Float64Array(n);
-  const bitmap = new Uint8Array((n + 7) >> 3);
+  const data =
+    kind === 'int32'
+      ? new Int32Array(new SharedArrayBuffer(n * 4))
+      : new Float64Array(new SharedArrayBuffer(n * 8));
+  const bitmap = new Uint8Array(new SharedArrayBuffer((n + 7) >> 3));
   let nulls = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
@@ -258,10 +302,26 @@ export function tableToDanfo(table: Table): DataFrame {
   const cols = names.map((n, i) => vectorToDanfoColumn(t.getChildAt(i)!, n));
   const { DataFrame: Frame } = danfo();
   const dtypes = cols.map((c) => c.dtype);
-  if (t.numRows === 0) return new Frame([], { columns: names, dtypes });
-  const data: Record<string, unknown[]> = {};
-  names.forEach((n, i) => (data[n] = cols[i]!.values));
-  return new Frame(data, { columns: names, dtypes });
+  if (t.numRows === 0 || names.length === 0) return new Frame([], { columns: names, dtypes });
+  // danfo stores rows ($data) AND, outside low-memory mode, columns ($dataIncolumnFormat).
+  // We have the columns: build the rows once, let the constructor skip its transpose back
+  // (low-memory mode), then switch the mode off and give it our columns as its cache.
+  const n = t.numRows;
+  const m = cols.length;
+  const rows = new Array<unknown[]>(n);
+  for (let i = 0; i < n; i++) {
+    const row = new Array<unknown>(m);
+    for (let j = 0; j < m; j++) row[j] = cols[j]!.values[i];
+    rows[i] = row;
+  }
+  const df = new Frame(rows, { columns: names, dtypes, config: { lowMemoryMode: true } });
+  const frame = df as unknown as FrameInternals;
+  // Another danfo build without this setter: construct the ordinary way (danfo transposes).
+  if (typeof frame.$config?.setIsLowMemoryMode !== 'function')
+    return new Frame(rows, { columns: names, dtypes });
+  frame.$config.setIsLowMemoryMode(false);
+  frame.$dataIncolumnFormat = cols.map((c) => c.values);
+  return df;
 }
 
 /**

@@ -77,4 +77,59 @@ describe('danfo adapter', () => {
     expect(s.dtypes).toEqual(['int32']);
     expect(s.values).toEqual([1, NaN, 3]);
   });
+
+  it('builds a frame whose rows, columns, index and config match one danfo builds itself', () => {
+    const table = new Table({
+      f: vectorFromArray([0.5, null, 7, -1], new Float64()),
+      i: vectorFromArray([3, null, -4, 9], new Int32()),
+      s: vectorFromArray(['x', 'y', null, 'w'], new Utf8()),
+    });
+    const df = tableToDanfo(table);
+    const own = new DataFrame(
+      { f: [0.5, NaN, 7, -1], i: [3, NaN, -4, 9], s: ['x', 'y', null, 'w'] },
+      { dtypes: ['float32', 'int32', 'string'] }
+    );
+    expect(df.values).toEqual(own.values);
+    expect(df.index).toEqual(own.index);
+    expect(df.config.isLowMemoryMode).toBe(false);
+    expect(df.getColumnData).toEqual(own.getColumnData);
+    for (const c of ['f', 'i', 's']) expect(df.column(c).values).toEqual(own.column(c).values);
+    // danfo operations see consistent data (they read rows or the column cache).
+    expect(df.iloc({ rows: [1, 3] }).values).toEqual(own.iloc({ rows: [1, 3] }).values);
+    expect(df.loc({ columns: ['i'] }).values).toEqual(own.loc({ columns: ['i'] }).values);
+    df.addColumn('g', [1, 2, 3, 4], { inplace: true });
+    expect(df.column('g').values).toEqual([1, 2, 3, 4]);
+    expect(df.values[0]).toEqual([0.5, 3, 'x', 1]);
+  });
+
+  it('reads frames in low-memory mode and after in-place edits', () => {
+    const low = new DataFrame(
+      { a: [1, NaN, 3], b: ['p', 'q', 'r'] },
+      { config: { lowMemoryMode: true } }
+    );
+    const t = danfoToTable(low);
+    expect([...t.getChild('a')!]).toEqual([1, null, 3]);
+    expect([...t.getChild('b')!]).toEqual(['p', 'q', 'r']);
+    const df = new DataFrame({ a: [1.5, 2.5], b: ['p', 'q'] });
+    df.addColumn('c', [10, 20], { inplace: true });
+    df.drop({ columns: ['a'], inplace: true });
+    const t2 = danfoToTable(df);
+    expect(t2.schema.fields.map((f) => f.name)).toEqual(['b', 'c']);
+    expect([...t2.getChild('c')!]).toEqual([10, 20]);
+  });
+
+  it('puts numeric columns in shared memory (they cross to UDF workers without a copy)', () => {
+    const t = danfoToTable(
+      new DataFrame({ x: [1.5, NaN, 3], n: [1, 2, 3] }, { dtypes: ['float32', 'int32'] })
+    );
+    for (const name of ['x', 'n']) {
+      const data = t.getChild(name)!.data[0]!;
+      expect(Object.prototype.toString.call(data.values.buffer)).toBe('[object SharedArrayBuffer]');
+    }
+    expect(Object.prototype.toString.call(t.getChild('x')!.data[0]!.nullBitmap!.buffer)).toBe(
+      '[object SharedArrayBuffer]'
+    );
+    expect([...t.getChild('x')!]).toEqual([1.5, null, 3]);
+    expect([...t.getChild('n')!]).toEqual([1, 2, 3]);
+  });
 });
