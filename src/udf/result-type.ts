@@ -14,22 +14,11 @@
  *
  * @module
  */
-import {
-  Bool,
-  Field,
-  Float32,
-  Float64,
-  Int32,
-  Int64,
-  List,
-  Map_,
-  Struct,
-  Type,
-  Utf8,
-} from 'apache-arrow';
+import { Field, List, Map_, Struct, Type, Utf8 } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import type { ColSpec, Schema, TensorSpec, ValueType } from '../signature/types.js';
+import { arrowTypeFor } from '../signature/arrow-types.js';
+import type { ColSpec, DataTypeName, Schema, TensorSpec, ValueType } from '../signature/types.js';
 import { defaultWarn } from '../warnings.js';
 import type { WarnFn } from '../warnings.js';
 
@@ -532,7 +521,7 @@ export function inferResultType(outputs: Schema | null, warn: WarnFn = defaultWa
 export function resultTypeToArrow(rt: ResultType): DataType {
   switch (rt.kind) {
     case 'primitive':
-      return primitiveArrow(rt.type);
+      return primitiveArrowType(rt.type);
     case 'array':
       return new List(new Field('element', resultTypeToArrow(rt.element), true));
     case 'struct':
@@ -547,21 +536,27 @@ export function resultTypeToArrow(rt: ResultType): DataType {
   }
 }
 
-function primitiveArrow(type: ResultPrimitive): DataType {
-  switch (type) {
-    case 'boolean':
-      return new Bool();
-    case 'int':
-      return new Int32();
-    case 'long':
-      return new Int64();
-    case 'float':
-      return new Float32();
-    case 'double':
-      return new Float64();
-    case 'string':
-      return new Utf8();
-  }
+/** The MLflow value type each primitive result type stands for (Spark int is MLflow integer). */
+const PRIMITIVE_VALUE_TYPES: Readonly<Record<ResultPrimitive, DataTypeName>> = {
+  boolean: 'boolean',
+  int: 'integer',
+  long: 'long',
+  float: 'float',
+  double: 'double',
+  string: 'string',
+};
+
+/**
+ * The Arrow type of a primitive result type: the same type `arrowTypeFor` gives its MLflow value
+ * type (int -> Int32, long -> Int64, float -> Float32, double -> Float64, string -> Utf8,
+ * boolean -> Bool).
+ *
+ * @param type - the primitive result type.
+ * @returns a fresh Arrow `DataType`.
+ */
+export function primitiveArrowType(type: ResultPrimitive): DataType {
+  // Never null: arrowTypeFor maps every primitive value type to an Arrow type.
+  return arrowTypeFor({ type: PRIMITIVE_VALUE_TYPES[type] })!;
 }
 
 function formatName(name: string): string {

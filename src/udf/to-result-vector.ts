@@ -38,12 +38,7 @@
  * @module
  */
 import {
-  Bool,
   Field,
-  Float32,
-  Float64,
-  Int32,
-  Int64,
   List,
   Map_,
   Struct,
@@ -55,9 +50,9 @@ import {
   makeData,
   makeVector,
 } from 'apache-arrow';
-import type { Data, DataType, Vector } from 'apache-arrow';
+import type { Bool, Data, DataType, Float64, Vector } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import { formatResultType, resultTypeToArrow } from './result-type.js';
+import { formatResultType, primitiveArrowType, resultTypeToArrow } from './result-type.js';
 import type { ResultPrimitive, ResultType } from './result-type.js';
 
 type TypedArray =
@@ -514,23 +509,6 @@ function describeValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
     return `${typeof v} ${String(v)}`;
   return describe(v);
-}
-
-function primitiveArrowType(t: ResultPrimitive): DataType {
-  switch (t) {
-    case 'boolean':
-      return new Bool();
-    case 'int':
-      return new Int32();
-    case 'long':
-      return new Int64();
-    case 'float':
-      return new Float32();
-    case 'double':
-      return new Float64();
-    case 'string':
-      return new Utf8();
-  }
 }
 
 /** Vectorized casts of a null-free typed array; undefined when there is no safe fast cast. */
