@@ -29,17 +29,7 @@ import {
   Field,
   FixedSizeList,
   Float16,
-  Float32,
-  Float64,
-  Int8,
-  Int16,
-  Int32,
-  Int64,
   Table,
-  Uint8,
-  Uint16,
-  Uint32,
-  Uint64,
   Utf8,
   Vector,
   makeData,
@@ -48,6 +38,7 @@ import {
 import type { Data } from 'apache-arrow';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { ModelError } from '../errors.js';
+import { arrowTypeForTensorDtype } from '../signature/arrow-types.js';
 import type { ModelSignature, TensorSpec } from '../signature/types.js';
 
 /** An onnxruntime tensor element type (`float32`, `int64`, `string`, ...). */
@@ -417,37 +408,12 @@ export function tableToFeeds(
   return feeds;
 }
 
+/**
+ * The Arrow leaf type of an onnxruntime element type. onnxruntime names the numeric types as numpy
+ * does, so this is the TensorSpec dtype mapping, with onnxruntime's `string` for numpy's `str`.
+ */
 function arrowLeafType(type: OrtElementType): DataType | null {
-  switch (type) {
-    case 'float32':
-      return new Float32();
-    case 'float64':
-      return new Float64();
-    case 'float16':
-      return new Float16();
-    case 'int8':
-      return new Int8();
-    case 'int16':
-      return new Int16();
-    case 'int32':
-      return new Int32();
-    case 'int64':
-      return new Int64();
-    case 'uint8':
-      return new Uint8();
-    case 'uint16':
-      return new Uint16();
-    case 'uint32':
-      return new Uint32();
-    case 'uint64':
-      return new Uint64();
-    case 'bool':
-      return new Bool();
-    case 'string':
-      return new Utf8();
-    default:
-      return null;
-  }
+  return arrowTypeForTensorDtype(type === 'string' ? 'str' : type);
 }
 
 /**
