@@ -18,7 +18,8 @@
  */
 
 import { ModelError } from '../errors.js';
-import { formatPyDatetime, validateParamDefault } from './enforce-params.js';
+import { validateParamDefault } from './enforce-params.js';
+import { formatPyDatetime } from './iso-datetime.js';
 import type {
   ColSpec,
   DataTypeName,

@@ -1,11 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import {
-  enforceParams,
-  formatPyDatetime,
-  parseIsoDatetime,
-  validateParamDefault,
-} from '../../src/signature/enforce-params.js';
+import { enforceParams, validateParamDefault } from '../../src/signature/enforce-params.js';
+import { formatPyDatetime, parseIsoDatetime } from '../../src/signature/iso-datetime.js';
 import { ModelError } from '../../src/errors.js';
 import { DataTypes } from '../../src/signature/types.js';
 import type { DataTypeName, ParamSpec } from '../../src/signature/types.js';
@@ -221,14 +217,6 @@ describe('the widening table (MLflow _ALLOWED_CONVERSIONS_FOR_PARAMS)', () => {
       );
     });
   }
-
-  it('datetime text round trips through formatPyDatetime', () => {
-    fc.assert(
-      fc.property(dates, (d) => {
-        expect(parseIsoDatetime(formatPyDatetime(d))?.getTime()).toBe(d.getTime());
-      })
-    );
-  });
 });
 
 describe('validateParamDefault', () => {
@@ -247,28 +235,6 @@ describe('validateParamDefault', () => {
   it('converts the default', () => {
     expect(validateParamDefault(spec('d', 'datetime', '2023-06-26')).default).toEqual(
       new Date('2023-06-26T00:00:00Z')
-    );
-  });
-});
-
-describe('ISO datetime text', () => {
-  it('reads numpy-style forms as UTC and applies offsets', () => {
-    expect(parseIsoDatetime('2023')?.toISOString()).toBe('2023-01-01T00:00:00.000Z');
-    expect(parseIsoDatetime('2023-06')?.toISOString()).toBe('2023-06-01T00:00:00.000Z');
-    expect(parseIsoDatetime('2023-06-26T01:02:03.456789')?.toISOString()).toBe(
-      '2023-06-26T01:02:03.456Z'
-    );
-    expect(parseIsoDatetime('2023-06-26T01:00:00+02:00')?.toISOString()).toBe(
-      '2023-06-25T23:00:00.000Z'
-    );
-    expect(parseIsoDatetime('2023-02-30')).toBeNull();
-    expect(parseIsoDatetime('yesterday')).toBeNull();
-  });
-
-  it('writes Python isoformat (microseconds only when non-zero)', () => {
-    expect(formatPyDatetime(new Date('2023-06-26T00:00:00Z'))).toBe('2023-06-26T00:00:00');
-    expect(formatPyDatetime(new Date('2023-06-26T00:00:00.25Z'))).toBe(
-      '2023-06-26T00:00:00.250000'
     );
   });
 });
