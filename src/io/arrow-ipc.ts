@@ -2,16 +2,28 @@
  * Arrow IPC files (`.arrow`, `.feather` v2) and streams (`.arrows`): read batch by batch from a
  * file handle, and write batch by batch.
  *
+ * Reading puts every batch in shared memory: each IPC message (framing, metadata and body) is
+ * read straight into its own `SharedArrayBuffer` and handed to Arrow's stream reader, which
+ * decodes the body zero-copy, so every column buffer is a view of that shared memory (Arrow JS
+ * only copies a misaligned buffer, which conforming writers never produce). A UDF then sends
+ * the columns to its workers without copying them (see `pool/transfer.ts`). A stream is read
+ * message by message from the start; a file's footer is read first (by Arrow's file reader, for
+ * the schema and the block list), then its dictionary and record-batch blocks in footer order,
+ * behind a schema message re-encoded from the footer (Arrow JS's file writer puts the schema
+ * only in the footer).
+ *
  * @module
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import {
+  Message,
   type RecordBatch,
   RecordBatchFileWriter,
   RecordBatchReader,
   RecordBatchStreamWriter,
   type Schema as ArrowSchema,
+  Table,
+  tableToIPC,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { BytePump, type ByteSink } from './byte-sink.js';
@@ -39,21 +51,24 @@ export async function* readIpcBatches(
   } catch (e) {
     throw fileNotFound(path, e);
   }
-  let stream: ReturnType<typeof createReadStream> | null = null;
   try {
     const head = Buffer.alloc(6);
     const { bytesRead } = await fh.read(head, 0, 6, 0);
     const isFile = bytesRead === 6 && head.toString('latin1') === MAGIC;
     let reader;
     try {
-      // A file handle gives random access for the IPC file format (footer first, then each
-      // batch by offset); the stream format is read sequentially from a byte stream.
+      // Both containers are read as a stream of messages (a file's messages start after its
+      // 8-byte magic), one SharedArrayBuffer per message.
+      const { size } = await fh.stat();
+      let messages: AsyncGenerator<Uint8Array> = sharedMessages(fh, 0, size);
       if (isFile) {
-        reader = await RecordBatchReader.from(fh);
-      } else {
-        stream = createReadStream(path);
-        reader = await RecordBatchReader.from(stream);
+        const fileReader = await RecordBatchReader.from(fh);
+        await fileReader.open();
+        const footer = (fileReader as unknown as { footer?: FooterLike | null }).footer;
+        if (footer === undefined || footer === null) throw new Error('no footer');
+        messages = fileMessages(fh, fileReader.schema, footer, size);
       }
+      reader = await RecordBatchReader.from(messages);
       await reader.open();
     } catch (e) {
       throw malformedFile(path, 'Arrow IPC', e);
@@ -80,8 +95,119 @@ export async function* readIpcBatches(
       yield next.value as RecordBatch;
     }
   } finally {
-    stream?.destroy();
     await fh.close();
+  }
+}
+
+/**
+ * Reads IPC messages from `position` on, each one whole (continuation marker and length,
+ * flatbuffer metadata, body) into a fresh SharedArrayBuffer, starting at byte 0 so the body keeps
+ * the 8-byte alignment the writer gave it relative to the message. Stops after the
+ * end-of-stream marker (a zero metadata length) or at the end of the file.
+ */
+async function* sharedMessages(
+  fh: FileHandle,
+  position: number,
+  size: number
+): AsyncGenerator<Uint8Array> {
+  const head = new Uint8Array(8);
+  const view = new DataView(head.buffer);
+  for (;;) {
+    const { bytesRead } = await fh.read(head, 0, 8, position);
+    if (bytesRead < 4) return;
+    // Since format 0.15 a message starts with 0xFFFFFFFF then the int32 length; before, the
+    // length came first.
+    const continuation = view.getInt32(0, true) === -1;
+    if (continuation && bytesRead < 8) return;
+    const prefix = continuation ? 8 : 4;
+    const metaLength = view.getInt32(continuation ? 4 : 0, true);
+    if (metaLength <= 0) {
+      yield head.slice(0, prefix); // end-of-stream marker
+      return;
+    }
+    // Lengths come from the file: check them against its size before allocating.
+    if (position + prefix + metaLength > size) {
+      throw new Error(
+        `IPC message at byte ${position} claims ${metaLength} metadata bytes, past the end of the file`
+      );
+    }
+    const meta = new Uint8Array(metaLength);
+    if ((await fh.read(meta, 0, metaLength, position + prefix)).bytesRead < metaLength) {
+      throw new Error(`truncated IPC message metadata at byte ${position}`);
+    }
+    const bodyLength = Message.decode(meta).bodyLength;
+    const total = prefix + metaLength + bodyLength;
+    if (!(bodyLength >= 0) || position + total > size) {
+      throw new Error(
+        `IPC message at byte ${position} claims a ${bodyLength}-byte body, past the end of the file`
+      );
+    }
+    const bytes = new Uint8Array(new SharedArrayBuffer(total));
+    bytes.set(head.subarray(0, prefix), 0);
+    bytes.set(meta, prefix);
+    const bodyStart = prefix + metaLength;
+    await readFully(fh, bytes, bodyStart, bodyLength, position + bodyStart);
+    position += total;
+    yield bytes;
+  }
+}
+
+/** The parts of Arrow JS's IPC file footer read here. */
+interface FooterLike {
+  numDictionaries: number;
+  numRecordBatches: number;
+  getDictionaryBatch(i: number): BlockLike | null;
+  getRecordBatch(i: number): BlockLike | null;
+}
+interface BlockLike {
+  offset: number;
+  metaDataLength: number;
+  bodyLength: number;
+}
+
+/**
+ * An IPC file as a stream of messages, each in its own SharedArrayBuffer: the schema (encoded
+ * again from the footer's), every dictionary block, every record-batch block, end-of-stream.
+ */
+async function* fileMessages(
+  fh: FileHandle,
+  schema: ArrowSchema,
+  footer: FooterLike,
+  size: number
+): AsyncGenerator<Uint8Array> {
+  const schemaStream = tableToIPC(new Table(schema), 'stream');
+  yield schemaStream.subarray(0, schemaStream.byteLength - 8); // without its end-of-stream
+  const blocks: (BlockLike | null)[] = [];
+  for (let i = 0; i < footer.numDictionaries; i++) blocks.push(footer.getDictionaryBatch(i));
+  for (let i = 0; i < footer.numRecordBatches; i++) blocks.push(footer.getRecordBatch(i));
+  for (const block of blocks) {
+    if (block === null) continue;
+    const total = block.metaDataLength + block.bodyLength;
+    if (block.offset < 0 || total < 0 || block.offset + total > size) {
+      throw new Error(
+        `IPC file block at byte ${block.offset} (${total} bytes) lies past the end of the file`
+      );
+    }
+    const bytes = new Uint8Array(new SharedArrayBuffer(total));
+    await readFully(fh, bytes, 0, total, block.offset);
+    yield bytes;
+  }
+  yield new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+}
+
+/** Reads exactly `length` bytes at `position` into `into[offset..]`, or throws at end of file. */
+async function readFully(
+  fh: FileHandle,
+  into: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(into, offset + done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    done += bytesRead;
   }
 }
 

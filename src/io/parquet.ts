@@ -4,7 +4,10 @@
  *
  * Reading opens the file as a file-backed Blob (`fs.openAsBlob`), so parquet-wasm fetches only
  * the byte ranges of the row groups it decodes; each decoded batch (at most `batchSize` rows,
- * never spanning two row groups) crosses from WebAssembly to Arrow JS as IPC bytes.
+ * never spanning two row groups) crosses from WebAssembly to Arrow JS as IPC bytes. Those bytes
+ * are copied once into a `SharedArrayBuffer` and decoded zero-copy (Arrow JS makes views of an
+ * uncompressed IPC body), so every column of a batch lives in shared memory and a UDF sends it
+ * to its workers without copying (see `pool/transfer.ts`).
  *
  * Writing feeds batches to `transformParquetStream`, which encodes each one as it arrives, but
  * parquet-wasm 0.8 only emits the encoded bytes when the stream ends: the whole encoded
@@ -73,7 +76,7 @@ export async function* readParquetBatches(
             throw malformedFile(path, 'Parquet', e);
           }
           if (next.done) break;
-          const table = tableFromIPC(next.value.intoIPCStream());
+          const table = tableFromIPC(inSharedMemory(next.value.intoIPCStream()));
           for (const batch of table.batches) {
             throwIfAborted(signal);
             yielded = true;
@@ -91,6 +94,13 @@ export async function* readParquetBatches(
   } finally {
     file.free();
   }
+}
+
+/** A copy of `bytes` in a fresh SharedArrayBuffer (at byte 0, keeping IPC's 8-byte alignment). */
+function inSharedMemory(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  return shared;
 }
 
 /** Encodes batches as one Parquet file into a byte sink (see the module notes on memory). */

@@ -30,8 +30,10 @@
  * @module
  */
 import {
+  type Data,
   type DataType,
   Field,
+  Type as ArrowType,
   RecordBatch,
   Schema as ArrowSchema,
   Struct,
@@ -40,6 +42,7 @@ import {
   makeData,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { shareData } from '../pool/shared-table.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
 import type { ColSpec, Schema, TensorSpec, ValueType } from '../signature/types.js';
 
@@ -424,16 +427,74 @@ export function valueTypeName(vt: ValueType): string {
 }
 
 /**
- * Builds one Arrow vector's data from already-converted values.
+ * Builds one Arrow vector's data from already-converted values, in shared memory: a UDF sends
+ * the columns of a batch read from text to its workers without copying them (see
+ * `pool/transfer.ts`). Int8/16/32 and Float32/64 columns of JS numbers (and Int64 of bigints)
+ * are written in one pass into typed arrays over a `SharedArrayBuffer`; other types go through
+ * Arrow's builder and are then copied once into shared memory (cheap next to parsing the text).
  *
  * @param type - the Arrow type
  * @param values - converted values (null for missing)
  * @returns the column's Arrow Data
  */
-export function buildColumnData(type: DataType, values: readonly unknown[]) {
+export function buildColumnData(type: DataType, values: readonly unknown[]): Data {
+  const direct = buildNumericShared(type, values);
+  if (direct !== undefined) return direct;
   const builder = makeBuilder({ type, nullValues: [null, undefined] });
   for (const v of values) builder.append(v);
-  return builder.finish().flush();
+  return shareData(builder.finish().flush() as Data);
+}
+
+type NumericCtor =
+  | Int8ArrayConstructor
+  | Int16ArrayConstructor
+  | Int32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | BigInt64ArrayConstructor;
+
+/** Fixed-width numeric columns straight into shared memory; undefined for other types/values. */
+function buildNumericShared(type: DataType, values: readonly unknown[]): Data | undefined {
+  const t = type as unknown as {
+    typeId: number;
+    bitWidth?: number;
+    isSigned?: boolean;
+    precision?: number;
+  };
+  let Ctor: NumericCtor | undefined;
+  if (t.typeId === ArrowType.Int && t.isSigned === true) {
+    Ctor = ({ 8: Int8Array, 16: Int16Array, 32: Int32Array, 64: BigInt64Array } as const)[
+      t.bitWidth as 8 | 16 | 32 | 64
+    ];
+  } else if (t.typeId === ArrowType.Float) {
+    Ctor = t.precision === 1 ? Float32Array : t.precision === 2 ? Float64Array : undefined;
+  }
+  if (Ctor === undefined) return undefined;
+  const big = Ctor === BigInt64Array;
+  const n = values.length;
+  const out = new (Ctor as new (b: ArrayBufferLike) => Float64Array | BigInt64Array)(
+    new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)
+  );
+  const bitmap = new Uint8Array(new SharedArrayBuffer((n + 7) >> 3));
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      nulls++;
+      continue;
+    }
+    // Anything but the expected JS type: let Arrow's builder decide, as before.
+    if (big ? typeof v !== 'bigint' : typeof v !== 'number') return undefined;
+    out[i] = v as never;
+    bitmap[i >> 3]! |= 1 << (i & 7);
+  }
+  return makeData({
+    type,
+    length: n,
+    nullCount: nulls,
+    nullBitmap: nulls > 0 ? bitmap : null,
+    data: out,
+  } as never) as Data;
 }
 
 /**
@@ -448,7 +509,7 @@ export function buildColumnData(type: DataType, values: readonly unknown[]) {
 export function assembleBatch(
   names: readonly string[],
   types: readonly DataType[],
-  datas: ReturnType<typeof buildColumnData>[],
+  datas: Data[],
   length: number
 ): RecordBatch {
   const fields = names.map((n, i) => new Field(n, types[i] as DataType, true));
