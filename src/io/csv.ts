@@ -27,7 +27,9 @@ export interface CsvReadOptions {
 }
 
 /**
- * Reads a CSV file (header row first) as typed RecordBatches of at most `batchSize` rows.
+ * Reads a CSV file (header row first) as typed RecordBatches of at most `batchSize` rows. A file
+ * with a header and no data rows yields one empty batch with the header's columns (typed by the
+ * signature where it names them, Utf8 otherwise); an empty file yields no batch.
  *
  * @param path - the CSV file
  * @param options - see {@link CsvReadOptions}
@@ -50,7 +52,7 @@ export function readCsvBatches(
  *
  * @param text - the CSV text
  * @param options - see {@link CsvReadOptions}
- * @returns the batches
+ * @returns the batches (one empty batch for a header without rows, as {@link readCsvBatches})
  * @throws {ModelError} E_FORMAT_MALFORMED as {@link readCsvBatches}
  */
 export function readCsvText(
@@ -74,12 +76,14 @@ async function* readCsvStream(
   const tokenizer = new CsvTokenizer();
   const source = open();
   const rows = new CsvRowSink(file, options.schema ?? null);
+  let batches = 0;
   try {
     const take = function* (records: CsvRecord[]): Generator<RecordBatch> {
       for (const r of records) {
         rows.add(r);
         if (rows.size >= batchSize) {
           throwIfAborted(options.signal);
+          batches++;
           yield rows.flush();
         }
       }
@@ -88,7 +92,9 @@ async function* readCsvStream(
       yield* take(tokenizer.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
     }
     yield* take(tokenizer.end());
-    if (rows.size > 0) {
+    // A header-only file still yields one (empty) batch, so the header's columns reach the
+    // caller, as an empty Parquet file yields its schema. A file without a header yields nothing.
+    if (rows.size > 0 || (batches === 0 && rows.hasHeader)) {
       throwIfAborted(options.signal);
       yield rows.flush();
     }

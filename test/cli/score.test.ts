@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Float64, Table, Utf8, makeVector, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,36 @@ describe('jsfunc score', () => {
       expect(got.reduce((n, b) => n + b.numRows, 0)).toBe(0);
       expect(got[0]!.schema.fields.map((f) => f.name)).toEqual(columns);
     }
+  });
+
+  it('a header-only CSV gives its header columns + prediction and no rows', async () => {
+    const input = join(dir, 'header-only.csv');
+    await writeFile(input, `id,${features.join(',')}\n`);
+    const header = ['id', ...features, 'prediction'];
+    const parquet = join(dir, 'header-only.parquet');
+    const run = await cli(['score', '-m', linear, '-i', input, '-o', parquet]);
+    expect(run.code, run.stderr).toBe(0);
+    const got = await collect(readBatches(parquet));
+    expect(got.reduce((n, b) => n + b.numRows, 0)).toBe(0);
+    expect(got[0]!.schema.fields.map((f) => f.name)).toEqual(header);
+    // The signature types the model's columns even without values.
+    expect(String(got[0]!.schema.fields[1]!.type)).toBe('Float64');
+    const csv = join(dir, 'header-only-out.csv');
+    expect((await cli(['score', '-m', linear, '-i', input, '-o', csv])).code).toBe(0);
+    expect(await readFile(csv, 'utf8')).toBe(`${header.join(',')}\n`);
+  });
+
+  it('an NDJSON input with no rows writes valid empty text outputs', async () => {
+    const input = join(dir, 'no-rows.ndjson');
+    await writeFile(input, '\n');
+    const csv = join(dir, 'no-rows.csv');
+    const ndjson = join(dir, 'no-rows-out.ndjson');
+    expect((await cli(['score', '-m', linear, '-i', input, '-o', csv])).code).toBe(0);
+    expect((await cli(['score', '-m', linear, '-i', input, '-o', ndjson])).code).toBe(0);
+    // No input columns are known: the CSV header is the prediction column alone.
+    expect(await readFile(csv, 'utf8')).toBe('prediction\n');
+    expect(await readFile(ndjson, 'utf8')).toBe('');
+    expect(await collect(readBatches(ndjson))).toEqual([]);
   });
 
   describe('failures: one line, the code exit status, no output left behind', () => {

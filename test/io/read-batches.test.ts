@@ -96,6 +96,24 @@ describe('readBatches: CSV typed by the signature', () => {
     expect(all[2499]).toEqual({ n: 2499, zip: '02499', v: 4998n });
   });
 
+  it('a header with no rows gives one empty batch with its columns; an empty file gives none', async () => {
+    const path = join(dir, 'header-only.csv');
+    await writeFile(path, 'n,zip,extra\n');
+    const batches = await collect(readBatches(path, { schema: sig, batchSize: 2 }));
+    expect(batches.map((b) => b.numRows)).toEqual([0]);
+    // Signature columns keep their types; the others have no values to infer from: Utf8.
+    expect(typesOf(batches[0] as RecordBatch)).toEqual(['n: Int32', 'zip: Utf8', 'extra: Utf8']);
+    const untyped = await collect(readBatches(path));
+    expect(typesOf(untyped[0] as RecordBatch)).toEqual(['n: Utf8', 'zip: Utf8', 'extra: Utf8']);
+    // Rows that fill batches exactly end the file without an extra empty batch.
+    await writeFile(path, 'n,zip\n1,a\n2,b\n');
+    expect(
+      (await collect(readBatches(path, { schema: sig, batchSize: 2 }))).map((b) => b.numRows)
+    ).toEqual([2]);
+    await writeFile(path, '');
+    expect(await collect(readBatches(path, { schema: sig }))).toEqual([]);
+  });
+
   it('a wrong field count fails with the line number', async () => {
     const path = join(dir, 'bad.csv');
     await writeFile(path, 'n,zip\n1,a\n2,b,extra\n');
@@ -167,6 +185,12 @@ describe('readBatches: NDJSON', () => {
     const e = await modelErrorOf(collect(readBatches(path)));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.message).toContain('line 2');
+  });
+
+  it('a file with no rows yields no batch (there are no column names to give)', async () => {
+    const path = join(dir, 'blank.ndjson');
+    await writeFile(path, '\n\n');
+    expect(await collect(readBatches(path, { schema: sig }))).toEqual([]);
   });
 
   it('warns once about a key first seen after the first batch', async () => {

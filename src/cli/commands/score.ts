@@ -184,8 +184,9 @@ export async function scoreFile(
   try {
     const first = await source.next();
     if (first.done === true) {
-      // No batch at all (a header-only CSV, an empty NDJSON): the output still gets the
-      // prediction column(s), so binary formats have a schema and text formats a header.
+      // No batch at all (an NDJSON file with no rows, a CSV file without even a header): the
+      // output still gets the prediction column(s), so binary formats have a schema and text
+      // formats a header. A header-only CSV yields an empty batch and takes the path below.
       const rt =
         options.resultType !== undefined
           ? parseResultType(options.resultType)
