@@ -78,6 +78,7 @@ export type {
 export { kDefaultSparkUdfOptions } from './udf/options.js';
 export type { SparkUdfOptions } from './udf/options.js';
 export { createPool, ModelPool } from './pool/pool.js';
+export { shareTable, shareVector } from './pool/shared-table.js';
 export type { PoolOptions } from './pool/pool.js';
 export { parseResultType, inferResultType, formatResultType } from './udf/result-type.js';
 export type { ResultType } from './udf/result-type.js';
