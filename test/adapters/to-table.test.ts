@@ -11,8 +11,8 @@ import {
 } from 'apache-arrow';
 import { toTable } from '../../src/adapters/to-table.js';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
-import { ModelError } from '../../src/errors.js';
 import type { ColSpec, DataTypeName, TensorSpec, ValueType } from '../../src/signature/types.js';
+import { errorOf } from '../util/model-error.js';
 
 const col = (
   name: string | undefined,
@@ -24,16 +24,6 @@ const col = (
   type: typeof type === 'string' ? { type } : type,
   required,
 });
-
-function fails(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a ModelError');
-}
 
 const typeOf = (t: Table, name: string) => String(t.getChild(name)!.type);
 
@@ -120,16 +110,16 @@ describe('toTable: plain JS inputs without a schema', () => {
   });
 
   it('rejects ragged columns, mixed types and unsupported inputs', () => {
-    const e = fails(() => toTable({ a: [1], b: [1, 2] }));
+    const e = errorOf(() => toTable({ a: [1], b: [1, 2] }));
     expect(e.code).toBe('E_INPUT_INVALID');
     expect(e.message).toBe('Columns have different lengths: a has 1, b has 2.');
-    expect(fails(() => toTable(new Set([1, 2, 3]))).message).toBe(
+    expect(errorOf(() => toTable(new Set([1, 2, 3]))).message).toBe(
       'Expected input to be a table, rows or columns. Found: Set'
     );
-    expect(fails(() => toTable(42 as never)).message).toBe(
+    expect(errorOf(() => toTable(42 as never)).message).toBe(
       'Expected input to be a table, rows or columns. Found: number'
     );
-    expect(fails(() => toTable({ a: [1, 'x'] })).message).toContain('column a');
+    expect(errorOf(() => toTable({ a: [1, 'x'] })).message).toContain('column a');
   });
 });
 
@@ -161,19 +151,19 @@ describe('toTable: plain JS inputs with a schema', () => {
   });
 
   it('3.5 into an integer column names the column, the row and the value', () => {
-    const e = fails(() => toTable({ i: [3, 3.5], l: [1, 2], f: [1, 2] }, schema));
+    const e = errorOf(() => toTable({ i: [3, 3.5], l: [1, 2], f: [1, 2] }, schema));
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
     expect(e.message).toBe(
       'Incompatible input for column i, row 1: 3.5 cannot be stored as integer (int32) without loss.'
     );
     expect(e.details).toMatchObject({ column: 'i', row: 1, value: '3.5' });
-    expect(fails(() => toTable({ i: [2 ** 31], l: [1], f: [1] }, schema)).message).toContain(
+    expect(errorOf(() => toTable({ i: [2 ** 31], l: [1], f: [1] }, schema)).message).toContain(
       '2147483648'
     );
-    expect(fails(() => toTable({ i: ['3'], l: [1], f: [1] }, schema)).message).toContain(
+    expect(errorOf(() => toTable({ i: ['3'], l: [1], f: [1] }, schema)).message).toContain(
       '"3" cannot be stored as integer'
     );
-    expect(fails(() => toTable({ i: [1], l: [1], f: ['x'] }, schema)).message).toContain(
+    expect(errorOf(() => toTable({ i: [1], l: [1], f: ['x'] }, schema)).message).toContain(
       'column f, row 0'
     );
   });
@@ -210,10 +200,10 @@ describe('toTable: plain JS inputs with a schema', () => {
     expect(t.getChild('obj')!.get(0)!.toJSON()).toEqual({ a: 'x' });
     expect(t.getChild('m')!.get(0)!.toJSON()).toEqual({ k: 1 });
     expect(enforceSchema(t, nested).numRows).toBe(2);
-    expect(fails(() => toTable([{ obj: { a: 'x', c: 1 } }], nested)).message).toContain(
+    expect(errorOf(() => toTable([{ obj: { a: 'x', c: 1 } }], nested)).message).toContain(
       "Invalid properties not defined in the schema found: {'c'}"
     );
-    expect(fails(() => toTable([{ arr: [1, 1.5] }], nested)).message).toContain(
+    expect(errorOf(() => toTable([{ arr: [1, 1.5] }], nested)).message).toContain(
       'column arr[1], row 0: 1.5'
     );
   });
@@ -236,7 +226,7 @@ describe('toTable: plain JS inputs with a schema', () => {
       unnamed
     );
     expect([typeOf(t, '0'), typeOf(t, '1')]).toEqual(['Int32', 'Utf8']);
-    expect(fails(() => toTable([[1.5, 'a']], unnamed)).message).toContain('column 0, row 0: 1.5');
+    expect(errorOf(() => toTable([[1.5, 'a']], unnamed)).message).toContain('column 0, row 0: 1.5');
   });
 
   it('builds tensors in the spec dtype', () => {
@@ -252,7 +242,7 @@ describe('toTable: plain JS inputs with a schema', () => {
     expect([...out.getChild('0')!.get(1)!]).toEqual([3, 4]);
     const ints: TensorSpec = { kind: 'tensor', name: 'x', dtype: 'int64', shape: [-1] };
     expect(String(toTable({ x: [1, 2] }, [ints]).getChild('x')!.type)).toBe('Int64');
-    expect(fails(() => toTable({ x: [1.5] }, [ints])).message).toContain(
+    expect(errorOf(() => toTable({ x: [1.5] }, [ints])).message).toContain(
       '1.5 cannot be stored as int64'
     );
   });
@@ -290,11 +280,11 @@ describe('toTable: plain JS inputs with a schema', () => {
     });
 
     it('refuses nulls and ragged rows naming the column and row', () => {
-      expect(fails(() => toTable([{ a: 1, b: null }], [spec])).message).toBe(
+      expect(errorOf(() => toTable([{ a: 1, b: null }], [spec])).message).toBe(
         'Tensor input column b holds nulls (row 0); tensors cannot have missing values.'
       );
       expect(
-        fails(() =>
+        errorOf(() =>
           toTable(
             [
               [1, 2, 3, 4],
@@ -358,7 +348,7 @@ describe('toTable: plain JS inputs with a schema', () => {
     );
     expect(typeOf(cols, 'ids')).toBe('FixedSizeList[3]<Int64>');
     expect(
-      fails(() =>
+      errorOf(() =>
         toTable(
           {
             img: [
@@ -386,12 +376,12 @@ describe('toTable: plain JS inputs with a schema', () => {
         [1, 2, 3],
       ],
     };
-    expect(fails(() => toTable(mixed, schema)).message).toContain(
+    expect(errorOf(() => toTable(mixed, schema)).message).toContain(
       'column img[1], row 1: 5 cannot be stored as an array of 2 uint8 values'
     );
     // The nesting comes from the values; a wrong shape is enforcement's to report.
     const flat = toTable({ img: [[1, 2]], ids: [[1, 2, 3]] }, schema);
-    expect(fails(() => enforceSchema(flat, schema)).message).toBe(
+    expect(errorOf(() => enforceSchema(flat, schema)).message).toBe(
       'Shape of input (1, 2) does not match expected shape (-1, 2, 2)'
     );
   });

@@ -32,6 +32,7 @@ import { LOADABLE_FLAVORS, selectFlavor } from '../../src/flavors/registry.js';
 import { loadModel } from '../../src/package/load-model.js';
 import { saveOnnxModel } from '../../src/package/save-onnx-model.js';
 import { sparkUdf } from '../../src/udf/spark-udf.js';
+import { rejectionOf } from '../util/model-error.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'onnx');
 const SKLEARN = join(fixtures, 'sklearn_model.onnx');
@@ -78,16 +79,6 @@ function irisTable(rows: number[][]): Table {
 function labelsOf(out: unknown): bigint[] {
   expect(out).toBeInstanceOf(Table);
   return Array.from((out as Table).getChild('output_label')!.toArray() as BigInt64Array);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** An onnx package laid out as `mlflow.onnx.save_model` (MLflow 2.x) writes it. */
@@ -165,7 +156,9 @@ describe('onnx flavor: sklearn model saved with saveOnnxModel', () => {
     expect(labelsOf(await model.predict(columns))).toEqual(expected);
     expect(labelsOf(await model.predict(IRIS))).toEqual(expected);
     // Three features do not make the (-1, 4) tensor.
-    const three = await codeOf(model.predict(IRIS.map((r) => ({ a: r[0], b: r[1], c: r[2] }))));
+    const three = await rejectionOf(
+      model.predict(IRIS.map((r) => ({ a: r[0], b: r[1], c: r[2] })))
+    );
     expect(three.code).toBe('E_SCHEMA_MISMATCH');
     expect(three.message).toContain('the input table passed had 3 columns');
   });
@@ -179,14 +172,14 @@ describe('onnx flavor: sklearn model saved with saveOnnxModel', () => {
       b: makeVector(Float32Array.of(1, 2)),
       c: makeVector(Float32Array.of(1, 2)),
     });
-    expect((await codeOf(model.predict(three))).code).toBe('E_SCHEMA_MISMATCH');
+    expect((await rejectionOf(model.predict(three))).code).toBe('E_SCHEMA_MISMATCH');
     const float64 = tableFromArrays({
       a: Float64Array.of(1),
       b: Float64Array.of(1),
       c: Float64Array.of(1),
       d: Float64Array.of(1),
     });
-    expect((await codeOf(model.predict(float64))).code).toBe('E_SCHEMA_MISMATCH');
+    expect((await rejectionOf(model.predict(float64))).code).toBe('E_SCHEMA_MISMATCH');
   });
 });
 
@@ -208,7 +201,7 @@ describe('onnx flavor: tf model with two inputs', () => {
       expect(Array.from(col.toArray() as ArrayLike<number>)).toEqual(
         a.map((x, i) => round(round(x) * round(b[i]!)))
       );
-      const missing = await codeOf(model.predict({ 'first_input:0': a, other: b }));
+      const missing = await rejectionOf(model.predict({ 'first_input:0': a, other: b }));
       expect(missing.code).toBe('E_SCHEMA_MISMATCH');
       expect(missing.message).toContain('second_input:0');
     });
@@ -246,7 +239,9 @@ describe('onnx flavor: packages written by MLflow', () => {
 
   it('reports a missing input column without a signature as a schema mismatch', async () => {
     const model = await loadModel(mlflowPackage(TF32), { warn: () => undefined });
-    const e = await codeOf(model.predict({ 'first_input:0': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }));
+    const e = await rejectionOf(
+      model.predict({ 'first_input:0': [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] })
+    );
     // The flavor's own ModelError passes through loadModel's predict unchanged.
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
     expect(e.message).toContain("'second_input:0'");
@@ -280,7 +275,7 @@ describe('onnx flavor: packages written by MLflow', () => {
     expect(labelsOf(await over.predict(irisTable(IRIS.slice(0, 2))))).toEqual(
       await directLabels(IRIS.slice(0, 2))
     );
-    const bad = await codeOf(
+    const bad = await rejectionOf(
       loadModel(pkg, { modelConfig: { intra_op_num_threads: -1 }, warn: () => undefined })
     );
     expect(bad.code).toBe('E_OPTION_INVALID');
@@ -292,7 +287,7 @@ describe('onnx flavor: load errors', () => {
   it('E_ARTIFACT_MISSING when model.onnx is missing', async () => {
     const pkg = mlflowPackage(SKLEARN);
     rmSync(join(pkg, 'model.onnx'));
-    const e = await codeOf(loadModel(pkg));
+    const e = await rejectionOf(loadModel(pkg));
     expect(e.code).toBe('E_ARTIFACT_MISSING');
     expect(e.message).toContain('model.onnx');
   });
@@ -300,13 +295,13 @@ describe('onnx flavor: load errors', () => {
   it('E_MODEL_LOAD for a corrupt model file', async () => {
     const pkg = mlflowPackage(SKLEARN);
     writeFileSync(join(pkg, 'model.onnx'), Buffer.from('this is not a protobuf model at all'));
-    const e = await codeOf(loadModel(pkg));
+    const e = await rejectionOf(loadModel(pkg));
     expect(e.code).toBe('E_MODEL_LOAD');
     expect(e.message).toContain('model.onnx');
   });
 
   it('E_OPTION_INVALID for a predictFn other than predict', async () => {
-    const e = await codeOf(
+    const e = await rejectionOf(
       loadModel(mlflowPackage(SKLEARN), { predictFn: 'predict_proba', warn: () => undefined })
     );
     expect(e.code).toBe('E_OPTION_INVALID');

@@ -11,7 +11,6 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { ModelError } from '../../src/errors.js';
 import {
   formatPredictions,
   parseCsvRequest,
@@ -19,21 +18,12 @@ import {
 } from '../../src/io/mlflow-json.js';
 import type { ColSpec, TensorSpec } from '../../src/signature/types.js';
 import { rows, typesOf } from './helpers.js';
+import { errorOf } from '../util/model-error.js';
 
 const xy: ColSpec[] = [
   { kind: 'column', name: 'x', type: { type: 'double' }, required: true },
   { kind: 'column', name: 'n', type: { type: 'integer' }, required: true },
 ];
-
-function errorOf(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    if (ModelError.is(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModelError');
-}
 
 function tableRows(t: Table) {
   return rows(t.batches);

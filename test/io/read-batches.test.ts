@@ -2,12 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ModelError } from '../../src/errors.js';
+import type { ModelError } from '../../src/errors.js';
 import { detectFormat } from '../../src/io/format.js';
 import { readBatches } from '../../src/io/read-batches.js';
 import { createBatchWriter } from '../../src/io/write-batches.js';
 import type { ColSpec } from '../../src/signature/types.js';
 import { collect, rows, tempDir, typesOf } from './helpers.js';
+import { rejectionOf } from '../util/model-error.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -17,15 +18,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await cleanup();
 });
-
-async function modelErrorOf(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x
-  );
-  if (!ModelError.is(e)) throw new Error(`expected a ModelError, got ${String(e)}`);
-  return e;
-}
 
 const sig: ColSpec[] = [
   { kind: 'column', name: 'n', type: { type: 'integer' }, required: true },
@@ -117,7 +109,7 @@ describe('readBatches: CSV typed by the signature', () => {
   it('a wrong field count fails with the line number', async () => {
     const path = join(dir, 'bad.csv');
     await writeFile(path, 'n,zip\n1,a\n2,b,extra\n');
-    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    const e = await rejectionOf(collect(readBatches(path, { schema: sig })));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.message).toContain(path);
     expect(e.message).toMatch(/line 3/);
@@ -126,7 +118,7 @@ describe('readBatches: CSV typed by the signature', () => {
   it('an unclosed quote fails as malformed', async () => {
     const path = join(dir, 'quote.csv');
     await writeFile(path, 'n,zip\n1,"abc\n');
-    const e = await modelErrorOf(collect(readBatches(path)));
+    const e = await rejectionOf(collect(readBatches(path)));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.message).toMatch(/quote/i);
   });
@@ -134,7 +126,7 @@ describe('readBatches: CSV typed by the signature', () => {
   it('a value that does not parse to its column type names file, line, column and value', async () => {
     const path = join(dir, 'val.csv');
     await writeFile(path, 'n,zip\n1,a\n2.5,b\n');
-    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    const e = await rejectionOf(collect(readBatches(path, { schema: sig })));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.details).toMatchObject({
       file: path,
@@ -149,14 +141,14 @@ describe('readBatches: CSV typed by the signature', () => {
   it('an integer out of int32 range is rejected, not wrapped', async () => {
     const path = join(dir, 'range.csv');
     await writeFile(path, 'n\n2147483648\n');
-    const e = await modelErrorOf(collect(readBatches(path, { schema: sig })));
+    const e = await rejectionOf(collect(readBatches(path, { schema: sig })));
     expect(e.message).toMatch(/out of range for int32/);
   });
 
   it('a later batch that breaks the inferred type fails instead of changing the type', async () => {
     const path = join(dir, 'drift.csv');
     await writeFile(path, 'v\n1\n2\n3.5\n');
-    const e = await modelErrorOf(collect(readBatches(path, { batchSize: 2 })));
+    const e = await rejectionOf(collect(readBatches(path, { batchSize: 2 })));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.details).toMatchObject({ line: 4, column: 'v', type: 'long' });
   });
@@ -182,7 +174,7 @@ describe('readBatches: NDJSON', () => {
     const [b] = await collect(readBatches(path, { schema: sig }));
     expect(typesOf(b as RecordBatch)).toEqual(['n: Int32', 'zip: Utf8', 'x: Float64']);
     await writeFile(path, '{"n": 1}\n[1]\n');
-    const e = await modelErrorOf(collect(readBatches(path)));
+    const e = await rejectionOf(collect(readBatches(path)));
     expect(e.code).toBe('E_FORMAT_MALFORMED');
     expect(e.message).toContain('line 2');
   });
@@ -210,7 +202,7 @@ describe('readBatches: errors', () => {
   it('a missing file is E_FILE_NOT_FOUND naming the path', async () => {
     for (const ext of ['csv', 'parquet', 'arrow', 'ndjson']) {
       const path = join(dir, `missing.${ext}`);
-      const e = await modelErrorOf(collect(readBatches(path)));
+      const e = await rejectionOf(collect(readBatches(path)));
       expect(e.code).toBe('E_FILE_NOT_FOUND');
       expect(e.message).toContain(path);
     }
@@ -220,7 +212,7 @@ describe('readBatches: errors', () => {
     for (const ext of ['parquet', 'arrow']) {
       const path = join(dir, `junk.${ext}`);
       await writeFile(path, 'this is not a binary file at all');
-      const e = await modelErrorOf(collect(readBatches(path)));
+      const e = await rejectionOf(collect(readBatches(path)));
       expect(e.code).toBe('E_FORMAT_MALFORMED');
       expect(e.message).toContain(path);
     }
@@ -231,7 +223,7 @@ describe('readBatches: errors', () => {
     await writeFile(path, 'v\n1\n2\n3\n');
     const ac = new AbortController();
     ac.abort();
-    const e = await modelErrorOf(collect(readBatches(path, { batchSize: 1, signal: ac.signal })));
+    const e = await rejectionOf(collect(readBatches(path, { batchSize: 1, signal: ac.signal })));
     expect(e.code).toBe('E_ABORTED');
   });
 });

@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ModelError } from '../../src/errors.js';
 import { loadModel } from '../../src/package/load-model.js';
 import { readMLmodel } from '../../src/package/mlmodel.js';
 import { readOnnxHeader, saveOnnxModel } from '../../src/package/save-onnx-model.js';
 import type { ModelSignature } from '../../src/signature/types.js';
+import { rejectionOf } from '../util/model-error.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'onnx');
 const SKLEARN = join(fixtures, 'sklearn_model.onnx');
@@ -28,16 +28,6 @@ const TF32 = join(fixtures, 'tf_model_multiple_inputs_float32.onnx');
 let dir: string;
 let seq = 0;
 const fresh = (name: string) => join(dir, `${name}-${seq++}`);
-
-async function codeOf(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Encodes a protobuf varint. */
 function varint(n: number): number[] {
@@ -206,20 +196,26 @@ describe('saveOnnxModel', () => {
 
   it('rejects bad options, a missing file, a non-empty target and a corrupt model without writing', async () => {
     expect(
-      (await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, modelConfig: { threads: 2 } })))
-        .code
+      (
+        await rejectionOf(
+          saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, modelConfig: { threads: 2 } })
+        )
+      ).code
     ).toBe('E_OPTION_INVALID');
     expect(
-      (await codeOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, pythonVersion: 'three' }))).code
+      (await rejectionOf(saveOnnxModel(fresh('x'), { onnxModel: SKLEARN, pythonVersion: 'three' })))
+        .code
     ).toBe('E_OPTION_INVALID');
-    const missing = await codeOf(saveOnnxModel(fresh('x'), { onnxModel: join(dir, 'nope.onnx') }));
+    const missing = await rejectionOf(
+      saveOnnxModel(fresh('x'), { onnxModel: join(dir, 'nope.onnx') })
+    );
     expect(missing.code).toBe('E_ARTIFACT_MISSING');
     expect(missing.message).toContain('nope.onnx');
 
     const full = fresh('full');
     mkdirSync(full);
     writeFileSync(join(full, 'keep.txt'), 'x');
-    expect((await codeOf(saveOnnxModel(full, { onnxModel: SKLEARN }))).code).toBe(
+    expect((await rejectionOf(saveOnnxModel(full, { onnxModel: SKLEARN }))).code).toBe(
       'E_TARGET_NOT_EMPTY'
     );
     expect(readdirSync(full)).toEqual(['keep.txt']);
@@ -227,7 +223,9 @@ describe('saveOnnxModel', () => {
     const corrupt = join(dir, 'corrupt.onnx');
     writeFileSync(corrupt, Buffer.from('definitely not onnx'));
     const target = fresh('corrupt');
-    expect((await codeOf(saveOnnxModel(target, { onnxModel: corrupt }))).code).toBe('E_MODEL_LOAD');
+    expect((await rejectionOf(saveOnnxModel(target, { onnxModel: corrupt }))).code).toBe(
+      'E_MODEL_LOAD'
+    );
     expect(existsSync(target)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { formatPyDatetime, parseIsoDatetime } from '../../src/signature/iso-date
 import { ModelError } from '../../src/errors.js';
 import { DataTypes } from '../../src/signature/types.js';
 import type { DataTypeName, ParamSpec } from '../../src/signature/types.js';
+import { errorOf } from '../util/model-error.js';
 
 function spec(
   name: string,
@@ -18,16 +19,6 @@ function spec(
 function collect(): { warn: (m: string) => void; messages: string[] } {
   const messages: string[] = [];
   return { warn: (m) => messages.push(m), messages };
-}
-
-function thrown(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    if (ModelError.is(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModelError');
 }
 
 describe('enforceParams without a params schema', () => {
@@ -78,7 +69,7 @@ describe('enforceParams with a params schema', () => {
 
   it('rejects non-object params', () => {
     for (const bad of [[1, 2], 'x', new Map()]) {
-      const e = thrown(() => enforceParams(bad as never, specs));
+      const e = errorOf(() => enforceParams(bad as never, specs));
       expect(e.code).toBe('E_PARAMS_INVALID');
       expect(e.message).toMatch(/Parameters must be a plain object/);
     }
@@ -91,7 +82,7 @@ describe('enforceParams with a params schema', () => {
       spec('s', 'string', 'a', [-1]),
       spec('ok', 'double', 0.5),
     ];
-    const e = thrown(() => enforceParams({ l: '1', d: 1.0, s: ['a', 3], ok: 2 }, many, () => {}));
+    const e = errorOf(() => enforceParams({ l: '1', d: 1.0, s: ['a', 3], ok: 2 }, many, () => {}));
     expect(e.code).toBe('E_PARAMS_INVALID');
     expect(e.message).toMatch(/param 'l': expected long, got string "1"/);
     expect(e.message).toMatch(/param 'd': expected datetime, got integer 1/);
@@ -221,7 +212,7 @@ describe('the widening table (MLflow _ALLOWED_CONVERSIONS_FOR_PARAMS)', () => {
 
 describe('validateParamDefault', () => {
   it('rejects binary params and bad shapes with E_SIGNATURE_INVALID', () => {
-    expect(thrown(() => validateParamDefault(spec('b', 'binary', 'x'))).code).toBe(
+    expect(errorOf(() => validateParamDefault(spec('b', 'binary', 'x'))).code).toBe(
       'E_SIGNATURE_INVALID'
     );
     expect(() =>

@@ -34,7 +34,6 @@ import {
   Map_,
 } from 'apache-arrow';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
-import { ModelError } from '../../src/errors.js';
 import type {
   ColSpec,
   DataTypeName,
@@ -42,6 +41,7 @@ import type {
   TensorSpec,
   ValueType,
 } from '../../src/signature/types.js';
+import { errorOf } from '../util/model-error.js';
 
 const col = (
   name: string | undefined,
@@ -59,16 +59,6 @@ function collect(): { warn: (m: string) => void; messages: string[] } {
   return { warn: (m) => messages.push(m), messages };
 }
 
-function fails(fn: () => unknown): ModelError {
-  try {
-    fn();
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a ModelError');
-}
-
 describe('enforceSchema: column names', () => {
   const schema = [col('a', 'double'), col('b', 'string'), col('c', 'long', false)];
 
@@ -79,13 +69,13 @@ describe('enforceSchema: column names', () => {
 
   it('reports missing required inputs, with extras when present', () => {
     const t = tableFromArrays({ x: new Float64Array([1]) });
-    const e = fails(() => enforceSchema(t, schema, () => {}));
+    const e = errorOf(() => enforceSchema(t, schema, () => {}));
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
     expect(e.message).toBe(
       "Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['x']."
     );
     expect(e.details).toEqual({ missing: ['a', 'b'], extra: ['x'] });
-    const e2 = fails(() => enforceSchema(tableFromArrays({ a: new Float64Array([1]) }), schema));
+    const e2 = errorOf(() => enforceSchema(tableFromArrays({ a: new Float64Array([1]) }), schema));
     expect(e2.message).toBe("Model is missing inputs ['b'].");
   });
 
@@ -120,7 +110,7 @@ describe('enforceSchema: column names', () => {
       b: vectorFromArray(['z'], new Utf8()),
       c: vectorFromArray(['nope'], new Utf8()),
     });
-    expect(fails(() => enforceSchema(t, schema)).message).toBe(
+    expect(errorOf(() => enforceSchema(t, schema)).message).toBe(
       'Incompatible input types for column c. Can not safely convert Utf8 to int64.'
     );
   });
@@ -128,7 +118,7 @@ describe('enforceSchema: column names', () => {
   it('unnamed schema: positional, count only, keeps input names, drops extra trailing columns', () => {
     const unnamed = [col(undefined, 'double'), col(undefined, 'double'), col(undefined, 'double')];
     const two = tableFromArrays({ p: new Float64Array([1]), q: new Float64Array([2]) });
-    expect(fails(() => enforceSchema(two, unnamed)).message).toContain(
+    expect(errorOf(() => enforceSchema(two, unnamed)).message).toContain(
       'The model signature declares 3 inputs  but the provided value only has 2 inputs.'
     );
     const four = tableFromArrays({
@@ -148,7 +138,7 @@ describe('enforceSchema: column names', () => {
       q: new Float64Array([2]),
       r: new Float64Array([3]),
     });
-    expect(fails(() => enforceSchema(ints, unnamed)).message).toContain(
+    expect(errorOf(() => enforceSchema(ints, unnamed)).message).toContain(
       'Can not safely convert int64 to float64'
     );
   });
@@ -238,7 +228,7 @@ describe('enforceSchema: numeric widening', () => {
             const t = new Table({ a: vector });
             const ok = accepted[target]!.includes(src.name);
             if (!ok) {
-              const e = fails(() => enforceSchema(t, [col('a', target)]));
+              const e = errorOf(() => enforceSchema(t, [col('a', target)]));
               expect(e.code).toBe('E_SCHEMA_MISMATCH');
               expect(e.message).toContain(
                 `Incompatible input types for column a. Can not safely convert ${src.name} to`
@@ -281,19 +271,19 @@ describe('enforceSchema: numeric widening', () => {
       DataType.isFloat(enforceSchema(new Table({ a: v }), [col('a', 'float')]).getChild('a')!.type)
     ).toBe(true);
     const bad = new Table({ a: vectorFromArray([0n, 2n], new Int64()) });
-    expect(fails(() => enforceSchema(bad, [col('a', 'double')])).message).toBe(
+    expect(errorOf(() => enforceSchema(bad, [col('a', 'double')])).message).toBe(
       'Incompatible input types for column a. Can not safely convert int64 to float64.'
     );
   });
 
   it('adds the missing-values Hint for integral floats with nulls targeting integers', () => {
     const t = new Table({ a: vectorFromArray([1, null, 3], new Float64()) });
-    const e = fails(() => enforceSchema(t, [col('a', 'integer')]));
+    const e = errorOf(() => enforceSchema(t, [col('a', 'integer')]));
     expect(e.message).toMatch(
       /^Incompatible input types for column a\. Can not safely convert float64 to int32\. Hint:/
     );
     const t2 = new Table({ a: vectorFromArray([1.5, null], new Float64()) });
-    expect(fails(() => enforceSchema(t2, [col('a', 'integer')])).message).not.toContain('Hint');
+    expect(errorOf(() => enforceSchema(t2, [col('a', 'integer')])).message).not.toContain('Hint');
   });
 
   it('a sliced chunk keeps its null bitmap alignment through a cast', () => {
@@ -308,7 +298,7 @@ describe('enforceSchema: other primitive types', () => {
     const t = new Table({ a: vectorFromArray([true, null], new Bool()) });
     expect(enforceSchema(t, [col('a', 'boolean')])).toBe(t);
     expect(
-      fails(() =>
+      errorOf(() =>
         enforceSchema(new Table({ a: vectorFromArray([1], new Int8()) }), [col('a', 'boolean')])
       ).message
     ).toBe('Incompatible input types for column a. Can not safely convert int8 to bool.');
@@ -368,11 +358,11 @@ describe('enforceSchema: other primitive types', () => {
     const tz = new Table({
       a: makeVector({ type: new TimestampMillisecond('UTC'), data: new BigInt64Array([0n]) }),
     });
-    expect(fails(() => enforceSchema(tz, [col('a', 'datetime')])).message).toContain(
+    expect(errorOf(() => enforceSchema(tz, [col('a', 'datetime')])).message).toContain(
       'timezone-naive'
     );
     const bad = new Table({ a: vectorFromArray(['not a date'], new Utf8()) });
-    expect(fails(() => enforceSchema(bad, [col('a', 'datetime')])).message).toContain(
+    expect(errorOf(() => enforceSchema(bad, [col('a', 'datetime')])).message).toContain(
       'Failed to convert column a'
     );
   });
@@ -404,13 +394,13 @@ describe('enforceSchema: nested specs', () => {
 
   it('objects: missing required and extra properties are errors', () => {
     const missing = new Table({ o: structOf({ b: new Int64() }, [{ b: 1n }]) });
-    expect(fails(() => enforceSchema(missing, [col('o', objType)])).message).toContain(
+    expect(errorOf(() => enforceSchema(missing, [col('o', objType)])).message).toContain(
       "Missing required properties: {'a'}"
     );
     const extra = new Table({
       o: structOf({ a: new Utf8(), c: new Utf8() }, [{ a: 'x', c: 'y' }]),
     });
-    expect(fails(() => enforceSchema(extra, [col('o', objType)])).message).toContain(
+    expect(errorOf(() => enforceSchema(extra, [col('o', objType)])).message).toContain(
       "Invalid properties not defined in the schema found: {'c'}"
     );
     const optionalMissing = new Table({ o: structOf({ a: new Utf8() }, [{ a: 'x' }]) });
@@ -421,11 +411,11 @@ describe('enforceSchema: nested specs', () => {
         .toJSON()
     ).toEqual({ a: 'x' });
     const nullRequired = new Table({ o: structOf({ a: new Utf8() }, [{ a: null }]) });
-    expect(fails(() => enforceSchema(nullRequired, [col('o', objType)])).message).toContain(
+    expect(errorOf(() => enforceSchema(nullRequired, [col('o', objType)])).message).toContain(
       'Failed to enforce schema for key `a`'
     );
     const wrong = new Table({ o: structOf({ a: new Float64() }, [{ a: 1 }]) });
-    const e = fails(() => enforceSchema(wrong, [col('o', objType)]));
+    const e = errorOf(() => enforceSchema(wrong, [col('o', objType)]));
     expect(e.message).toContain('Can not safely convert float64 to string');
     expect(e.details['path']).toBe('.a');
   });
@@ -453,11 +443,11 @@ describe('enforceSchema: nested specs', () => {
     const strings = new Table({
       l: vectorFromArray([['a']], new List(new Field('item', new Utf8(), true))),
     });
-    expect(fails(() => enforceSchema(strings, [col('l', arr)])).message).toContain(
+    expect(errorOf(() => enforceSchema(strings, [col('l', arr)])).message).toContain(
       'Can not safely convert Utf8 to float64'
     );
     const notList = new Table({ l: vectorFromArray([1], new Float64()) });
-    expect(fails(() => enforceSchema(notList, [col('l', arr)])).message).toContain(
+    expect(errorOf(() => enforceSchema(notList, [col('l', arr)])).message).toContain(
       'to array<double>'
     );
     const anyItems = enforceSchema(strings, [col('l', { type: 'array', items: { type: 'any' } })]);
@@ -484,7 +474,7 @@ describe('enforceSchema: nested specs', () => {
     expect(out.get(0)!.toJSON()).toEqual({ k: 1n });
     expect(String(out.type)).toContain('Int64');
     expect(
-      fails(() =>
+      errorOf(() =>
         enforceSchema(new Table({ m }), [col('m', { type: 'map', values: { type: 'string' } })])
       ).code
     ).toBe('E_SCHEMA_MISMATCH');
@@ -506,10 +496,10 @@ describe('enforceSchema: tensors', () => {
     const out = enforceSchema(t, [tensor([-1, 2], 'float32')]);
     expect(out.schema.fields.map((f) => f.name)).toEqual(['0']);
     expect([...out.getChild('0')!.get(1)!]).toEqual([2, 4]);
-    expect(fails(() => enforceSchema(t, [tensor([-1, 3], 'float32')])).message).toContain(
+    expect(errorOf(() => enforceSchema(t, [tensor([-1, 3], 'float32')])).message).toContain(
       '(-1, number_of_columns)'
     );
-    expect(fails(() => enforceSchema(t, [tensor([-1, 2], 'float64')])).message).toBe(
+    expect(errorOf(() => enforceSchema(t, [tensor([-1, 2], 'float64')])).message).toBe(
       'dtype of input float32 does not match expected dtype float64'
     );
   });
@@ -517,10 +507,10 @@ describe('enforceSchema: tensors', () => {
   it('checks rank and fixed dimensions, reshaping lists into FixedSizeList', () => {
     const rows = vectorFromArray([[1, 2, 3, 4]], new List(new Field('item', new Int32(), true)));
     const t = new Table({ t: rows });
-    expect(fails(() => enforceSchema(t, [tensor([-1, 5], 'int32', 't')])).message).toBe(
+    expect(errorOf(() => enforceSchema(t, [tensor([-1, 5], 'int32', 't')])).message).toBe(
       'Shape of input (1, 4) does not match expected shape (-1, 5)'
     );
-    expect(fails(() => enforceSchema(t, [tensor([-1, 4], 'uint64', 't')])).message).toBe(
+    expect(errorOf(() => enforceSchema(t, [tensor([-1, 4], 'uint64', 't')])).message).toBe(
       'dtype of input int32 does not match expected dtype uint64'
     );
     const out = enforceSchema(t, [tensor([-1, 4], 'int32', 't')]).getChild('t')!;
@@ -529,9 +519,9 @@ describe('enforceSchema: tensors', () => {
     const ragged = new Table({
       t: vectorFromArray([[1], [2, 3]], new List(new Field('item', new Int32(), true))),
     });
-    expect(fails(() => enforceSchema(ragged, [tensor([-1, -1], 'int32', 't')])).message).toContain(
-      'uniform length'
-    );
+    expect(
+      errorOf(() => enforceSchema(ragged, [tensor([-1, -1], 'int32', 't')])).message
+    ).toContain('uniform length');
   });
 
   it('a scalar column serves (-1,) as is and (-1, 1) reshaped; named tensors drop extras', () => {
@@ -542,7 +532,7 @@ describe('enforceSchema: tensors', () => {
     expect(messages).toHaveLength(1);
     const out2 = enforceSchema(t, [tensor([-1, 1], 'float64', 'a')], () => {});
     expect([...out2.getChild('a')!.get(1)!]).toEqual([2]);
-    expect(fails(() => enforceSchema(t, [tensor([-1], 'float64', 'q')])).message).toContain(
+    expect(errorOf(() => enforceSchema(t, [tensor([-1], 'float64', 'q')])).message).toContain(
       "Model is missing inputs ['q']"
     );
   });

@@ -10,10 +10,10 @@ import {
   tableFromArrays,
   vectorFromArray,
 } from 'apache-arrow';
-import { ModelError } from '../../src/errors.js';
 import type { ColSpec, Schema } from '../../src/signature/types.js';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
 import { applyMapping, resolveColumns } from '../../src/udf/column-mapping.js';
+import { errorOf } from '../util/model-error.js';
 
 const col = (name: string | undefined, required = true): ColSpec => ({
   kind: 'column',
@@ -28,16 +28,6 @@ const abcd = tableFromArrays({
   c: new Int32Array([3]),
   d: new Int32Array([4]),
 });
-
-function errorOf(f: () => unknown): ModelError {
-  try {
-    f();
-  } catch (e) {
-    if (ModelError.is(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModelError');
-}
 
 describe('resolveColumns: no columns (udf(), test_spark.py L576)', () => {
   it('looks the signature names up in the table, ignoring extra columns (#8)', () => {

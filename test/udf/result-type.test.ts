@@ -12,7 +12,6 @@ import {
   Bool,
   Int16,
 } from 'apache-arrow';
-import { ModelError } from '../../src/errors.js';
 import type { ColSpec, Schema, TensorSpec, ValueType } from '../../src/signature/types.js';
 import {
   formatResultType,
@@ -21,16 +20,8 @@ import {
   resultTypeToArrow,
 } from '../../src/udf/result-type.js';
 import type { ResultType } from '../../src/udf/result-type.js';
+import { errorOf } from '../util/model-error.js';
 
-function errorOf(f: () => unknown): ModelError {
-  try {
-    f();
-  } catch (e) {
-    if (ModelError.is(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModelError');
-}
 const fmt = (s: string): string => formatResultType(parseResultType(s));
 const cs = (type: ValueType, name?: string): ColSpec => ({
   kind: 'column',

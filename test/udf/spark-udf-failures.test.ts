@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelError } from '../../src/errors.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
 import { kDefaultSparkUdfOptions, resolveSparkUdfOptions } from '../../src/udf/options.js';
 import { sparkUdf, type SparkUdf } from '../../src/udf/spark-udf.js';
 // @ts-expect-error plain .mjs fixture generator without types
 import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
+import { rejectionOf } from '../util/model-error.js';
 
 let dir: string;
 let probe: string;
@@ -25,16 +25,6 @@ function table(n: number, start = 0): Table {
   });
 }
 const expected = (n: number, start = 0) => Array.from({ length: n }, (_, i) => (start + i) * 2);
-
-async function rejection(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function withUdf<T>(
   options: Parameters<typeof sparkUdf>[1],
@@ -73,7 +63,7 @@ afterAll(async () => {
 describe('model errors', () => {
   it('rejects with the batch position, the model URI and the model error as cause', async () => {
     await withUdf({ batchSize: 1000, params: { mode: 'throw', failOnId: 1500 } }, async (udf) => {
-      const err = await rejection(udf.apply(table(4000)));
+      const err = await rejectionOf(udf.apply(table(4000)));
       expect(err.code).toBe('E_MODEL_PREDICT');
       expect(err.details).toMatchObject({
         batchIndex: 1,
@@ -100,7 +90,7 @@ describe('model errors', () => {
 
   it('fails a batch whose result length differs from the batch length, naming both', async () => {
     await withUdf({ batchSize: 1000, params: { mode: 'short', failOnId: 0 } }, async (udf) => {
-      const err = await rejection(udf.apply(table(1000)));
+      const err = await rejectionOf(udf.apply(table(1000)));
       expect(err.code).toBe('E_MODEL_OUTPUT');
       expect(err.message).toMatch(/999/);
       expect(err.message).toMatch(/1000/);
@@ -117,7 +107,7 @@ describe('dying workers', () => {
     'mode %s: only the held batch fails with E_WORKER_CRASHED, and the pool keeps serving',
     async (mode, text) => {
       await withUdf({ batchSize: 1000, params: { mode, failOnId: 2500 } }, async (udf) => {
-        const err = await rejection(udf.apply(table(4000)));
+        const err = await rejectionOf(udf.apply(table(4000)));
         expect(err.code).toBe('E_WORKER_CRASHED');
         expect(err.details).toMatchObject({ batchIndex: 2, rowStart: 2000, rowEnd: 3000 });
         expect(err.message).toContain(text);
@@ -152,7 +142,7 @@ describe('dying workers', () => {
       await withUdf(
         { params: { mode: 'oom', failOnId: 3 } },
         async (udf) => {
-          const err = await rejection(udf.apply(table(10)));
+          const err = await rejectionOf(udf.apply(table(10)));
           expect(err.code).toBe('E_WORKER_CRASHED');
         },
         small
@@ -169,7 +159,7 @@ describe('timeouts, aborts and close', () => {
     'mode %s: a batch over timeoutMs fails with E_TIMEOUT without leaking the worker',
     async (mode) => {
       await withUdf({ timeoutMs: 300, params: { mode, failOnId: 1 } }, async (udf) => {
-        const err = await rejection(udf.apply(table(10)));
+        const err = await rejectionOf(udf.apply(table(10)));
         expect(err.code).toBe('E_TIMEOUT');
         expect(err.details).toMatchObject({ batchIndex: 0, rowStart: 0, rowEnd: 10 });
       });
@@ -185,8 +175,8 @@ describe('timeouts, aborts and close', () => {
       async (udf) => {
         const pending = udf.apply(table(10));
         controller.abort();
-        expect((await rejection(pending)).code).toBe('E_ABORTED');
-        expect((await rejection(udf.apply(table(10)))).code).toBe('E_ABORTED');
+        expect((await rejectionOf(pending)).code).toBe('E_ABORTED');
+        expect((await rejectionOf(udf.apply(table(10)))).code).toBe('E_ABORTED');
       }
     );
     await stillServes();
@@ -198,7 +188,7 @@ describe('timeouts, aborts and close', () => {
     const closed = udf.close();
     expect([...((await pending) as Vector)]).toEqual(expected(1000));
     await closed;
-    expect((await rejection(udf.apply(table(1)))).code).toBe('E_POOL_CLOSED');
+    expect((await rejectionOf(udf.apply(table(1)))).code).toBe('E_POOL_CLOSED');
     await udf.close();
   });
 
@@ -207,7 +197,7 @@ describe('timeouts, aborts and close', () => {
     const pending = udf.apply(table(10));
     await new Promise((r) => setImmediate(r));
     await udf.close({ cancel: true });
-    expect((await rejection(pending)).code).toMatch(/E_POOL_CLOSED|E_ABORTED/);
+    expect((await rejectionOf(pending)).code).toMatch(/E_POOL_CLOSED|E_ABORTED/);
     await stillServes();
   });
 });
@@ -227,7 +217,7 @@ describe('options', () => {
     [{ wokers: 2 }, 'options.wokers is not a known option'],
   ])('rejects %o', async (options, message) => {
     expect(() => resolveSparkUdfOptions(options as never)).toThrow(message);
-    const err = await rejection(sparkUdf(probe, options as never));
+    const err = await rejectionOf(sparkUdf(probe, options as never));
     expect(err.code).toBe('E_OPTION_INVALID');
   });
 
@@ -240,7 +230,7 @@ describe('options', () => {
   });
 
   it('validates params once, up front', async () => {
-    const err = await rejection(sparkUdf(probe, { pool, params: { maxDelayMs: 'soon' } }));
+    const err = await rejectionOf(sparkUdf(probe, { pool, params: { maxDelayMs: 'soon' } }));
     expect(err.code).toBe('E_PARAMS_INVALID');
   });
 });

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RecordBatch, Table, tableFromArrays, type Vector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelError } from '../../src/errors.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
 import { planTaskSizes, sparkUdf, type SparkUdf } from '../../src/udf/spark-udf.js';
 // @ts-expect-error plain .mjs fixture generator without types
 import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
+import { rejectionOf } from '../util/model-error.js';
 
 let dir: string;
 let probe: string;
@@ -31,16 +31,6 @@ function table(n: number, start = 0): Table {
 
 const expected = (n: number, start = 0, offset = 0) =>
   Array.from({ length: n }, (_, i) => (start + i) * 2 + offset);
-
-async function rejection(p: Promise<unknown>): Promise<ModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelError.is(e)).toBe(true);
-    return e as ModelError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function withUdf<T>(
   path: string,
@@ -223,7 +213,7 @@ describe('sparkUdf: streams, backpressure, warnings', () => {
     }
     let rows = 0;
     let closing: Promise<void> | undefined;
-    const err = await rejection(
+    const err = await rejectionOf(
       (async () => {
         for await (const b of udf.mapBatches(endless())) {
           rows += b.numRows;
@@ -293,7 +283,7 @@ describe('sparkUdf: columns, result types, tables', () => {
   it('fails on missing required columns before any batch runs', async () => {
     const loadLog = file('loads');
     await withUdf(probe, { modelConfig: { loadLog } }, async (udf) => {
-      const err = await rejection(udf.apply(tableFromArrays({ x: Float64Array.from([1, 2]) })));
+      const err = await rejectionOf(udf.apply(tableFromArrays({ x: Float64Array.from([1, 2]) })));
       expect(err.message).toMatch(/id/);
       expect(udf.stats().batches).toBe(0);
     });

@@ -11,9 +11,9 @@ import {
   Struct,
 } from 'apache-arrow';
 import type { Vector } from 'apache-arrow';
-import { ModelError } from '../../src/errors.js';
 import { parseResultType, resultTypeToArrow } from '../../src/udf/result-type.js';
 import { toResultVector } from '../../src/udf/to-result-vector.js';
+import { errorOf } from '../util/model-error.js';
 
 const rt = parseResultType;
 const run = (out: unknown, type: string, n: number): Vector => toResultVector(out, rt(type), n);
@@ -26,15 +26,6 @@ function toPlain(x: unknown): unknown {
     return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, toPlain(v)]));
   }
   return x;
-}
-function errorOf(f: () => unknown): ModelError {
-  try {
-    f();
-  } catch (e) {
-    if (ModelError.is(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ModelError');
 }
 
 /**
