@@ -1,11 +1,13 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordBatch } from 'apache-arrow';
 import { runCli } from '../../src/cli/run-cli.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { saveModel } from '../../src/package/save-model.js';
+import { tempDir as makeTempDir } from '../util/temp-dir.js';
+
+export { collect } from '../util/collect.js';
 
 /** Repository root (tests run with it as cwd). */
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,12 +32,9 @@ export async function cli(argv: readonly string[], io: Partial<CliIo> = {}): Pro
   return { code, stdout, stderr };
 }
 
-/** A fresh temporary directory and its cleanup. */
-export async function tempDir(
-  prefix = 'jsfunc-cli-'
-): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+/** A fresh temporary directory (prefix `jsfunc-cli-`) and its cleanup. */
+export function tempDir(prefix = 'jsfunc-cli-'): ReturnType<typeof makeTempDir> {
+  return makeTempDir(prefix);
 }
 
 /** Names in a directory (including dot files: leftover temp files must show up). */
@@ -66,12 +65,5 @@ export function rowsOf(batches: readonly RecordBatch[]): Record<string, unknown>
       out.push(row);
     }
   }
-  return out;
-}
-
-/** Drains an async iterable of batches. */
-export async function collect(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of it) out.push(b);
   return out;
 }

@@ -1,19 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
+import { tempDir as makeTempDir } from '../util/temp-dir.js';
 
-/** A fresh temporary directory, removed by the returned cleanup. */
-export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'jsfunc-io-'));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
+export { collect } from '../util/collect.js';
 
-/** Drains an async iterable of batches. */
-export async function collect(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
+/** A fresh temporary directory (prefix `jsfunc-io-`), removed by the returned cleanup. */
+export function tempDir(): ReturnType<typeof makeTempDir> {
+  return makeTempDir('jsfunc-io-');
 }
 
 /** Rows of batches as plain objects (Arrow values as `get` returns them, lists/structs as JSON). */
