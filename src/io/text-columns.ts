@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { parseIsoDatetime as parseIsoDate } from '../signature/iso-datetime.js';
 import {
   type Data,
   type DataType,
@@ -124,17 +125,11 @@ export function signatureColumnTypes(
   return names.map((n) => byName.get(n) ?? null);
 }
 
-/** Parses ISO date-time text to epoch milliseconds; text without a zone is UTC. */
+/** Parses ISO date-time text to epoch milliseconds; text without a zone is UTC (as numpy). */
 export function parseIsoDatetime(text: string): number {
-  const t = text.trim();
-  const m = ISO_DATETIME_RE.exec(t);
-  if (m === null) throw new ConversionError(`expected an ISO date-time, found '${text}'`);
-  // Date.parse reads a zone-less date-time as LOCAL time; MLflow (numpy) reads it as naive UTC.
-  const hasTime = t.length > 10;
-  const iso = hasTime && m[1] === undefined ? `${t.replace(' ', 'T')}Z` : t.replace(' ', 'T');
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new ConversionError(`expected an ISO date-time, found '${text}'`);
-  return ms;
+  const d = parseIsoDate(text.trim());
+  if (d === null) throw new ConversionError(`expected an ISO date-time, found '${text}'`);
+  return d.getTime();
 }
 
 function parseFloatText(t: string): number {
