@@ -163,7 +163,8 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     for (const dataset of Object.keys(datasets)) {
       for (const method of Object.keys(METHODS)) {
-        for (let i = 0; i < perRound; i++) samples[`${dataset}/${method}`].push(await roundTrip(dataset, method));
+        for (let i = 0; i < perRound; i++)
+          samples[`${dataset}/${method}`].push(await roundTrip(dataset, method));
       }
     }
   }
@@ -205,7 +206,8 @@ async function main() {
       readFileSync(join(dirname(require.resolve('apache-arrow')), 'package.json'), 'utf8')
     ).version,
     rows: ROWS,
-    roundTrip: 'encode -> post -> worker decode + trivial compute -> 65,536-row Float64 result -> post -> decode',
+    roundTrip:
+      'encode -> post -> worker decode + trivial compute -> 65,536-row Float64 result -> post -> decode',
     rounds,
     perRound,
     warmup,
