@@ -4,7 +4,8 @@
 //   npm run build                     # saveModel runs from dist/
 //   node udf/package.mjs <name> [outDir=out/<name>] [--force]
 //
-// <name> is a directory of udf/ with a spec.mjs (linear, sentiment, embedding-lookup, mlp, noop).
+// <name> is a directory of udf/ with a spec.mjs (linear, sentiment, embedding-lookup, mlp, noop,
+// iris-onnx). A spec whose options name an `onnxModel` (iris-onnx) is saved with saveOnnxModel.
 // Generated artifacts (the embedding table, the mlp weights) are created first when missing.
 // --force removes outDir before saving (saveModel refuses a non-empty target, as MLflow does).
 import { existsSync, readdirSync, rmSync } from 'node:fs';
@@ -40,14 +41,20 @@ export async function packageExample(name, options = {}) {
       `${relative(process.cwd(), saveModulePath)} is missing: run "npm run build" first`
     );
   }
-  const { saveModel } = await import(pathToFileURL(saveModulePath).href);
   const spec = await import(pathToFileURL(join(udfDir, name, 'spec.mjs')).href);
   const outDir = resolve(options.outDir ?? join(repoRoot, 'out', name));
   if (options.force === true) rmSync(outDir, { recursive: true, force: true });
   if (typeof spec.prepare === 'function') {
     await spec.prepare(repoRoot, { verbose: options.verbose === true });
   }
-  const metadata = await saveModel(outDir, spec.saveOptions(repoRoot, options.overrides ?? {}));
+  const saveOptions = spec.saveOptions(repoRoot, options.overrides ?? {});
+  // ONNX examples carry a .onnx file instead of model code: the onnx flavor's saver packages them.
+  const onnx = typeof saveOptions?.onnxModel === 'string';
+  const modulePath = onnx ? join(repoRoot, 'dist/package/save-onnx-model.js') : saveModulePath;
+  const saver = await import(pathToFileURL(modulePath).href);
+  const metadata = onnx
+    ? await saver.saveOnnxModel(outDir, saveOptions)
+    : await saver.saveModel(outDir, saveOptions);
   return { outDir, metadata };
 }
 
