@@ -3,7 +3,7 @@
  * loadModel: the end-to-end path the README, the main job and the benchmarks rely on.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +153,12 @@ describe('udf/package.mjs', () => {
   it('lists the examples on a bad name', () => {
     const run = spawnSync(process.execPath, [script, 'nope'], { encoding: 'utf8' });
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/expected one of: embedding-lookup, linear, mlp, noop, sentiment/);
+    // Every directory of udf/ with a spec.mjs is an example (others are added over time).
+    const examples = readdirSync(join(repoRoot, 'udf'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(repoRoot, 'udf', d.name, 'spec.mjs')))
+      .map((d) => d.name)
+      .sort();
+    expect(examples).toEqual(expect.arrayContaining(['linear', 'mlp', 'noop', 'sentiment']));
+    expect(run.stderr).toContain(`expected one of: ${examples.join(', ')}\n`);
   });
 });
