@@ -1,15 +1,20 @@
 /**
- * `jsfunc save`: package a model with `saveModel`, from a spec (a module exporting
- * `saveOptions`, like `udf/<name>/spec.mjs`, or a JSON options file) or from flags.
+ * `jsfunc save`: package a model, from a spec (a module exporting `saveOptions`, like
+ * `udf/<name>/spec.mjs`, or a JSON options file) or from flags. JS models go through
+ * `saveModel`; ONNX models (`--onnx FILE`, or spec options naming an `onnxModel`) through
+ * `saveOnnxModel`, in `mlflow.onnx`'s layout.
  *
  * @module
  */
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ModelError } from '../../errors.js';
 import { splitToRows } from '../../package/input-example.js';
 import { saveModel, type SaveModelOptions } from '../../package/save-model.js';
+import { saveOnnxModel, type SaveOnnxModelOptions } from '../../package/save-onnx-model.js';
+import type { ModelMetadata } from '../../package/types.js';
 import { parseSignature } from '../../signature/schema-json.js';
 import type { ModelSignature } from '../../signature/types.js';
 import {
@@ -24,8 +29,23 @@ import type { Command } from '../command.js';
 import { formatBytes } from '../format-info.js';
 
 const usage =
-  'save (-s SPEC | --model FILE [--artifact name=path ...] [--signature FILE.json] [--input-example FILE.json] ' +
-  '[--config JSON] [--metadata JSON] [--predict-fn NAME]) -o OUTDIR [--force]';
+  'save (-s SPEC | --model FILE [--artifact name=path ...] [--predict-fn NAME] | --onnx FILE.onnx) ' +
+  '[--signature FILE.json] [--input-example FILE.json] [--config JSON] [--metadata JSON] -o OUTDIR [--force]';
+
+/** Options of either saver: `saveModel`'s (a JS model) or `saveOnnxModel`'s (an `.onnx` file). */
+type AnySaveOptions = SaveModelOptions | SaveOnnxModelOptions;
+
+/** True for `saveOnnxModel` options: they name an `onnxModel` file instead of model code. */
+function isOnnxOptions(options: AnySaveOptions): options is SaveOnnxModelOptions {
+  return (options as Partial<SaveOnnxModelOptions>).onnxModel !== undefined;
+}
+
+/** Option names only `saveModel` has, with the flag that sets each (ONNX packages have no code). */
+const JS_ONLY_OPTIONS: Readonly<Record<string, string>> = {
+  model: '--model',
+  artifacts: '--artifact',
+  predictFn: '--predict-fn',
+};
 
 function specError(path: string, message: string, cause?: unknown): ModelError {
   return new ModelError('E_OPTION_INVALID', `Spec ${path}: ${message}`, {
@@ -110,7 +130,7 @@ function normalizeExample(value: unknown): unknown {
   return value;
 }
 
-async function fromModule(path: string): Promise<SaveModelOptions> {
+async function fromModule(path: string): Promise<AnySaveOptions> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -132,13 +152,13 @@ async function fromModule(path: string): Promise<SaveModelOptions> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw specError(
       path,
-      'must export saveOptions (a function returning saveModel options, or the options object)'
+      'must export saveOptions (a function returning saveModel or saveOnnxModel options, or the options object)'
     );
   }
-  return options as SaveModelOptions;
+  return options as AnySaveOptions;
 }
 
-async function fromJson(path: string): Promise<SaveModelOptions> {
+async function fromJson(path: string): Promise<AnySaveOptions> {
   const json = await readJsonFile(path, 'Spec');
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw specError(path, 'must be a JSON object of saveModel options');
@@ -147,6 +167,7 @@ async function fromJson(path: string): Promise<SaveModelOptions> {
   const base = dirname(path);
   const at = (p: unknown): unknown => (typeof p === 'string' && !isAbsolute(p) ? join(base, p) : p);
   if (typeof o['model'] === 'string') o['model'] = at(o['model']);
+  if (typeof o['onnxModel'] === 'string') o['onnxModel'] = at(o['onnxModel']);
   else if (typeof o['model'] === 'object' && o['model'] !== null) {
     const m = o['model'] as Record<string, unknown>;
     o['model'] = { ...m, path: at(m['path']) };
@@ -159,7 +180,7 @@ async function fromJson(path: string): Promise<SaveModelOptions> {
   if (o['signature'] !== undefined)
     o['signature'] = normalizeSignature(o['signature'], `${path} signature`);
   if (o['inputExample'] !== undefined) o['inputExample'] = normalizeExample(o['inputExample']);
-  return o as unknown as SaveModelOptions;
+  return o as unknown as AnySaveOptions;
 }
 
 async function flagOverrides(values: FlagValues): Promise<Partial<SaveModelOptions>> {
@@ -182,14 +203,17 @@ async function flagOverrides(values: FlagValues): Promise<Partial<SaveModelOptio
 }
 
 /**
- * Clears `dir` for `--force`, but only when it is empty or holds a model package (an `MLmodel`
- * file): `--force` replaces a package, never an arbitrary directory.
+ * Checks `dir` for `--force`: it may be absent or empty, or hold a model package (an `MLmodel`
+ * file), since `--force` replaces a package, never an arbitrary directory.
+ *
+ * @returns true when `dir` holds a package to replace
+ * @throws {ModelError} E_TARGET_NOT_EMPTY for a file or a non-empty directory without MLmodel
  */
-async function clearTarget(dir: string): Promise<void> {
+async function replaceablePackage(dir: string): Promise<boolean> {
   const st = await stat(dir).catch(() => undefined);
-  if (st === undefined) return;
+  if (st === undefined) return false;
   const entries = st.isDirectory() ? await readdir(dir) : null;
-  if (entries !== null && entries.length === 0) return;
+  if (entries !== null && entries.length === 0) return false;
   if (entries === null || !entries.includes('MLmodel')) {
     throw new ModelError(
       'E_TARGET_NOT_EMPTY',
@@ -197,7 +221,45 @@ async function clearTarget(dir: string): Promise<void> {
       { details: { path: dir } }
     );
   }
+  return true;
+}
+
+/**
+ * Saves with `save(dir)`, and for `--force` over an existing package saves into a sibling
+ * staging directory first: the old package is removed only once the new one is complete, so a
+ * save that fails (a missing .onnx file, a model that does not bundle) leaves it untouched.
+ * The sibling sits in the same parent, so the final rename stays on one file system.
+ */
+async function saveReplacing(
+  dir: string,
+  force: boolean,
+  save: (target: string) => Promise<ModelMetadata>
+): Promise<ModelMetadata> {
+  if (!force || !(await replaceablePackage(dir))) return save(dir);
+  const staging = join(dirname(dir), `.${basename(dir)}.jsfunc-save-${randomUUID().slice(0, 8)}`);
+  let meta: ModelMetadata;
+  try {
+    meta = await save(staging);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
   await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
+  return meta;
+}
+
+/** Refuses JS-only options (code, artifacts, predict function) for an ONNX package. */
+function checkOnnxOptions(options: AnySaveOptions, from: string): void {
+  for (const [key, flag] of Object.entries(JS_ONLY_OPTIONS)) {
+    if ((options as unknown as Record<string, unknown>)[key] === undefined) continue;
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `${from} packages an ONNX model (onnxModel), which takes no ${key} (${flag}): ` +
+        'the .onnx file is the whole model',
+      { details: { option: key } }
+    );
+  }
 }
 
 /** The `save` command. */
@@ -208,31 +270,40 @@ export const saveCommand: Command = {
   help: `usage: jsfunc ${usage}
 
 Packages a model with saveModel: the code bundled with esbuild, artifacts copied, MLmodel
-written in MLflow's format.
+written in MLflow's format. An ONNX model (--onnx, or a spec whose options name onnxModel) is
+packaged with saveOnnxModel instead, in mlflow.onnx's layout (flavors onnx + python_function).
 
 From a spec:
   -s, --spec FILE          a module (.mjs/.js) exporting saveOptions(): the saveModel options
                            (as udf/<name>/spec.mjs; an exported prepare() runs first), or a
                            JSON file of the options (paths relative to the file; the signature
-                           in MLflow's form)
-From flags:
+                           in MLflow's form); options with onnxModel save an ONNX package
+From flags, a JS model:
       --model FILE         the model module; its default export is the model class
       --artifact NAME=PATH an artifact to copy (repeatable)
+      --predict-fn NAME    the method predict calls (default predict)
+From flags, an ONNX model:
+      --onnx FILE          the .onnx file; without --signature one is inferred from the graph
+                           (tensor specs)
+Either:
       --signature FILE     signature JSON: {"inputs": [...], "outputs": [...], "params": [...]}
                            (MLflow's schema JSON, as arrays or as strings)
       --input-example FILE rows ([{...}]), columns ({"x": [...]}) or split ({columns, data})
-      --config JSON        model config (loadContext sees it as context.modelConfig)
+      --config JSON        JS: model config (loadContext sees it as context.modelConfig);
+                           ONNX: session options in MLflow's names, saved as the flavor's
+                           onnx_session_options ({"intra_op_num_threads": 1, ...})
       --metadata JSON      free-form metadata for MLmodel
-      --predict-fn NAME    the method predict calls (default predict)
 These flags also override a spec's values.
 
   -o, --output DIR         target directory; must not exist or be empty
-      --force              replace an existing model package at DIR
+      --force              replace an existing model package at DIR (only once the new one is
+                           saved; a directory without MLmodel is never replaced)
   -v, --verbose            stack traces on errors
 `,
   options: {
     spec: { type: 'string', short: 's' },
     model: { type: 'string' },
+    onnx: { type: 'string' },
     artifact: { type: 'string', multiple: true },
     signature: { type: 'string' },
     'input-example': { type: 'string' },
@@ -246,12 +317,26 @@ These flags also override a spec's values.
     const out = resolve(requireString(values, 'output', 'save'));
     const spec = optionalString(values, 'spec');
     const modelFile = optionalString(values, 'model');
-    if (spec !== undefined && modelFile !== undefined)
-      throw new UsageError('give --spec or --model, not both', 'save');
-    if (spec === undefined && modelFile === undefined)
-      throw new UsageError('missing required option --spec or --model', 'save');
+    const onnxFile = optionalString(values, 'onnx');
+    const sources = [
+      ['--spec', spec],
+      ['--model', modelFile],
+      ['--onnx', onnxFile],
+    ].filter(([, v]) => v !== undefined);
+    if (sources.length > 1)
+      throw new UsageError(
+        `give one of --spec, --model and --onnx, not ${sources.map(([f]) => f).join(' and ')}`,
+        'save'
+      );
+    if (sources.length === 0)
+      throw new UsageError('missing required option --spec, --model or --onnx', 'save');
+    if (onnxFile !== undefined) {
+      for (const flag of ['artifact', 'predict-fn'])
+        if (values[flag] !== undefined)
+          throw new UsageError(`--${flag} applies to JS models, not to --onnx`, 'save');
+    }
     const overrides = await flagOverrides(values);
-    let options: SaveModelOptions;
+    let options: AnySaveOptions;
     if (spec !== undefined) {
       const path = resolve(spec);
       const ext = extname(path).toLowerCase();
@@ -267,12 +352,17 @@ These flags also override a spec's values.
           }
         );
       }
-      options = { ...options, ...overrides };
+      options = { ...options, ...overrides } as AnySaveOptions;
+      if (isOnnxOptions(options)) checkOnnxOptions(options, `Spec ${spec}`);
+    } else if (onnxFile !== undefined) {
+      options = { onnxModel: resolve(onnxFile), ...overrides } as SaveOnnxModelOptions;
     } else {
       options = { model: resolve(modelFile!), ...overrides };
     }
-    if (values['force'] === true) await clearTarget(out);
-    const meta = await saveModel(out, options);
+    const chosen = options;
+    const meta = await saveReplacing(out, values['force'] === true, (target) =>
+      isOnnxOptions(chosen) ? saveOnnxModel(target, chosen) : saveModel(target, chosen)
+    );
     const size = meta.modelSizeBytes === null ? '' : `, ${formatBytes(meta.modelSizeBytes)}`;
     ctx.io.stdout.write(`saved model to ${out} (uuid ${meta.modelUuid ?? '?'}${size})\n`);
     return 0;
