@@ -92,7 +92,11 @@ describe('udf/iris-onnx', () => {
     const out = join(dir, 'missing-col');
     await saveOnnxModel(out, spec.saveOptions());
     const model = await loadModel(out, quiet);
-    const rows = asRecords(irisRows.slice(0, 2)).map(({ petal_width: _, ...rest }) => rest);
+    const rows = asRecords(irisRows.slice(0, 2)).map((r) => {
+      const partial: Record<string, number> = { ...r };
+      delete partial['petal_width'];
+      return partial;
+    });
     await expect(model.predict(rows)).rejects.toThrow(/petal_width/);
   });
 
@@ -102,11 +106,9 @@ describe('udf/iris-onnx', () => {
       'run "npm run build" first: package.mjs imports dist/'
     ).toBe(true);
     const out = join(dir, 'script');
-    const run = spawnSync(
-      process.execPath,
-      [join(repoRoot, 'udf/package.mjs'), 'iris-onnx', out],
-      { encoding: 'utf8' }
-    );
+    const run = spawnSync(process.execPath, [join(repoRoot, 'udf/package.mjs'), 'iris-onnx', out], {
+      encoding: 'utf8',
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^saved iris-onnx to /);
     const info = await getModelInfo(out);
