@@ -18,7 +18,24 @@ import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
 let dir: string;
 let probe: string;
 let base: Omit<ScoreTask, 'table' | 'params'>;
-let loadLog: string;
+let seq = 0;
+
+/**
+ * The task fields of a model of its own: a fresh cache key and load log, so no test depends on
+ * what an earlier one left in this thread's module-level model cache (tests may run shuffled).
+ */
+function ownModel(config: Record<string, unknown> = {}) {
+  const id = seq++;
+  const loadLog = join(dir, `loads-${id}.log`);
+  return {
+    loadLog,
+    fields: {
+      ...base,
+      modelKey: `${base.modelKey}|${id}`,
+      modelConfig: { loadLog, offset: 0.5, ...config },
+    },
+  };
+}
 
 function table(n: number, start = 0) {
   return tableFromArrays({
@@ -33,7 +50,6 @@ const lines = (file: string) =>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jsfunc-worker-entry-'));
   ({ probe } = makeFixtures(dir) as { probe: string });
-  loadLog = join(dir, 'loads.log');
   const identity = await packageIdentity(probe);
   const meta = await readMLmodel(probe);
   const t = table(1);
@@ -41,7 +57,7 @@ beforeAll(async () => {
     modelKey: `${identity.hash}|worker-entry-test`,
     modelPath: probe,
     modelBytes: identity.bytes,
-    modelConfig: { loadLog, offset: 0.5 },
+    modelConfig: {},
     mapping: resolveColumns(meta.signature!.inputs, t.schema),
     resultType: parseResultType('double'),
     batchIndex: 0,
@@ -55,13 +71,14 @@ afterAll(async () => {
 
 describe('worker-entry score()', () => {
   it('scores a batch and loads the model only on the first task', async () => {
+    const { loadLog, fields } = ownModel();
     const first = (await score({
-      ...base,
+      ...fields,
       table: encodeTable(table(5)),
       params: {},
     })) as ScoreResponse;
     const second = (await score({
-      ...base,
+      ...fields,
       table: encodeTable(table(3, 10)),
       params: {},
     })) as ScoreResponse;
@@ -76,8 +93,9 @@ describe('worker-entry score()', () => {
   });
 
   it('replies a serialized ModelError when the model throws, keeping its message and stack', async () => {
+    const { loadLog, fields } = ownModel();
     const reply = (await score({
-      ...base,
+      ...fields,
       table: encodeTable(table(4)),
       params: { mode: 'throw', failOnId: 2 },
     })) as ScoreResponse;
@@ -93,7 +111,7 @@ describe('worker-entry score()', () => {
 
   it('fails a batch whose result has the wrong length with both numbers', async () => {
     const reply = (await score({
-      ...base,
+      ...ownModel().fields,
       table: encodeTable(table(7)),
       params: { mode: 'short', failOnId: 0 },
     })) as ScoreResponse;
@@ -106,9 +124,7 @@ describe('worker-entry score()', () => {
   it('teardown releases cached models (close() runs)', async () => {
     const closeLog = join(dir, 'close.log');
     const reply = (await score({
-      ...base,
-      modelKey: `${base.modelKey}|close`,
-      modelConfig: { closeLog },
+      ...ownModel({ closeLog }).fields,
       table: encodeTable(table(2)),
       params: {},
     })) as ScoreResponse;
