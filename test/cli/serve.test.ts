@@ -32,7 +32,13 @@ describe('jsfunc serve', () => {
       isTTY: false,
       signal: controller.signal,
     });
-    const base = await url;
+    // A serve that fails before announcing its URL fails the test now, not at the test timeout.
+    const base = await Promise.race([
+      url,
+      exit.then((code) => {
+        throw new Error(`serve exited with ${code} before announcing a URL: ${stderr}`);
+      }),
+    ]);
     const ping = await fetch(`${base}/ping`);
     expect(ping.status).toBe(200);
 

@@ -1,6 +1,5 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isArrowVector, tableFromArrays } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -221,7 +220,8 @@ describe('worker threads', () => {
   it("loads two models in a worker thread and predicts, sharing the worker's apache-arrow", async () => {
     const pkg = join(tmp.make(), 'arrow');
     await saveModel(pkg, { model: ARROW_MODEL });
-    const loader = pathToFileURL(join(process.cwd(), 'dist/package/load-model.js')).href;
+    // Relative to this file, not process.cwd(): the relocatability tests chdir elsewhere.
+    const loader = new URL('../../dist/package/load-model.js', import.meta.url).href;
     const code = `
       import { parentPort, workerData } from 'node:worker_threads';
       const { loadModel } = await import(workerData.loader);

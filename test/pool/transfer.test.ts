@@ -967,10 +967,16 @@ describe('through a worker_threads Worker (compiled dist/)', () => {
         eval: true,
       }
     );
-    const got = new Promise((resolve) => worker.once('message', resolve));
-    worker.postMessage(wire, transferListOf(wire));
-    expect(await got).toBe(byteLength);
-    expect(wire.buffer.byteLength).toBe(0);
-    await worker.terminate();
+    try {
+      const got = new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      worker.postMessage(wire, transferListOf(wire));
+      expect(await got).toBe(byteLength);
+      expect(wire.buffer.byteLength).toBe(0);
+    } finally {
+      await worker.terminate();
+    }
   });
 });
