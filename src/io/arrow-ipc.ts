@@ -16,6 +16,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import {
+  AsyncByteQueue,
   Message,
   type RecordBatch,
   RecordBatchFileWriter,
@@ -26,7 +27,7 @@ import {
   tableToIPC,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import { BytePump, type ByteSink } from './byte-sink.js';
+import type { ByteSink } from './byte-sink.js';
 import { fileNotFound, malformedFile, throwIfAborted } from './file-errors.js';
 import { emptyBatch } from './text-columns.js';
 
@@ -211,26 +212,56 @@ async function readFully(
   }
 }
 
+/** A {@link ByteSink} that can also write several chunks in one call (`FileHandle.writev`). */
+export interface VectorByteSink extends ByteSink {
+  /** Writes `chunks` in order, as one write; resolves once all are handed to the OS. */
+  writev?(chunks: Uint8Array[]): Promise<void>;
+}
+
+/**
+ * Arrow's writers queue every piece of a message (length prefix, metadata, padding, each body
+ * buffer) as its own chunk, 30-odd per batch of 10 columns. Collected here synchronously
+ * instead of through the writer's async queue, they go to the file in one `writev` per batch
+ * rather than one awaited write each (perf: 88 MB in 16 batches, ~500 writes -> 16).
+ */
+class ChunkCollector extends AsyncByteQueue {
+  private chunks: Uint8Array[] = [];
+
+  override write(value: Uint8Array): void {
+    if (value.byteLength > 0) this.chunks.push(value);
+  }
+
+  /** The chunks queued since the last call. */
+  take(): Uint8Array[] {
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+}
+
 /** Encodes batches as an Arrow IPC file or stream into a byte sink. */
 export class IpcEncoder {
   private readonly writer: RecordBatchFileWriter | RecordBatchStreamWriter;
-  private readonly pump: BytePump;
+  private readonly chunks = new ChunkCollector();
+  private readonly sink: VectorByteSink;
   private schema: ArrowSchema | null;
   private wrote = false;
 
   /**
-   * @param sink - the destination
+   * @param sink - the destination (one `writev` per batch when it has one)
    * @param kind - `file` (`.arrow`) or `stream` (`.arrows`)
    * @param schema - the output schema, used when no batch is written
    */
-  constructor(sink: ByteSink, kind: 'file' | 'stream', schema: ArrowSchema | null) {
+  constructor(sink: VectorByteSink, kind: 'file' | 'stream', schema: ArrowSchema | null) {
     this.writer = kind === 'file' ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
-    this.pump = new BytePump(this.writer, sink);
+    // Arrow's writers accept any AsyncByteQueue as their sink and write to it synchronously.
+    this.writer.reset(this.chunks as unknown as Parameters<typeof this.writer.reset>[0]);
+    this.sink = sink;
     this.schema = schema;
   }
 
   /**
-   * Appends one batch.
+   * Appends one batch; resolves once its bytes are handed to the OS.
    *
    * @param batch - must have the same schema as earlier batches
    * @throws {ModelError} E_SCHEMA_MISMATCH when the batch's schema differs from the file's
@@ -240,20 +271,27 @@ export class IpcEncoder {
     if (!this.wrote) this.schema = batch.schema;
     this.wrote = true;
     this.writer.write(batch);
-    await this.pump.drained();
+    await this.flush();
   }
 
   /** Writes the footer/end marker and waits for every byte to reach the sink. */
   async finish(): Promise<void> {
     if (!this.wrote && this.schema !== null) this.writer.write(emptyBatch(this.schema));
     this.writer.finish();
-    await this.pump.done;
+    await this.flush();
   }
 
   /** Stops encoding; the bytes written so far are discarded by the caller. */
   async abort(): Promise<void> {
+    this.chunks.take();
     this.writer.abort();
-    await this.pump.done.catch(() => undefined);
+  }
+
+  private async flush(): Promise<void> {
+    const chunks = this.chunks.take();
+    if (chunks.length === 0) return;
+    if (this.sink.writev !== undefined) await this.sink.writev(chunks);
+    else for (const chunk of chunks) await this.sink.write(chunk);
   }
 }
 

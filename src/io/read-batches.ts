@@ -89,3 +89,85 @@ export async function* readBatches(
       );
   }
 }
+
+/** Options of {@link readAhead}. */
+export interface ReadAheadOptions {
+  /** Most batches held ahead of the consumer; default 8. */
+  maxBatches?: number;
+  /** Most bytes (`batch.data.byteLength`) held ahead of the consumer; default 64 MiB. */
+  maxBytes?: number;
+}
+
+/**
+ * Reads batches ahead of their consumer, in the background, up to a bound: while the consumer
+ * is busy elsewhere (waiting for worker threads to start, for a write to reach the disk), the
+ * next batches are already being read instead of only when asked for. Memory stays bounded:
+ * reading pauses while `maxBatches` batches or `maxBytes` bytes wait (one batch always may, so
+ * a batch larger than `maxBytes` still flows).
+ *
+ * Batches come out in source order; a source error is thrown after the batches read before it.
+ * Reading starts on the first `next()`; `return()` (a consumer's `break`) stops reading, waits
+ * for a read in progress and closes the source.
+ *
+ * @param batches - the source, e.g. {@link readBatches}
+ * @param options - see {@link ReadAheadOptions}
+ * @returns the same batches, read ahead
+ * @throws whatever the source throws, once the batches before the failure are consumed
+ */
+export async function* readAhead(
+  batches: AsyncIterable<RecordBatch>,
+  options: ReadAheadOptions = {}
+): AsyncGenerator<RecordBatch> {
+  const maxBatches = options.maxBatches ?? 8;
+  const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
+  const source = batches[Symbol.asyncIterator]();
+  const buffer: RecordBatch[] = [];
+  let bytes = 0;
+  let ended = false;
+  let stopped = false;
+  let failure: { error: unknown } | undefined;
+  // At most one side waits at a time: the consumer for a batch, or the reader for room.
+  let wakeConsumer: (() => void) | undefined;
+  let wakeReader: (() => void) | undefined;
+  const full = () => buffer.length > 0 && (buffer.length >= maxBatches || bytes >= maxBytes);
+  const reader = (async () => {
+    try {
+      for (;;) {
+        while (full() && !stopped) await new Promise<void>((r) => (wakeReader = r));
+        if (stopped) return;
+        const next = await source.next();
+        if (next.done === true) return;
+        buffer.push(next.value);
+        bytes += next.value.data.byteLength;
+        wakeConsumer?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      wakeConsumer?.();
+    }
+  })();
+  try {
+    for (;;) {
+      const batch = buffer.shift();
+      if (batch !== undefined) {
+        bytes -= batch.data.byteLength;
+        wakeReader?.();
+        yield batch;
+        continue;
+      }
+      if (ended) {
+        if (failure !== undefined) throw failure.error;
+        return;
+      }
+      await new Promise<void>((r) => (wakeConsumer = r));
+      wakeConsumer = undefined;
+    }
+  } finally {
+    stopped = true;
+    wakeReader?.();
+    await reader;
+    await source.return?.(undefined);
+  }
+}

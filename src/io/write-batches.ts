@@ -11,7 +11,7 @@ import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import { IpcEncoder } from './arrow-ipc.js';
+import { IpcEncoder, type VectorByteSink } from './arrow-ipc.js';
 import { fileSink, type ByteSink } from './byte-sink.js';
 import { CsvEncoder } from './csv.js';
 import { detectFormat, type Format } from './format.js';
@@ -42,6 +42,21 @@ interface Encoder {
   abort(): Promise<void>;
 }
 
+/** {@link fileSink} plus `writev`: several chunks in one write (the IPC encoder's per batch). */
+function vectorFileSink(fh: FileHandle): VectorByteSink {
+  return {
+    ...fileSink(fh),
+    async writev(chunks) {
+      const { bytesWritten } = await fh.writev(chunks);
+      const expected = chunks.reduce((n, c) => n + c.byteLength, 0);
+      // libuv retries short writes itself; a shortfall here is an I/O failure.
+      if (bytesWritten !== expected) {
+        throw new Error(`short write: ${bytesWritten} of ${expected} bytes written`);
+      }
+    },
+  };
+}
+
 function textEncoder(
   sink: ByteSink,
   encode: (b: RecordBatch) => string,
@@ -63,7 +78,7 @@ function textEncoder(
   };
 }
 
-function makeEncoder(format: Format, sink: ByteSink, schema: ArrowSchema | null): Encoder {
+function makeEncoder(format: Format, sink: VectorByteSink, schema: ArrowSchema | null): Encoder {
   switch (format) {
     case 'parquet':
       return new ParquetEncoder(sink, schema);
@@ -136,7 +151,7 @@ export function createBatchWriter(path: string, options: BatchWriterOptions = {}
         }
       );
     }
-    encoder = makeEncoder(format, fileSink(fh), options.schema ?? null);
+    encoder = makeEncoder(format, vectorFileSink(fh), options.schema ?? null);
     return encoder;
   };
 

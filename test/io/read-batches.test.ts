@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RecordBatch } from 'apache-arrow';
+import { Table, makeVector, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelError } from '../../src/errors.js';
 import { detectFormat } from '../../src/io/format.js';
-import { readBatches } from '../../src/io/read-batches.js';
+import { readAhead, readBatches } from '../../src/io/read-batches.js';
 import { createBatchWriter } from '../../src/io/write-batches.js';
 import type { ColSpec } from '../../src/signature/types.js';
 import { collect, rows, tempDir, typesOf } from './helpers.js';
@@ -246,5 +246,90 @@ describe('readBatches: binary formats stream', () => {
     expect(Math.max(...batches.map((b) => b.numRows))).toBeLessThanOrEqual(1000);
     for (const b of batches) expect(typesOf(b)).toEqual(['v: Int32']);
     expect(rows(batches).map((r) => r['v'])).toEqual(Array.from({ length: 4500 }, (_, i) => i));
+  });
+});
+
+describe('readAhead', () => {
+  /** Batch i holds the one value i (a Float64: 8 bytes of data). */
+  const batchOf = (i: number): RecordBatch =>
+    new Table({ v: makeVector(Float64Array.of(i)) }).batches[0] as RecordBatch;
+
+  /** A source of `n` batches that records how far it was pulled and whether it was closed. */
+  function countingSource(n: number, failAt?: number) {
+    const state = { pulled: 0, closed: false };
+    async function* gen(): AsyncGenerator<RecordBatch> {
+      try {
+        for (let i = 0; i < n; i++) {
+          if (i === failAt) throw new Error(`bad batch ${i}`);
+          state.pulled++;
+          yield batchOf(i);
+        }
+      } finally {
+        state.closed = true;
+      }
+    }
+    return { state, source: gen() };
+  }
+
+  /** Lets the background reader run until it blocks (the source is synchronous underneath). */
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+  const valueOf = (b: RecordBatch) => b.getChildAt(0)!.get(0) as number;
+
+  it('yields every batch in source order', async () => {
+    const { state, source } = countingSource(30);
+    const got = await collect(readAhead(source, { maxBatches: 4 }));
+    expect(got.map(valueOf)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(state.closed).toBe(true);
+  });
+
+  it('reads ahead of the consumer, up to maxBatches and no further', async () => {
+    const { state, source } = countingSource(30);
+    const ahead = readAhead(source, { maxBatches: 3 });
+    const first = await ahead.next();
+    expect(valueOf(first.value as RecordBatch)).toBe(0);
+    await settle();
+    // Batch 0 is out, batches 1..3 wait; nothing more is read until the consumer takes one.
+    expect(state.pulled).toBe(4);
+    await ahead.next();
+    await settle();
+    expect(state.pulled).toBe(5);
+    await ahead.return(undefined);
+    expect(state.closed).toBe(true);
+    expect(state.pulled).toBe(5);
+  });
+
+  it('maxBytes bounds the batches held, but always lets one through', async () => {
+    const { state, source } = countingSource(10);
+    const ahead = readAhead(source, { maxBatches: 100, maxBytes: 1 });
+    await ahead.next();
+    await settle();
+    expect(state.pulled).toBe(2);
+    expect((await collect(ahead)).map(valueOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('a source error comes after the batches read before it', async () => {
+    const { source } = countingSource(10, 5);
+    const got: number[] = [];
+    const failure = await (async () => {
+      try {
+        for await (const b of readAhead(source, { maxBatches: 2 })) got.push(valueOf(b));
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    expect(failure?.message).toBe('bad batch 5');
+  });
+
+  it('breaking out of the loop closes the source', async () => {
+    const { state, source } = countingSource(100);
+    for await (const b of readAhead(source, { maxBatches: 2 })) {
+      if (valueOf(b) === 3) break;
+    }
+    expect(state.closed).toBe(true);
+    expect(state.pulled).toBeLessThanOrEqual(6);
   });
 });

@@ -17,7 +17,7 @@ import { Field, RecordBatch, Schema, Struct, Table, Type, makeData } from 'apach
 import { ModelError } from '../../errors.js';
 import { assertReadable } from '../../io/file-errors.js';
 import { detectFormat } from '../../io/format.js';
-import { readBatches } from '../../io/read-batches.js';
+import { readAhead, readBatches } from '../../io/read-batches.js';
 import { createBatchWriter } from '../../io/write-batches.js';
 import { readMLmodel } from '../../package/mlmodel.js';
 import { emptyBatch } from '../../io/text-columns.js';
@@ -146,6 +146,7 @@ export async function scoreFile(
   },
   ctx: CommandContext
 ): Promise<ScoreSummary> {
+  const started = performance.now();
   const { model, input, output } = options;
   const outputColumn = options.outputColumn ?? 'prediction';
   const signal = ctx.io.signal;
@@ -161,28 +162,50 @@ export async function scoreFile(
   }
   const writer = createBatchWriter(output, { format: outFormat });
   await assertReadable(input);
-  const metadata = await readMLmodel(model);
-  const schema = metadata.signature?.inputs ?? null;
-
-  const started = performance.now();
-  const source = readBatches(input, {
-    format: inFormat,
-    schema,
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    ...(signal !== undefined ? { signal } : {}),
+  // Start the worker pool now: its threads take longer to start (imports, model load) than
+  // anything below, which runs meanwhile. Its errors (bad params, result type) are reported only
+  // after the model package, the input's first batch and its columns checked out, as before.
+  const starting = sparkUdf(model, {
     warn: ctx.warn,
+    ...(options.resultType !== undefined ? { resultType: options.resultType } : {}),
+    ...(options.params !== undefined ? { params: options.params } : {}),
+    ...(options.modelConfig !== undefined ? { modelConfig: options.modelConfig } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(signal !== undefined ? { signal } : {}),
   });
+  starting.catch(() => undefined); // observed below, or closed in `finally`
   let udf: SparkUdf | undefined;
   let failed = true;
   let rows = 0;
   let stats: SparkUdfStats | undefined;
-  const progress = new Progress(ctx.io.stderr, {
-    tty: ctx.io.isTTY,
-    columns: ctx.io.columns ?? 80,
-    total: await estimateRowTotal(input, inFormat),
-  });
+  let progress: Progress | undefined;
+  let source: AsyncGenerator<RecordBatch> | undefined;
+  // The write in progress: scoring the next batch overlaps it (at most one at a time).
+  let writing: Promise<void> | undefined;
   try {
+    const metadata = await readMLmodel(model);
+    const schema = metadata.signature?.inputs ?? null;
+    const total = estimateRowTotal(input, inFormat);
+    // Read ahead in the background (bounded): batches are read while the pool starts and while
+    // earlier batches are scored and written, not only when the UDF asks for the next one.
+    source = readAhead(
+      readBatches(input, {
+        format: inFormat,
+        schema,
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+        warn: ctx.warn,
+      })
+    );
     const first = await source.next();
+    progress = new Progress(ctx.io.stderr, {
+      tty: ctx.io.isTTY,
+      columns: ctx.io.columns ?? 80,
+      total: await total,
+    });
     if (first.done === true) {
       // No batch at all (an NDJSON file with no rows, a CSV file without even a header): the
       // output still gets the prediction column(s), so binary formats have a schema and text
@@ -198,7 +221,7 @@ export async function scoreFile(
       await writer.write(empty);
       await writer.close();
     } else {
-      // Map columns on the first batch before any worker starts, so a missing column fails
+      // Map columns on the first batch before any batch is scored, so a missing column fails
       // fast and names the file.
       try {
         resolveColumns(schema, first.value.schema, options.columns);
@@ -211,26 +234,17 @@ export async function scoreFile(
         }
         throw e;
       }
-      udf = await sparkUdf(model, {
-        warn: ctx.warn,
-        ...(options.resultType !== undefined ? { resultType: options.resultType } : {}),
-        ...(options.params !== undefined ? { params: options.params } : {}),
-        ...(options.modelConfig !== undefined ? { modelConfig: options.modelConfig } : {}),
-        ...(options.workers !== undefined ? { workers: options.workers } : {}),
-        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.retries !== undefined ? { retries: options.retries } : {}),
-        ...(signal !== undefined ? { signal } : {}),
-      });
+      udf = await starting;
       const ipc =
         inFormat === 'arrow' || inFormat === 'arrows'
           ? new IpcRowEstimator((await stat(input)).size)
           : undefined;
+      const bar = progress;
       const observed =
         ipc === undefined ? prepend(first.value, source) : observe(prepend(first.value, source));
       async function* observe(batches: AsyncGenerator<RecordBatch>): AsyncGenerator<RecordBatch> {
         for await (const b of batches) {
-          progress.setTotal(ipc!.observe(b));
+          bar.setTotal(ipc!.observe(b));
           yield b;
         }
       }
@@ -239,20 +253,31 @@ export async function scoreFile(
         ...(options.columns !== undefined ? { columns: options.columns } : {}),
       };
       for await (const scored of udf.mapBatches(observed, mapOptions)) {
-        await writer.write(flattenStructColumn(scored, outputColumn));
-        rows += scored.numRows;
-        progress.update(rows);
+        const flat = flattenStructColumn(scored, outputColumn);
+        await writing;
+        writing = writer.write(flat).then(() => {
+          rows += flat.numRows;
+          bar.update(rows);
+        });
+        writing.catch(() => undefined); // a failure is thrown by the next `await writing`
       }
-      await writer.close();
+      await writing;
+      stats = udf.stats();
+      // Every batch is scored: stopping the pool overlaps finishing the file.
+      await Promise.all([writer.close(), udf.close()]);
     }
     failed = false;
   } finally {
-    progress.finish();
-    if (failed) await writer.abort();
-    await source.return(undefined).catch(() => undefined);
-    if (udf !== undefined) {
-      stats = udf.stats();
-      await udf.close({ cancel: failed });
+    progress?.finish();
+    if (failed) {
+      await writing?.catch(() => undefined);
+      await writer.abort();
+    }
+    await source?.return(undefined).catch(() => undefined);
+    const pending = udf ?? (await starting.catch(() => undefined));
+    if (pending !== undefined) {
+      stats ??= pending.stats();
+      await pending.close({ cancel: failed });
     }
   }
   const seconds = (performance.now() - started) / 1000;
