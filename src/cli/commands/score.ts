@@ -12,7 +12,6 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { Field, RecordBatch, Schema, Struct, Table, Type, makeData } from 'apache-arrow';
 import { ModelError } from '../../errors.js';
 import { assertReadable } from '../../io/file-errors.js';
@@ -20,6 +19,7 @@ import { detectFormat } from '../../io/format.js';
 import { readAhead, readBatches } from '../../io/read-batches.js';
 import { createBatchWriter } from '../../io/write-batches.js';
 import { readMLmodel } from '../../package/mlmodel.js';
+import { createPool } from '../../pool/pool.js';
 import { emptyBatch } from '../../io/text-columns.js';
 import { applyMapping, resolveColumns } from '../../udf/column-mapping.js';
 import { inferResultType, parseResultType, resultTypeToArrow } from '../../udf/result-type.js';
@@ -162,15 +162,18 @@ export async function scoreFile(
   }
   const writer = createBatchWriter(output, { format: outFormat });
   await assertReadable(input);
-  // Start the worker pool now: its threads take longer to start (imports, model load) than
-  // anything below, which runs meanwhile. Its errors (bad params, result type) are reported only
-  // after the model package, the input's first batch and its columns checked out, as before.
+  // Start the worker threads before anything else: they take longer to start (imports, then the
+  // model load on their first batch) than everything below, which runs meanwhile. The pool is
+  // this run's own (closed at the end), so it starts before the UDF has read the package. UDF
+  // errors (bad params, result type) are still reported after the model package, the input's
+  // first batch and its columns checked out.
+  const pool = createPool(options.workers !== undefined ? { workers: options.workers } : {});
   const starting = sparkUdf(model, {
     warn: ctx.warn,
+    pool,
     ...(options.resultType !== undefined ? { resultType: options.resultType } : {}),
     ...(options.params !== undefined ? { params: options.params } : {}),
     ...(options.modelConfig !== undefined ? { modelConfig: options.modelConfig } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
@@ -264,7 +267,7 @@ export async function scoreFile(
       await writing;
       stats = udf.stats();
       // Every batch is scored: stopping the pool overlaps finishing the file.
-      await Promise.all([writer.close(), udf.close()]);
+      await Promise.all([writer.close(), udf.close().then(() => pool.close())]);
     }
     failed = false;
   } finally {
@@ -279,6 +282,7 @@ export async function scoreFile(
       stats ??= pending.stats();
       await pending.close({ cancel: failed });
     }
+    await pool.close();
   }
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -287,7 +291,7 @@ export async function scoreFile(
     rows,
     seconds,
     rowsPerSecond: seconds > 0 ? rows / seconds : 0,
-    workers: options.workers ?? availableParallelism(),
+    workers: pool.workers,
     workersUsed: stats?.perWorker.length ?? 0,
     modelLoads: stats?.modelLoads ?? 0,
     batches: stats?.batches ?? 0,
