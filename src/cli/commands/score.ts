@@ -126,7 +126,7 @@ function summaryLine(s: ScoreSummary): string {
  * @param ctx - output and warnings
  * @returns the summary
  * @throws {ModelError} E_FILE_NOT_FOUND (input), E_FORMAT_UNSUPPORTED (extension),
- *   E_MLMODEL_MISSING, E_SCHEMA_MISMATCH (a column the model needs is not in the file, before
+ *   E_OPTION_INVALID (workers < 1), E_MLMODEL_MISSING, E_SCHEMA_MISMATCH (a column the model needs is not in the file, before
  *   scoring starts), E_FORMAT_MALFORMED (bad row), and any scoring error; never leaves output
  */
 export async function scoreFile(
