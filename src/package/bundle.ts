@@ -24,7 +24,9 @@
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
+// Types only: esbuild itself is imported when a model is saved, so loading a package (in every
+// worker thread) does not pay for importing it.
+import type * as esbuild from 'esbuild';
 import { ModelError } from '../errors.js';
 import {
   HOST_PACKAGES,
@@ -112,7 +114,8 @@ export async function bundleModel(
 
   let result: esbuild.BuildResult<{ metafile: true }>;
   try {
-    result = await esbuild.build({
+    const { build } = await import('esbuild');
+    result = await build({
       entryPoints: [entryAbs],
       absWorkingDir: entryDir,
       outfile: resolve(outFile),

@@ -165,24 +165,33 @@ export interface SparkUdf {
 export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise<SparkUdf> {
   const opts = resolveSparkUdfOptions(options);
   const modelUri = resolvePath(path);
-  const [metadata, identity] = await Promise.all([
-    readMLmodel(modelUri),
-    packageIdentity(modelUri),
-  ]);
-  const signature = metadata.signature;
-  const resultType =
-    opts.resultType !== undefined
-      ? parseResultType(opts.resultType)
-      : inferResultType(signature?.outputs ?? null, opts.warn);
-  const params = enforceParams(opts.params, signature?.params ?? null, opts.warn) as Params;
+  // Start the threads first: spawning them and importing jsfunc in each takes longer than
+  // reading and hashing the package, so the two overlap.
   const pool = opts.pool ?? acquireDefaultPool(opts.workers);
+  let setup: Pick<UdfSetup, 'modelKey' | 'modelBytes' | 'inputSchema' | 'resultType' | 'params'>;
+  try {
+    const [metadata, identity] = await Promise.all([
+      readMLmodel(modelUri),
+      packageIdentity(modelUri),
+    ]);
+    const signature = metadata.signature;
+    setup = {
+      modelKey: `${identity.hash}|${stableStringify(opts.modelConfig)}|${opts.predictFn ?? ''}`,
+      modelBytes: identity.bytes,
+      inputSchema: signature?.inputs ?? null,
+      resultType:
+        opts.resultType !== undefined
+          ? parseResultType(opts.resultType)
+          : inferResultType(signature?.outputs ?? null, opts.warn),
+      params: enforceParams(opts.params, signature?.params ?? null, opts.warn) as Params,
+    };
+  } catch (error) {
+    if (opts.pool === undefined) await releaseDefaultPool(pool);
+    throw error;
+  }
   return new SparkUdfImpl({
+    ...setup,
     modelUri,
-    modelKey: `${identity.hash}|${stableStringify(opts.modelConfig)}|${opts.predictFn ?? ''}`,
-    modelBytes: identity.bytes,
-    inputSchema: signature?.inputs ?? null,
-    resultType,
-    params,
     pool,
     ownsPool: opts.pool === undefined,
     opts,

@@ -134,6 +134,15 @@ describe('sparkUdf: load once per worker', () => {
     await b.close();
     expect(defaultPoolCount()).toBe(before);
   });
+
+  it('releases the default pool it started when the package cannot be read', async () => {
+    const { defaultPoolCount } = await import('../../src/pool/pool.js');
+    const before = defaultPoolCount();
+    await expect(sparkUdf(`${probe}-missing`, { workers: 1 })).rejects.toMatchObject({
+      code: 'E_MLMODEL_MISSING',
+    });
+    expect(defaultPoolCount()).toBe(before);
+  });
 });
 
 describe('sparkUdf: splitting and order', () => {
