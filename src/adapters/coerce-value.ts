@@ -9,6 +9,7 @@
 import { Vector, makeData } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
+import { parseIsoDatetime } from '../signature/iso-datetime.js';
 import type { ValueType } from '../signature/types.js';
 import { isPlainObject, typeName } from './plain-object.js';
 
@@ -123,7 +124,9 @@ export function coerce(v: unknown, type: ValueType, at: At): unknown {
     case 'datetime': {
       if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime();
       if (typeof v === 'string') {
-        const ms = Date.parse(v);
+        // ISO text first: zone-less text is UTC (naive, as numpy), where Date.parse would read
+        // '2020-01-01T00:00:00' in the process's local time zone.
+        const ms = parseIsoDatetime(v)?.getTime() ?? Date.parse(v);
         if (!Number.isNaN(ms)) return ms;
       }
       throw unfit(at, v, 'datetime');

@@ -16,6 +16,7 @@ import {
   util,
 } from 'apache-arrow';
 import { arrowTypeFor } from './arrow-types.js';
+import { parseIsoDatetime } from './iso-datetime.js';
 import { dtypeName, incompatible, mismatch, valid } from './schema-mismatch.js';
 import type { Where } from './schema-mismatch.js';
 import type { DataTypeName } from './types.js';
@@ -281,7 +282,8 @@ function toTimestampMs(data: Data, w: Where): Data {
     // MLflow parses object columns to datetime (`astype('datetime64[ns]')`).
     return rebuild(new TimestampMillisecond(), data, (v, i) => {
       if (v === null || v === undefined) return null;
-      const ms = Date.parse(String(v));
+      // ISO text is read as numpy does (zone-less = UTC); Date.parse would use local time.
+      const ms = parseIsoDatetime(String(v))?.getTime() ?? Date.parse(String(v));
       if (Number.isNaN(ms)) {
         throw mismatch(
           w,

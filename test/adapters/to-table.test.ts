@@ -168,6 +168,20 @@ describe('toTable: plain JS inputs with a schema', () => {
     );
   });
 
+  it('reads zone-less ISO strings of a datetime column as UTC whatever the time zone', () => {
+    const before = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const t = toTable({ d: ['2020-01-01T00:00:00', '1969-12-31 23:59:59.999', '2020-01-01'] }, [
+        col('d', 'datetime'),
+      ]);
+      expect([...t.getChild('d')!]).toEqual([Date.UTC(2020, 0, 1), -1, Date.UTC(2020, 0, 1)]);
+    } finally {
+      if (before === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = before;
+    }
+  });
+
   it('converts dates, ISO strings, binary and nested values', () => {
     const nested: ColSpec[] = [
       col('d', 'datetime'),

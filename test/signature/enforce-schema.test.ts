@@ -366,6 +366,23 @@ describe('enforceSchema: other primitive types', () => {
       'Failed to convert column a'
     );
   });
+
+  it('datetime reads zone-less ISO strings as UTC whatever the process time zone', () => {
+    // numpy/pandas datetimes are naive; jsfunc stores them as UTC (iso-datetime.ts). Date.parse
+    // would read '2020-01-01T00:00:00' in local time.
+    const t = new Table({
+      a: vectorFromArray(['2020-01-01T00:00:00', '1969-12-31 23:59:59.999', null], new Utf8()),
+    });
+    const before = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const out = enforceSchema(t, [col('a', 'datetime')]).getChild('a')!;
+      expect([...out]).toEqual([Date.UTC(2020, 0, 1), -1, null]);
+    } finally {
+      if (before === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = before;
+    }
+  });
 });
 
 describe('enforceSchema: nested specs', () => {
