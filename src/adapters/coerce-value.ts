@@ -11,7 +11,7 @@ import { ModelError } from '../errors.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
 import { parseIsoDatetime } from '../signature/iso-datetime.js';
 import type { ValueType } from '../signature/types.js';
-import { isPlainObject, typeName } from './plain-object.js';
+import { isPlainObject, ownValue, typeName } from './plain-object.js';
 
 /** Where a value sits: column, row and path inside nested values (for messages). */
 export interface At {
@@ -144,7 +144,7 @@ export function coerce(v: unknown, type: ValueType, at: At): unknown {
       if (!isPlainObject(v)) throw unfit(at, v, 'object');
       const keys = Object.keys(v);
       const missing = type.properties
-        .filter((p) => p.required && (v[p.name] === undefined || v[p.name] === null))
+        .filter((p) => p.required && (ownValue(v, p.name) ?? null) === null)
         .map((p) => p.name);
       const where = `column ${at.column}${at.path}, row ${at.row}`;
       if (missing.length > 0) {
@@ -166,7 +166,7 @@ export function coerce(v: unknown, type: ValueType, at: At): unknown {
       }
       const out: Record<string, unknown> = {};
       for (const p of type.properties)
-        out[p.name] = coerce(v[p.name], p.type, { ...at, path: `${at.path}.${p.name}` });
+        out[p.name] = coerce(ownValue(v, p.name), p.type, { ...at, path: `${at.path}.${p.name}` });
       return out;
     }
     case 'map': {

@@ -19,7 +19,7 @@ import {
   Utf8,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
-import { isPlainObject, typeName } from './plain-object.js';
+import { isPlainObject, ownValue, typeName } from './plain-object.js';
 
 /**
  * The Arrow type of a column of plain values (all nulls -> Null).
@@ -91,7 +91,7 @@ export function inferType(column: string, values: readonly unknown[], path: stri
               k,
               inferType(
                 column,
-                objects.map((o) => o[k] ?? null),
+                objects.map((o) => ownValue(o, k) ?? null),
                 [...path, `.${k}`]
               ),
               true

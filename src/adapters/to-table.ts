@@ -21,7 +21,15 @@
  *
  * @module
  */
-import { Null, Table, type Vector, makeVector, vectorFromArray } from 'apache-arrow';
+import {
+  DataType,
+  type Field,
+  Null,
+  Table,
+  type Vector,
+  makeVector,
+  vectorFromArray,
+} from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { PredictInput } from '../package/types.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
@@ -44,7 +52,7 @@ import {
 } from './danfo.js';
 import { coerce, numericFast } from './coerce-value.js';
 import { inferType } from './infer-type.js';
-import { isPlainObject, typeName } from './plain-object.js';
+import { isPlainObject, ownValue, typeName } from './plain-object.js';
 import { tensorVector } from './tensor-vector.js';
 
 /** What a column's values are converted to: a column type, a tensor spec, or inferred. */
@@ -133,7 +141,7 @@ function fromArray(input: readonly unknown[], schema: Schema | null): Table {
       }
     });
     const columns = names.map((n) =>
-      input.map((row) => (row as Record<string, unknown>)[n] ?? null)
+      input.map((row) => ownValue(row as Record<string, unknown>, n) ?? null)
     );
     return fromColumns(names, columns, schema);
   }
@@ -229,11 +237,49 @@ function toVector(name: string, values: ArrayLike<unknown> | Vector, target: Tar
   const arr = Array.isArray(values) ? (values as unknown[]) : Array.from(values);
   if (target?.kind === 'tensor') return tensorVector(name, arr, target.spec);
   const type = target === null ? null : target.type;
-  if (type === null || type.type === 'any')
-    return vectorFromArray(arr, inferType(name, arr, [])) as Vector;
+  if (type === null || type.type === 'any') {
+    const inferred = inferType(name, arr, []);
+    return vectorFromArray(fillStructs(arr, inferred), inferred) as Vector;
+  }
   const fast = numericFast(name, arr, type);
   if (fast !== null) return fast;
   const coerced = arr.map((v, row) => coerce(v, type, { column: name, row, path: '' }));
   const arrow = arrowTypeFor(type) ?? inferType(name, coerced, []);
-  return vectorFromArray(coerced, arrow) as Vector;
+  return vectorFromArray(fillStructs(coerced, arrow), arrow) as Vector;
+}
+
+/** True when `type` has a Struct at any depth. */
+function hasStruct(type: DataType): boolean {
+  return DataType.isStruct(type) || (type.children ?? []).some((f: Field) => hasStruct(f.type));
+}
+
+/**
+ * Arrow's struct builder reads `value[field]` and does not treat a missing key as null: a row
+ * object without the key would store `''`, `NaN` or `false` (or crash for a list), and a key
+ * named like an `Object.prototype` member (`constructor`) would read the inherited function.
+ * So every object under a Struct type is copied onto a null-prototype object holding each
+ * field's own value or null. Columns without Structs are returned as they are.
+ */
+function fillStructs(values: unknown[], type: DataType): unknown[] {
+  return hasStruct(type) ? values.map((v) => fill(v, type)) : values;
+}
+
+function fill(v: unknown, type: DataType): unknown {
+  if (v === null || v === undefined) return null;
+  if (DataType.isStruct(type) && isPlainObject(v)) {
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const f of type.children as Field[]) out[f.name] = fill(ownValue(v, f.name), f.type);
+    return out;
+  }
+  if ((DataType.isList(type) || DataType.isFixedSizeList(type)) && Array.isArray(v)) {
+    const item = (type.children[0] as Field).type;
+    return hasStruct(item) ? v.map((x) => fill(x, item)) : v;
+  }
+  if (DataType.isMap(type)) {
+    const value = ((type.children[0] as Field).type.children[1] as Field).type;
+    if (!hasStruct(value)) return v;
+    const entries = v instanceof Map ? [...v] : isPlainObject(v) ? Object.entries(v) : null;
+    return entries === null ? v : new Map(entries.map(([k, x]) => [k, fill(x, value)]));
+  }
+  return v;
 }

@@ -67,7 +67,12 @@ export function toSplitFrame(example: unknown): SplitFrame {
           }
         }
       }
-      return { columns, data: rows.map((row) => columns.map((c) => jsonValue(row[c]))) };
+      return {
+        columns,
+        data: rows.map((row) =>
+          columns.map((c) => jsonValue(Object.hasOwn(row, c) ? row[c] : undefined))
+        ),
+      };
     }
     throw invalidExample('an array that is neither rows (objects) nor a 2-D array');
   }

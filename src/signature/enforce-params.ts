@@ -73,6 +73,11 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** MLflow's `_ALLOWED_CONVERSIONS_FOR_PARAMS`, keyed by the declared type. */
+/** An own property only: a missing key must not read `Object.prototype` (`constructor`, ...). */
+function own(obj: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 const WIDENINGS: Partial<Record<string, readonly string[]>> = {
   long: ['integer'],
   float: ['integer', 'long'],
@@ -188,9 +193,7 @@ function checkNested(v: unknown, t: ValueType, path: string, required = true): v
           `undeclared properties ${JSON.stringify(extra)}`
         );
       }
-      const missing = t.properties.filter(
-        (p) => p.required && (obj[p.name] === undefined || obj[p.name] === null)
-      );
+      const missing = t.properties.filter((p) => p.required && (own(obj, p.name) ?? null) === null);
       if (missing.length > 0) {
         throw new ParamValueError(
           `${describeValueType(t)}${path === '' ? '' : ` at ${path}`}`,
@@ -198,7 +201,12 @@ function checkNested(v: unknown, t: ValueType, path: string, required = true): v
         );
       }
       for (const p of t.properties)
-        checkNested(obj[p.name], p.type, path === '' ? p.name : `${path}.${p.name}`, p.required);
+        checkNested(
+          own(obj, p.name),
+          p.type,
+          path === '' ? p.name : `${path}.${p.name}`,
+          p.required
+        );
       return;
     }
   }
@@ -355,7 +363,7 @@ export function enforceParams(
   for (const [k, v] of Object.entries(given)) if (byName.has(k) && v !== undefined) out[k] = v;
   const invalid: InvalidParam[] = [];
   for (const spec of specs) {
-    if (!(spec.name in out)) {
+    if (!Object.hasOwn(out, spec.name)) {
       // A copy, so a model that mutates its params cannot change the spec's default.
       out[spec.name] = structuredClone(spec.default);
       continue;

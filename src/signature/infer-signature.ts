@@ -345,7 +345,7 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
         names.map((n) =>
           withColumn(n, () =>
             columnFromValues(
-              rows.map((r) => r[n]),
+              rows.map((r) => (Object.hasOwn(r, n) ? r[n] : undefined)),
               `column '${n}'`,
               n
             )

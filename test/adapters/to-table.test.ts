@@ -89,6 +89,53 @@ describe('toTable: plain JS inputs without a schema', () => {
     expect(t.getChild('b')!.get(1)).toBeNull();
   });
 
+  it('stores a property missing from some objects as null (not "", NaN, false or a crash)', () => {
+    const t = toTable([
+      { o: { s: 'x', n: 1, b: true, l: [1], z: { q: 1 } }, l: [{ a: 1 }] },
+      { o: {}, l: [{}] },
+    ]);
+    expect(t.getChild('o')!.get(1)!.toJSON()).toEqual({
+      b: null,
+      l: null,
+      n: null,
+      s: null,
+      z: null,
+    });
+    expect(t.getChild('l')!.get(1)!.get(0)!.toJSON()).toEqual({ a: null });
+    const o = t.getChild('o')!.data[0]!.children;
+    expect(o.map((c) => c.nullCount)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('reads a key missing from a row as null even when Object.prototype has it', () => {
+    // `row.constructor` / `row.toString` are inherited functions, not the row's values.
+    const t = toTable([
+      { a: 1, constructor: 2, o: { toString: 'x' } },
+      { a: 2, o: {} },
+    ]);
+    expect([...t.getChild('constructor')!]).toEqual([2, null]);
+    expect(t.getChild('o')!.get(1)!.toJSON()).toEqual({ toString: null });
+    const typed = toTable(
+      [
+        { a: 1, toString: 'x', o: {} },
+        { a: 2, o: {} },
+      ],
+      [
+        col('a', 'long'),
+        col('toString', 'string', false),
+        col(
+          'o',
+          {
+            type: 'object',
+            properties: [{ name: 'constructor', type: { type: 'string' }, required: false }],
+          },
+          false
+        ),
+      ]
+    );
+    expect([...typed.getChild('toString')!]).toEqual(['x', null]);
+    expect(typed.getChild('o')!.get(0)!.toJSON()).toEqual({ constructor: null });
+  });
+
   it('reads columns of arrays, typed arrays and Vectors; typed arrays keep their type', () => {
     const t = toTable({
       a: [1, 2],

@@ -23,6 +23,16 @@ describe('toSplitFrame', () => {
     ]);
   });
 
+  it('writes null for a key missing from a row even when Object.prototype has it', () => {
+    expect(toSplitFrame([{ a: 1, toString: 'x' }, { a: 2 }])).toEqual({
+      columns: ['a', 'toString'],
+      data: [
+        [1, 'x'],
+        [2, null],
+      ],
+    });
+  });
+
   it('names 2-D array columns by position and treats an object of scalars as one row', () => {
     expect(
       toSplitFrame([

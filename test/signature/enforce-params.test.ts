@@ -61,6 +61,12 @@ describe('enforceParams with a params schema', () => {
     );
   });
 
+  it('fills defaults of params named like Object.prototype members (constructor, toString)', () => {
+    const specs = [spec('constructor', 'long', 1), spec('toString', 'string', 'a')];
+    expect(enforceParams({}, specs)).toEqual({ constructor: 1, toString: 'a' });
+    expect(enforceParams({ toString: 'b' }, specs)).toEqual({ constructor: 1, toString: 'b' });
+  });
+
   it('hands out copies of defaults', () => {
     const out = enforceParams({}, specs, () => {});
     (out['int_array'] as number[]).push(99);

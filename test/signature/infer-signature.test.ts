@@ -19,6 +19,13 @@ describe('inference from rows (array of plain objects)', () => {
     );
   });
 
+  it('reads a key missing from a row as missing even when Object.prototype has it', async () => {
+    expect(await inputsJson([{ a: 1, constructor: 2 }, { a: 2 }])).toBe(
+      '[{"type": "long", "name": "a", "required": true}, ' +
+        '{"type": "long", "name": "constructor", "required": false}]'
+    );
+  });
+
   it('infers every primitive', async () => {
     const row = {
       b: true,
