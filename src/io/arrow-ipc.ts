@@ -17,14 +17,20 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import {
   AsyncByteQueue,
+  type Data,
+  DataType,
+  type Dictionary,
+  makeData,
   Message,
-  type RecordBatch,
+  RecordBatch,
   RecordBatchFileWriter,
   RecordBatchReader,
   RecordBatchStreamWriter,
   type Schema as ArrowSchema,
   Table,
   tableToIPC,
+  type Vector,
+  vectorFromArray,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { ByteSink } from './byte-sink.js';
@@ -246,6 +252,8 @@ export class IpcEncoder {
   private readonly sink: VectorByteSink;
   private schema: ArrowSchema | null;
   private wrote = false;
+  /** File format only: per dictionary id, the dictionary written so far and its value -> index. */
+  private readonly dictionaries: Map<number, WrittenDictionary> | null;
 
   /**
    * @param sink - the destination (one `writev` per batch when it has one)
@@ -258,6 +266,7 @@ export class IpcEncoder {
     this.writer.reset(this.chunks as unknown as Parameters<typeof this.writer.reset>[0]);
     this.sink = sink;
     this.schema = schema;
+    this.dictionaries = kind === 'file' ? new Map() : null;
   }
 
   /**
@@ -270,7 +279,9 @@ export class IpcEncoder {
     checkSameSchema(this.schema, batch, this.wrote);
     if (!this.wrote) this.schema = batch.schema;
     this.wrote = true;
-    this.writer.write(batch);
+    this.writer.write(
+      this.dictionaries === null ? batch : unifyDictionaries(batch, this.dictionaries)
+    );
     await this.flush();
   }
 
@@ -293,6 +304,96 @@ export class IpcEncoder {
     if (this.sink.writev !== undefined) await this.sink.writev(chunks);
     else for (const chunk of chunks) await this.sink.write(chunk);
   }
+}
+
+/** A dictionary already in an IPC file, and where each of its values is (built on first use). */
+interface WrittenDictionary {
+  dictionary: Vector;
+  index: Map<unknown, number> | null;
+}
+
+/**
+ * Why: the IPC *file* format allows one dictionary per id plus deltas, never a replacement, and
+ * Arrow JS's file writer throws on one. Batches read from an IPC stream with replacement
+ * dictionaries, or encoded separately, each carry their own dictionary; their top-level
+ * dictionary columns are re-indexed here onto the dictionary written so far, and values it
+ * lacks are appended (written as a delta). A batch sharing the written dictionary passes as is.
+ *
+ * @throws {ModelError} E_SCHEMA_MISMATCH when the merged dictionary outgrows the index type
+ */
+function unifyDictionaries(
+  batch: RecordBatch,
+  written: Map<number, WrittenDictionary>
+): RecordBatch {
+  let children: Data[] | null = null;
+  batch.schema.fields.forEach((field, i) => {
+    if (!DataType.isDictionary(field.type)) return;
+    const type = field.type as Dictionary;
+    const data = batch.data.children[i] as Data<Dictionary>;
+    const dictionary = data.dictionary;
+    if (dictionary === undefined) return;
+    const seen = written.get(type.id);
+    if (seen === undefined || seen.dictionary.data[0] === dictionary.data[0]) {
+      written.set(type.id, { dictionary, index: null });
+      return;
+    }
+    if (seen.index === null) {
+      seen.index = new Map();
+      for (let k = 0; k < seen.dictionary.length; k++) {
+        const value: unknown = seen.dictionary.get(k);
+        if (!seen.index.has(value)) seen.index.set(value, k);
+      }
+    }
+    const remap: number[] = [];
+    const added: unknown[] = [];
+    for (let k = 0; k < dictionary.length; k++) {
+      const value: unknown = dictionary.get(k);
+      let at = seen.index.get(value);
+      if (at === undefined) {
+        at = seen.dictionary.length + added.length;
+        seen.index.set(value, at);
+        added.push(value);
+      }
+      remap.push(at);
+    }
+    const size = seen.dictionary.length + added.length;
+    const bits = type.indices.bitWidth - (type.indices.isSigned ? 1 : 0);
+    if (bits < 53 && size > 2 ** bits) {
+      throw new ModelError(
+        'E_SCHEMA_MISMATCH',
+        `Column '${field.name}': the batches' dictionaries merge into ${size} values, more than ` +
+          `its ${String(type.indices)} indices can address in an IPC file; write .arrows instead.`,
+        { details: { column: field.name, size } }
+      );
+    }
+    if (added.length > 0) {
+      seen.dictionary = seen.dictionary.concat(
+        vectorFromArray(added, type.dictionary) as unknown as Vector
+      );
+    }
+    const old = data.values;
+    const indices = new (old.constructor as new (n: number) => typeof old)(old.length);
+    const big = typeof old[0] === 'bigint';
+    for (let r = 0; r < old.length; r++) {
+      const at = remap[Number(old[r])] ?? 0; // a null slot's index may be anything
+      indices[r] = (big ? BigInt(at) : at) as never;
+    }
+    children ??= [...batch.data.children];
+    children[i] = makeData({
+      type,
+      offset: data.offset,
+      length: data.length,
+      nullCount: data.nullCount,
+      nullBitmap: data.nullBitmap,
+      data: indices,
+      dictionary: seen.dictionary,
+    });
+  });
+  if (children === null) return batch;
+  return new RecordBatch(
+    batch.schema,
+    makeData({ type: batch.data.type, length: batch.numRows, nullCount: 0, children })
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   Binary,
   Bool,
+  Dictionary,
   Field,
   Float32,
   Float64,
@@ -136,6 +137,29 @@ describe('round trip: write then read back', () => {
         expect(back[0]?.schema.fields.map((f) => f.name)).toEqual(schema.fields.map((f) => f.name));
     }
   });
+});
+
+describe('dictionary-encoded columns', () => {
+  /** Two batches whose `s` columns each carry their own dictionary, as an IPC stream's replacement dictionaries (or two separately encoded tables) do. */
+  function batchesWithOwnDictionaries(): RecordBatch[] {
+    const type = new Dictionary(new Utf8(), new Int32());
+    const t1 = new Table({ s: vectorFromArray(['a', 'b', null, 'a'], type) });
+    // The second batch is a slice (nonzero offset, so a null bitmap read from an offset).
+    const t2 = new Table({ s: vectorFromArray(['z', 'c', null, 'a', 'c'], type) });
+    return [t1.batches[0] as RecordBatch, (t2.batches[0] as RecordBatch).slice(1)];
+  }
+
+  for (const ext of ['arrow', 'arrows', 'parquet']) {
+    it(`.${ext} writes batches whose dictionaries differ (a replacement dictionary)`, async () => {
+      const path = join(dir, `dict.${ext}`);
+      const batches = batchesWithOwnDictionaries();
+      const w = createBatchWriter(path);
+      for (const b of batches) await w.write(b);
+      await w.close();
+      const back = await collect(readBatches(path));
+      expect(rows(back)).toEqual(rows(batches));
+    });
+  }
 });
 
 describe('atomic writes', () => {
