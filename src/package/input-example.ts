@@ -8,7 +8,13 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isArrowRecordBatch, isArrowTable, type RecordBatch, type Table } from 'apache-arrow';
+import {
+  DataType,
+  isArrowRecordBatch,
+  isArrowTable,
+  type RecordBatch,
+  type Table,
+} from 'apache-arrow';
 import { danfoToTable, isDanfoFrame } from '../adapters/danfo.js';
 import { ModelError } from '../errors.js';
 import type { InputExampleInfo } from './types.js';
@@ -30,8 +36,8 @@ export interface SplitFrame {
  * Accepted: an Arrow Table or RecordBatch; a danfo DataFrame; rows (array of plain objects; columns in order of
  * first appearance, missing cells null); columns (object whose values are arrays or typed
  * arrays of equal length); a single row (object of scalars); a 2-D array (columns named "0", "1",
- * ... as pandas does). Values become JSON: bigint -> number (string when unsafe), Date -> ISO
- * string, bytes -> base64, typed arrays and Arrow vectors -> arrays, NaN -> null.
+ * ... as pandas does). Values become JSON: bigint -> number (string when unsafe), Date (and
+ * Arrow timestamp/date cells) -> ISO string, Map -> object, bytes -> base64, typed arrays and Arrow vectors -> arrays, NaN -> null.
  *
  * @param example - The example.
  * @returns The split frame.
@@ -42,8 +48,22 @@ export function toSplitFrame(example: unknown): SplitFrame {
     const t = example as Table | RecordBatch;
     const columns = t.schema.fields.map((f) => f.name);
     const vectors = columns.map((_, i) => t.getChildAt(i));
+    // Timestamp and date cells read as epoch milliseconds: write them as ISO text, as a JS Date
+    // is, so the serving example scores against a datetime column (a number would not).
+    const isTime = t.schema.fields.map(
+      (f) => DataType.isTimestamp(f.type) || DataType.isDate(f.type)
+    );
     const data: unknown[][] = [];
-    for (let r = 0; r < t.numRows; r++) data.push(vectors.map((v) => jsonValue(v?.get(r))));
+    for (let r = 0; r < t.numRows; r++) {
+      data.push(
+        vectors.map((v, i) => {
+          const x: unknown = v?.get(r);
+          return isTime[i] === true && x !== null
+            ? new Date(Number(x)).toISOString()
+            : jsonValue(x);
+        })
+      );
+    }
     return { columns, data };
   }
   if (Array.isArray(example)) {
@@ -122,6 +142,8 @@ function jsonValue(v: unknown): unknown {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, jsonValue);
   if (Array.isArray(v)) return v.map(jsonValue);
+  if (v instanceof Map)
+    return Object.fromEntries([...v].map(([k, x]) => [String(k), jsonValue(x)]));
   if (typeof v === 'object') {
     const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
     // Arrow list cells are Vectors, struct cells are StructRows: both have toJSON.

@@ -1,4 +1,10 @@
-import { tableFromArrays } from 'apache-arrow';
+import {
+  DateDay,
+  Table,
+  TimestampMillisecond,
+  tableFromArrays,
+  vectorFromArray,
+} from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { splitToRows, toSplitFrame } from '../../src/package/input-example.js';
 
@@ -69,6 +75,26 @@ describe('toSplitFrame', () => {
       'AQI=',
       [0.5],
     ]);
+  });
+
+  it('writes Arrow timestamp and date cells as ISO text, like JS Dates (numbers would not score)', () => {
+    const ms = Date.UTC(2024, 0, 2, 3, 4, 5);
+    const t = new Table({
+      ts: vectorFromArray([new Date(ms), null], new TimestampMillisecond()),
+      day: vectorFromArray([new Date(Date.UTC(1969, 11, 31)), new Date(0)], new DateDay()),
+    });
+    expect(toSplitFrame(t).data).toEqual([
+      [new Date(ms).toISOString(), '1969-12-31T00:00:00.000Z'],
+      [null, '1970-01-01T00:00:00.000Z'],
+    ]);
+  });
+
+  it('writes a JS Map cell as an object of its entries', () => {
+    const m = new Map<string, unknown>([
+      ['a', 1],
+      ['b', new Map([['c', 2n]])],
+    ]);
+    expect(toSplitFrame([{ m }]).data).toEqual([[{ a: 1, b: { c: 2 } }]]);
   });
 
   it('rejects unequal columns and unsupported values', () => {
