@@ -85,7 +85,7 @@ export interface SparkUdfStats {
 
 /** Options of {@link SparkUdf.mapBatches}. */
 export interface MapBatchesOptions {
-  /** Name of the appended result column. Default `'prediction'` (replaced if present). */
+  /** Name of the appended result column. Default `'prediction'` (a column of that name is replaced in place). */
   outputColumn?: string;
   /** Input columns, by position onto the signature's inputs (MLflow's rules). */
   columns?: readonly string[];
@@ -120,7 +120,7 @@ export interface SparkUdf {
    */
   apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object>;
   /**
-   * Scores `input` and returns it with the result appended as column `name` (replaced if
+   * Scores `input` and returns it with the result appended as column `name` (replaced in place if
    * present).
    * @returns a new Table (a danfo DataFrame for danfo input)
    */
@@ -271,8 +271,19 @@ class SparkUdfImpl implements SparkUdf {
       const danfo = isDanfoFrame(input);
       const table = toArrowTable(input);
       const vector = await this.#scoreTable(table, columns);
-      const kept = table.schema.fields.map((f) => f.name).filter((n) => n !== name);
-      const out = table.select(kept).assign(new Table({ [name]: vector }));
+      // As Spark's withColumn: a column of that name is replaced in place, else appended.
+      const at = table.schema.fields.findIndex((f) => f.name === name);
+      const out =
+        at < 0
+          ? table.assign(new Table({ [name]: vector }))
+          : new Table(
+              Object.fromEntries(
+                table.schema.fields.map((f, i) => [
+                  f.name,
+                  i === at ? vector : table.getChildAt(i)!,
+                ])
+              )
+            );
       return danfo ? tableToDanfo(out) : out;
     });
   }
@@ -687,13 +698,21 @@ function emptyVector(type: DataType): Vector {
   return vectorFromArray([], type) as Vector;
 }
 
+/** Adds `vector` as column `name`: in place of a column of that name (as Spark), else last. */
 function appendColumn(batch: RecordBatch, name: string, vector: Vector): RecordBatch {
-  const keep = batch.schema.fields.map((f, i) => [f, i] as const).filter(([f]) => f.name !== name);
   const field = new Field(name, vector.type, true);
-  const fields = [...keep.map(([f]) => f), field];
   const resultData =
     vector.data.length === 1 ? vector.data[0]! : vectorFromArray([...vector], vector.type).data[0]!;
-  const children = [...keep.map(([, i]) => batch.data.children[i]!), resultData];
+  const at = batch.schema.fields.findIndex((f) => f.name === name);
+  const fields = [...batch.schema.fields];
+  const children = [...batch.data.children];
+  if (at < 0) {
+    fields.push(field);
+    children.push(resultData);
+  } else {
+    fields[at] = field;
+    children[at] = resultData;
+  }
   const data = makeData({
     type: new Struct(fields),
     length: batch.numRows,

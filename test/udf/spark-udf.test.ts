@@ -191,6 +191,18 @@ describe('sparkUdf: splitting and order', () => {
       expect(out.every((b) => b.numRows <= 100)).toBe(true);
     });
   });
+
+  it('mapBatches replaces an existing output column where it stands', async () => {
+    await withUdf(probe, {}, async (udf) => {
+      const out: RecordBatch[] = [];
+      for await (const b of udf.mapBatches([table(5).batches[0]!], { outputColumn: 'x' })) {
+        out.push(b);
+      }
+      const all = new Table(out);
+      expect(all.schema.fields.map((f) => f.name)).toEqual(['x', 'id']);
+      expect([...all.getChild('x')!]).toEqual(expected(5));
+    });
+  });
 });
 
 describe('sparkUdf: streams, backpressure, warnings', () => {
@@ -262,6 +274,11 @@ describe('sparkUdf: columns, result types, tables', () => {
       expect([...t.getChild('p')!]).toEqual(expected(6));
       const again = (await udf.withColumn(t, 'p')) as Table;
       expect(again.schema.fields.map((f) => f.name)).toEqual(['x', 'id', 'p']);
+      // As Spark's withColumn: an existing column is replaced where it stands.
+      const inPlace = (await udf.withColumn(table(6), 'x')) as Table;
+      expect(inPlace.schema.fields.map((f) => f.name)).toEqual(['x', 'id']);
+      expect([...inPlace.getChild('x')!]).toEqual(expected(6));
+      expect([...inPlace.getChild('id')!]).toEqual([...table(6).getChild('id')!]);
     });
   });
 
