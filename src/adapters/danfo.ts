@@ -48,6 +48,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { parseIsoDatetime } from '../signature/iso-datetime.js';
 import { adoptTable, adoptVector } from './arrow-guards.js';
 
 type DanfoModule = typeof import('danfojs-node');
@@ -207,9 +208,7 @@ function danfoColumnToVector(name: string, dtype: string, values: unknown[]): Ve
       return vectorFromArray(normalize(values) as (boolean | null)[], new Bool());
     case 'datetime':
       return vectorFromArray(
-        normalize(values).map((v) =>
-          v === null ? null : v instanceof Date ? v : new Date(v as string)
-        ),
+        normalize(values).map((v) => (v === null ? null : v instanceof Date ? v : toDate(v))),
         new TimestampMillisecond()
       );
     default:
@@ -339,4 +338,10 @@ export function vectorToDanfoSeries(vector: Vector, name?: string): Series {
     dtypes: [col.dtype],
     ...(name === undefined ? {} : { columns: [name] }),
   });
+}
+
+/** ISO text without a zone is UTC (numpy's naive datetimes), never the process's local time. */
+function toDate(v: unknown): Date {
+  if (typeof v === 'string') return parseIsoDatetime(v) ?? new Date(v);
+  return new Date(v as number);
 }

@@ -12,6 +12,22 @@ import { toTable } from '../../src/adapters/to-table.js';
 import { type ModelError } from '../../src/errors.js';
 
 describe('danfo adapter', () => {
+  it('reads zone-less ISO text in a datetime column as UTC, whatever the local time zone', () => {
+    const before = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const df = new DataFrame(
+        { t: ['2020-01-01T00:00:00', '1969-12-31 23:59:59.999', null] },
+        { dtypes: ['datetime'] }
+      );
+      const t = danfoToTable(df);
+      expect([...t.getChild('t')!]).toEqual([Date.UTC(2020, 0, 1), -1, null]);
+    } finally {
+      if (before === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = before;
+    }
+  });
+
   it('recognises DataFrames and Series by shape', () => {
     const df = new DataFrame({ a: [1, 2] });
     const s = new Series([1, 2]);
