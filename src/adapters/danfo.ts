@@ -57,7 +57,18 @@ let danfoModule: DanfoModule | undefined;
 
 /** Loads danfojs-node on first use (synchronously; see the module doc for why). */
 function danfo(): DanfoModule {
-  danfoModule ??= createRequire(import.meta.url)('danfojs-node') as DanfoModule;
+  if (danfoModule === undefined) {
+    try {
+      danfoModule = createRequire(import.meta.url)('danfojs-node') as DanfoModule;
+    } catch (cause) {
+      // An optional peer dependency: only users who hand jsfunc danfo objects need it.
+      throw new ModelError(
+        'E_INPUT_INVALID',
+        'Converting to a danfo DataFrame needs the optional peer dependency danfojs-node: npm install danfojs-node',
+        { details: { package: 'danfojs-node' }, cause }
+      );
+    }
+  }
   return danfoModule;
 }
 
