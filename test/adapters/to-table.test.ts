@@ -11,19 +11,9 @@ import {
 } from 'apache-arrow';
 import { toTable } from '../../src/adapters/to-table.js';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
-import type { ColSpec, DataTypeName, TensorSpec, ValueType } from '../../src/signature/types.js';
+import type { ColSpec, TensorSpec } from '../../src/signature/types.js';
+import { col } from '../util/col-spec.js';
 import { errorOf } from '../util/model-error.js';
-
-const col = (
-  name: string | undefined,
-  type: ValueType | DataTypeName,
-  required = true
-): ColSpec => ({
-  kind: 'column',
-  ...(name === undefined ? {} : { name }),
-  type: typeof type === 'string' ? { type } : type,
-  required,
-});
 
 const typeOf = (t: Table, name: string) => String(t.getChild(name)!.type);
 

@@ -34,25 +34,9 @@ import {
   Map_,
 } from 'apache-arrow';
 import { enforceSchema } from '../../src/signature/enforce-schema.js';
-import type {
-  ColSpec,
-  DataTypeName,
-  Schema,
-  TensorSpec,
-  ValueType,
-} from '../../src/signature/types.js';
+import type { DataTypeName, Schema, TensorSpec, ValueType } from '../../src/signature/types.js';
+import { col } from '../util/col-spec.js';
 import { errorOf } from '../util/model-error.js';
-
-const col = (
-  name: string | undefined,
-  type: ValueType | DataTypeName,
-  required = true
-): ColSpec => ({
-  kind: 'column',
-  ...(name === undefined ? {} : { name }),
-  type: typeof type === 'string' ? { type } : type,
-  required,
-});
 
 function collect(): { warn: (m: string) => void; messages: string[] } {
   const messages: string[] = [];
