@@ -56,7 +56,8 @@ export const ErrorCodes = {
     exitCode: 15,
   },
   E_TARGET_NOT_EMPTY: {
-    description: 'saveModel target directory exists and is not empty.',
+    description:
+      'A target directory exists and is not empty (saveModel, or a dataset output holding files jsfunc did not write).',
     status: 400,
     exitCode: 16,
   },
@@ -75,6 +76,11 @@ export const ErrorCodes = {
     description: 'The model constructor or loadContext threw.',
     status: 500,
     exitCode: 21,
+  },
+  E_LOAD_TIMEOUT: {
+    description: 'Loading the model took longer than the load timeout.',
+    status: 504,
+    exitCode: 24,
   },
   E_MODEL_PREDICT: { description: 'The model predict function threw.', status: 400, exitCode: 22 },
   E_MODEL_OUTPUT: {
@@ -124,6 +130,12 @@ export const ErrorCodes = {
     status: 400,
     exitCode: 42,
   },
+  E_DATASET_INCOMPLETE: {
+    description:
+      'A dataset output cannot be committed: a shard has not finished or shards disagree.',
+    status: 409,
+    exitCode: 43,
+  },
   // Pool and UDF
   E_WORKER_CRASHED: {
     description: 'A worker thread died while it held a batch.',
@@ -140,6 +152,16 @@ export const ErrorCodes = {
     description: 'The UDF or pool was closed before or during the call.',
     status: 503,
     exitCode: 53,
+  },
+  E_INTERRUPTED: {
+    description: 'The command was interrupted by a signal (SIGINT or SIGTERM).',
+    status: 499,
+    exitCode: 130,
+  },
+  E_INTERNAL: {
+    description: 'An internal consistency check failed (a jsfunc bug; please report it).',
+    status: 500,
+    exitCode: 70,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
