@@ -15,19 +15,21 @@
  * created lazily, reference counted, and destroyed when the last UDF using it closes, so ten
  * UDFs in one process do not start ten times `availableParallelism()` threads.
  *
+ * The pool is generic: each task names the handler module that runs it (see `protocol.ts`), so
+ * the pool imports nothing from the layers above it.
+ *
  * Worker file: tinypool needs JavaScript. The pool runs `worker-entry.js` next to this module;
- * when this module itself runs from `src/*.ts` (vitest), there is no `.js` twin beside it, and the
- * compiled one under `dist/` is used instead, so tests need `npm run build` first (the `test`
- * script does it).
+ * when this module itself runs from `src/*.ts` (vitest), the compiled twin under `dist/` is used
+ * instead ({@link compiledUrl}), so tests need `npm run build` first (the `test` script does it).
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import Tinypool from 'tinypool';
 import { ModelError } from '../errors.js';
+import { compiledUrl } from './compiled-url.js';
 import { kDefaultModelCacheOptions, type ModelCacheOptions } from './model-cache.js';
+import type { PoolTask } from './protocol.js';
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
@@ -60,22 +62,13 @@ export const kWorkerExitMarker = 'jsfunc worker exit:';
 
 /**
  * Returns the compiled worker entry: `worker-entry.js` beside this module, or, when running
- * from TypeScript sources, the twin under `dist/` (`/src/` replaced by `/dist/`).
+ * from TypeScript sources, the twin under `dist/` ({@link compiledUrl}).
  *
  * @returns a `file:` URL of an existing JavaScript file
  * @throws {ModelError} E_WORKER_CRASHED when neither file exists (run `npm run build`)
  */
 export function workerEntryUrl(): URL {
-  const beside = new URL('./worker-entry.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const path = fileURLToPath(beside);
-  const twin = path.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2');
-  if (twin !== path && existsSync(twin)) return pathToFileURL(twin);
-  throw new ModelError(
-    'E_WORKER_CRASHED',
-    `Worker entry not found: expected ${path} or its compiled twin ${twin}; run "npm run build" first`,
-    { details: { path, twin } }
-  );
+  return compiledUrl(new URL('./worker-entry.js', import.meta.url));
 }
 
 /**
@@ -130,13 +123,13 @@ export class ModelPool {
   /**
    * Runs one task on a worker.
    *
-   * @param task - a structured-clonable message for worker-entry
+   * @param task - a structured-clonable {@link PoolTask} naming its handler
    * @param options - abort signal
    * @returns the worker's reply
    * @throws {ModelError} E_POOL_CLOSED after close; E_WORKER_CRASHED when the worker died while
    *   holding the task; the signal's AbortError (tinypool's) when aborted
    */
-  async run<R>(task: unknown, options: PoolRunOptions = {}): Promise<R> {
+  async run<R>(task: PoolTask, options: PoolRunOptions = {}): Promise<R> {
     if (this.#closed) throw poolClosed();
     this.#watchThreads();
     try {

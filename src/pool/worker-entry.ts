@@ -1,11 +1,10 @@
 /**
- * The tinypool worker: scores one batch per task with a model it loads once and keeps in its
- * {@link ModelCache}.
+ * The tinypool worker: runs one task at a time by calling the default export of the handler
+ * module the task names (imported once per worker, on first use), with the worker's model cache
+ * available to handlers through `worker-runtime`.
  *
- * Per task: (load the model on a cache miss) -> decodeTable -> applyMapping -> model.predict
- * (which enforces the signature) -> toResultVector -> encodeVector -> reply. Every error is
- * caught and replied as a {@link WireError} (errors lose their class and `code` across
- * `postMessage`), so only a dying thread makes tinypool reject a task.
+ * Every error is caught and replied as a {@link WireError} (errors lose their class and `code`
+ * across `postMessage`), so only a dying thread makes tinypool reject a task.
  *
  * `process.exit()` inside a worker would end the thread without an `error` event, which
  * tinypool never notices (the task and `pool.destroy()` hang). Here `process.exit` is replaced:
@@ -17,20 +16,12 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import { ModelError, serializeError, type WireError } from '../errors.js';
-import { loadModel } from '../package/load-model.js';
-import type { LoadedModel } from '../package/types.js';
-import { applyMapping } from '../udf/column-mapping.js';
-import { parseResultType } from '../udf/result-type.js';
-import { toResultVector } from '../udf/to-result-vector.js';
-import { ModelCache, releaseModel } from './model-cache.js';
-import { kWorkerExitMarker, type PoolWorkerData } from './pool.js';
-import type { ScoreResponse, ScoreTask } from './protocol.js';
-import { decodeTable, encodeVector, transferListOf } from './transfer.js';
+import { kWorkerExitMarker } from './pool.js';
+import type { PoolTask, TaskHandler, TaskReply } from './protocol.js';
+import { beginTask, clearModelCache } from './worker-runtime.js';
 
-let cache: ModelCache<LoadedModel> | undefined;
-/** Warnings raised during the current task (one task at a time per worker). */
-let taskWarnings: string[] = [];
 let exitRequest: { code: number } | undefined;
+const handlers = new Map<string, Promise<TaskHandler>>();
 
 class WorkerExitRequest extends Error {
   override get name(): string {
@@ -47,7 +38,7 @@ if (!isMainThread) {
     fatal = true;
   });
   // See the module comment: a real exit from model code would hang tinypool. Throwing unwinds
-  // the model's code; `score` then ends the thread through an uncaught error once it is out.
+  // the model's code; `run` then ends the thread through an uncaught error once it is out.
   process.exit = ((code?: number | string | null) => {
     if (fatal) return realExit(code as number | undefined);
     const n = Number(code ?? process.exitCode ?? 0);
@@ -56,71 +47,57 @@ if (!isMainThread) {
   }) as typeof process.exit;
 }
 
-function getCache(): ModelCache<LoadedModel> {
-  if (cache === undefined) {
-    const data = Tinypool.workerData as PoolWorkerData | undefined;
-    cache = new ModelCache<LoadedModel>(data?.cache ?? {}, (model) => releaseModel(model));
+function handlerOf(url: string): Promise<TaskHandler> {
+  let handler = handlers.get(url);
+  if (handler === undefined) {
+    handler = import(url).then((m: { default?: unknown }) => {
+      if (typeof m.default !== 'function') {
+        throw new ModelError('E_INTERNAL', `Task handler ${url} has no default export function`);
+      }
+      return m.default as TaskHandler;
+    });
+    handlers.set(url, handler);
+    handler.catch(() => handlers.delete(url));
   }
-  return cache;
+  return handler;
 }
 
 /**
- * Scores one task. tinypool's default export for this file.
+ * Runs one task. tinypool's default export for this file.
  *
- * @param task - the batch, the model identity and the per-UDF settings
- * @returns the result column (or the error) plus timing; its buffers are moved, not copied
+ * @param task - names its handler module; the rest is the handler's
+ * @returns a {@link TaskReply}; the handler's transfer list is moved, not copied
  */
-export default async function score(task: ScoreTask): Promise<unknown> {
+export default async function run(task: PoolTask): Promise<unknown> {
   if (task.started !== undefined) {
-    // Lets the driver start the batch timeout when work starts, not when it was queued.
+    // Lets the caller start the task timeout when work starts, not when it was queued.
     Atomics.store(task.started, 0, 1);
     Atomics.notify(task.started, 0);
   }
-  taskWarnings = [];
-  let loaded = false;
-  let loadMs = 0;
-  let predictMs = 0;
-  let reply: ScoreResponse;
+  const stats = beginTask();
+  const meta = () => ({
+    threadId,
+    loaded: stats.loaded,
+    loadMs: stats.loadMs,
+    predictMs: stats.predictMs,
+    warnings: stats.warnings,
+  });
+  let reply: TaskReply;
   try {
-    const lookup = await getCache().getOrLoad(task.modelKey, task.modelBytes, () =>
-      loadModel(task.modelPath, {
-        modelConfig: task.modelConfig,
-        predictFn: task.predictFn,
-        warn: (message: string) => taskWarnings.push(message),
-      })
-    );
-    loaded = lookup.loaded;
-    loadMs = lookup.loadMs;
-    const resultType = parseResultType(task.resultType);
-    const table = applyMapping(decodeTable(task.table), task.mapping);
-    const started = performance.now();
-    const output = await lookup.value.predict(table, task.params);
-    predictMs = performance.now() - started;
-    const vector = toResultVector(output, resultType, table.numRows);
-    if (vector.length !== table.numRows) {
-      throw new ModelError(
-        'E_MODEL_OUTPUT',
-        `Model output has ${vector.length} values for a batch of ${table.numRows} rows`,
-        { details: { expected: table.numRows, found: vector.length } }
-      );
-    }
-    const wire = encodeVector(vector);
-    reply = { ok: true, vector: wire, ...meta() };
-    if (exitRequest === undefined) return moveReply(reply, transferListOf(wire));
+    const handler = await handlerOf(task.handler);
+    const result = await handler(task);
+    reply = { ok: true, value: result.value, ...meta() };
+    if (exitRequest === undefined) return moveReply(reply, result.transfer ?? []);
   } catch (error) {
     reply = { ok: false, error: toWire(error), ...meta() };
   }
   if (exitRequest !== undefined) return dieAfterExitRequest(exitRequest.code);
   return reply;
-
-  function meta() {
-    return { threadId, loaded, loadMs, predictMs, warnings: taskWarnings };
-  }
 }
 
 /** Releases every cached model; tinypool calls it (option `teardown`) before terminating. */
 export async function teardown(): Promise<void> {
-  await cache?.clear();
+  await clearModelCache();
 }
 
 function toWire(error: unknown): WireError {
@@ -132,7 +109,7 @@ function toWire(error: unknown): WireError {
   );
 }
 
-function moveReply(reply: ScoreResponse, transferList: readonly unknown[]): unknown {
+function moveReply(reply: TaskReply, transferList: readonly unknown[]): unknown {
   if (transferList.length === 0) return reply;
   // A tinypool "Transferable": the worker posts `value` with `transferable` as transfer list.
   return Tinypool.move({

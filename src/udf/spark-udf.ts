@@ -6,7 +6,7 @@
  * pick the result type, validate params once, map columns per input schema (missing columns
  * fail before any batch runs), split the input into balanced tasks, copy each task's columns
  * into SharedArrayBuffers, and keep a bounded number of tasks in flight, collecting results in
- * input order. Worker side: `pool/worker-entry.ts`.
+ * input order. Worker side: `score-batch.ts` (run by the pool's generic `worker-entry`).
  *
  * @module
  */
@@ -38,12 +38,15 @@ import { ModelError, deserializeError } from '../errors.js';
 import { readMLmodel } from '../package/mlmodel.js';
 import { packageIdentity } from '../package/package-hash.js';
 import { acquireDefaultPool, releaseDefaultPool, type ModelPool } from '../pool/pool.js';
-import type { ScoreResponse, ScoreTask } from '../pool/protocol.js';
+import { compiledUrl } from '../pool/compiled-url.js';
+import type { PoolTask, TaskReply, TaskSuccess } from '../pool/protocol.js';
 import { decodeVector, encodeTable } from '../pool/transfer.js';
 import { enforceParams } from '../signature/enforce-params.js';
 import type { Params, Schema as SignatureSchema } from '../signature/types.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
+import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
+import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
 import {
   inferResultType,
   parseResultType,
@@ -210,13 +213,27 @@ interface UdfSetup {
   opts: ReturnType<typeof resolveSparkUdfOptions>;
 }
 
+/** Where a task's rows sit in the call's input (for error details and ordering). */
+export interface TaskPosition {
+  /** 0-based index of the task in the call. */
+  batchIndex: number;
+  /** Index of the task's first row in the whole input. */
+  rowStart: number;
+  /** One past its last row. */
+  rowEnd: number;
+}
+
 /** One task: rows [rowStart, rowEnd) of the call's input. */
-interface Slice {
+interface Slice extends TaskPosition {
   table: Table;
   mapping: ColumnMapping;
-  batchIndex: number;
-  rowStart: number;
-  rowEnd: number;
+}
+
+/** The batch handler module, compiled (resolved once). */
+let batchHandler: string | undefined;
+function batchHandlerUrl(): string {
+  batchHandler ??= compiledUrl(new URL('./score-batch.js', import.meta.url)).href;
+  return batchHandler;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -456,25 +473,71 @@ class SparkUdfImpl implements SparkUdf {
 
   async #scoreSlice(slice: Slice): Promise<Vector> {
     if (slice.rowEnd === slice.rowStart) return emptyVector(this.arrowType);
-    for (let attempt = 0; ; attempt++) {
+    return this.withRetries(slice, async () => {
+      const task: Omit<ScoreBatchTask, keyof ModelTaskFields | 'handler'> = {
+        table: encodeTable(slice.table, { shared: true }),
+        mapping: slice.mapping,
+      };
+      const reply = await this.runTask<ScoreBatchResult>(batchHandlerUrl(), task);
+      const vector = decodeVector(reply.value.vector);
+      const rows = slice.rowEnd - slice.rowStart;
+      if (vector.length !== rows) {
+        throw new ModelError(
+          'E_MODEL_OUTPUT',
+          `Model output has ${vector.length} values for a batch of ${rows} rows`,
+          { details: { expected: rows, found: vector.length } }
+        );
+      }
+      this.countRows(reply.threadId, rows);
+      return vector;
+    });
+  }
+
+  /**
+   * Runs `attempt`, re-running it after a worker crash up to `retries` times; a final failure
+   * is counted and re-thrown with the task's position (batch index, rows, model).
+   *
+   * @param position - where the task's rows are, for the error
+   * @param attempt - one try
+   * @returns the attempt's result
+   */
+  async withRetries<R>(position: TaskPosition, attempt: () => Promise<R>): Promise<R> {
+    for (let n = 0; ; n++) {
       try {
-        return await this.#attempt(slice);
+        return await attempt();
       } catch (error) {
-        if (
-          ModelError.is(error) &&
-          error.code === 'E_WORKER_CRASHED' &&
-          attempt < this.#s.opts.retries
-        ) {
+        if (ModelError.is(error) && error.code === 'E_WORKER_CRASHED' && n < this.#s.opts.retries) {
           this.#stats.retries++;
           continue;
         }
         this.#stats.failures++;
-        throw this.#withBatch(error, slice);
+        throw this.#withBatch(error, position);
       }
     }
   }
 
-  async #attempt(slice: Slice): Promise<Vector> {
+  /** Counts a successful task's rows (overall and for its worker). */
+  countRows(threadId: number, rows: number): void {
+    this.#stats.batches++;
+    this.#stats.rows += rows;
+    const w = this.#perWorker.get(threadId);
+    if (w !== undefined) {
+      w.batches++;
+      w.rows += rows;
+    }
+  }
+
+  /**
+   * Runs one task on the pool with this UDF's model, timeout, abort signal and accounting:
+   * the task's own fields plus the model fields every task carries. Worker warnings are
+   * re-emitted once each; a failed task throws its (deserialized) error.
+   *
+   * @param handler - `file:` URL of the compiled handler module
+   * @param fields - the handler's own task fields
+   * @returns the successful reply (value and worker stats)
+   * @throws {ModelError} the task's error; E_TIMEOUT, E_ABORTED, E_POOL_CLOSED, E_WORKER_CRASHED
+   */
+  async runTask<V>(handler: string, fields: object): Promise<TaskSuccess<V>> {
     const { opts, pool } = this.#s;
     const controller = new AbortController();
     let reason: 'timeout' | 'abort' | 'close' | undefined;
@@ -508,26 +571,22 @@ class SparkUdfImpl implements SparkUdf {
       if (wait.async) void wait.value.then(arm);
       else arm();
     }
-    const wire = encodeTable(slice.table, { shared: true });
-    const task: ScoreTask = {
+    const task: PoolTask & ModelTaskFields = {
+      ...fields,
+      handler,
       modelPath: this.modelUri,
       modelKey: this.#s.modelKey,
       modelBytes: this.#s.modelBytes,
-      modelConfig: opts.modelConfig,
-      predictFn: opts.predictFn,
-      table: wire,
-      mapping: slice.mapping,
       resultType: this.resultType,
       params: this.params,
-      batchIndex: slice.batchIndex,
-      rowOffset: slice.rowStart,
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.modelConfig !== undefined ? { modelConfig: opts.modelConfig } : {}),
+      ...(opts.predictFn !== undefined ? { predictFn: opts.predictFn } : {}),
       ...(started !== undefined ? { started } : {}),
     };
     const t0 = performance.now();
-    let reply: ScoreResponse;
+    let reply: TaskReply<V>;
     try {
-      reply = await pool.run<ScoreResponse>(task, { signal: controller.signal });
+      reply = await pool.run<TaskReply<V>>(task, { signal: controller.signal });
     } catch (error) {
       if (controller.signal.aborted && reason !== undefined) throw this.#abortError(reason, error);
       throw error;
@@ -544,28 +603,12 @@ class SparkUdfImpl implements SparkUdf {
       this.#warned.add(message);
       opts.warn(message);
     }
-    this.#account(reply, slice, elapsed);
+    this.#account(reply, elapsed);
     if (!reply.ok) throw deserializeError(reply.error);
-    const vector = decodeVector(reply.vector);
-    const rows = slice.rowEnd - slice.rowStart;
-    if (vector.length !== rows) {
-      throw new ModelError(
-        'E_MODEL_OUTPUT',
-        `Model output has ${vector.length} values for a batch of ${rows} rows`,
-        {
-          details: { expected: rows, found: vector.length },
-        }
-      );
-    }
-    this.#stats.batches++;
-    this.#stats.rows += rows;
-    const w = this.#perWorker.get(reply.threadId)!;
-    w.batches++;
-    w.rows += rows;
-    return vector;
+    return reply;
   }
 
-  #account(reply: ScoreResponse, _slice: Slice, elapsed: number): void {
+  #account(reply: TaskReply<unknown>, elapsed: number): void {
     let w = this.#perWorker.get(reply.threadId);
     if (w === undefined) {
       w = { threadId: reply.threadId, batches: 0, rows: 0, loads: 0, loadMs: 0, predictMs: 0 };
@@ -608,7 +651,7 @@ class SparkUdfImpl implements SparkUdf {
     });
   }
 
-  #withBatch(error: unknown, slice: Slice): ModelError {
+  #withBatch(error: unknown, slice: TaskPosition): ModelError {
     const base = ModelError.is(error)
       ? error
       : new ModelError('E_MODEL_PREDICT', error instanceof Error ? error.message : String(error), {

@@ -48,7 +48,9 @@ describe('ModelPool', () => {
     await pool.close();
     await pool.close();
     expect(pool.closed).toBe(true);
-    await expect(pool.run({})).rejects.toMatchObject({ code: 'E_POOL_CLOSED' });
+    await expect(pool.run({ handler: 'file:///none.js' })).rejects.toMatchObject({
+      code: 'E_POOL_CLOSED',
+    });
   });
 });
 

@@ -1,14 +1,17 @@
-// Runs the worker's task handler in this thread (no pool): decode -> mapping -> predict ->
-// result vector -> encode, the per-worker load-once cache, and error serialization.
+// Runs the generic worker entry in this thread (no pool) with the UDF's batch handler: decode ->
+// mapping -> predict -> result vector -> encode, the per-worker load-once cache, and error
+// serialization. The handler is named by the URL of its TypeScript source, so that it shares this
+// thread's module instances (worker-runtime) with the entry under test.
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageIdentity } from '../../src/package/package-hash.js';
-import type { ScoreResponse, ScoreTask } from '../../src/pool/protocol.js';
+import type { TaskReply } from '../../src/pool/protocol.js';
 import { decodeVector, encodeTable } from '../../src/pool/transfer.js';
-import score, { teardown } from '../../src/pool/worker-entry.js';
+import run, { teardown } from '../../src/pool/worker-entry.js';
+import type { ScoreBatchResult, ScoreBatchTask } from '../../src/udf/score-batch.js';
 import { resolveColumns } from '../../src/udf/column-mapping.js';
 import { parseResultType } from '../../src/udf/result-type.js';
 import { readMLmodel } from '../../src/package/mlmodel.js';
@@ -17,7 +20,10 @@ import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
 
 let dir: string;
 let probe: string;
-let base: Omit<ScoreTask, 'table' | 'params'>;
+let base: Omit<ScoreBatchTask, 'table' | 'params' | 'handler'>;
+type ScoreResponse = TaskReply<ScoreBatchResult>;
+const score = (task: Omit<ScoreBatchTask, 'handler'>) =>
+  run({ ...task, handler: new URL('../../src/udf/score-batch.ts', import.meta.url).href });
 let seq = 0;
 
 /**
@@ -60,8 +66,6 @@ beforeAll(async () => {
     modelConfig: {},
     mapping: resolveColumns(meta.signature!.inputs, t.schema),
     resultType: parseResultType('double'),
-    batchIndex: 0,
-    rowOffset: 0,
   };
 });
 
@@ -69,7 +73,7 @@ afterAll(async () => {
   await teardown();
 });
 
-describe('worker-entry score()', () => {
+describe('worker-entry run() with the batch handler', () => {
   it('scores a batch and loads the model only on the first task', async () => {
     const { loadLog, fields } = ownModel();
     const first = (await score({
@@ -84,8 +88,8 @@ describe('worker-entry score()', () => {
     })) as ScoreResponse;
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
-    expect([...decodeVector(first.vector)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
-    expect([...decodeVector(second.vector)]).toEqual([20.5, 22.5, 24.5]);
+    expect([...decodeVector(first.value.vector)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
+    expect([...decodeVector(second.value.vector)]).toEqual([20.5, 22.5, 24.5]);
     expect([first.loaded, second.loaded]).toEqual([true, false]);
     expect(first.loadMs).toBeGreaterThan(0);
     expect(lines(loadLog)).toBe(1);

@@ -1,0 +1,102 @@
+/**
+ * What a task handler may use inside a worker thread: the worker's model cache (each model is
+ * loaded once per worker and kept across tasks) and the current task's counters and warnings.
+ *
+ * One task runs at a time per worker (tinypool hands a worker its next task only after the
+ * reply), so the counters of "the current task" are module state reset by `worker-entry` when
+ * a task starts.
+ *
+ * @module
+ */
+import Tinypool from 'tinypool';
+import type { LoadedModel } from '../package/types.js';
+import { ModelCache, releaseModel } from './model-cache.js';
+import type { PoolWorkerData } from './pool.js';
+
+/** Counters of the task running in this worker. */
+export interface CurrentTask {
+  loaded: boolean;
+  loadMs: number;
+  predictMs: number;
+  warnings: string[];
+}
+
+let cache: ModelCache<LoadedModel> | undefined;
+let current: CurrentTask = newTask();
+
+function newTask(): CurrentTask {
+  return { loaded: false, loadMs: 0, predictMs: 0, warnings: [] };
+}
+
+/**
+ * Starts the counters of a new task (called by `worker-entry` only).
+ *
+ * @returns the fresh counters
+ */
+export function beginTask(): CurrentTask {
+  current = newTask();
+  return current;
+}
+
+/** The counters of the task running now. */
+export function currentTask(): CurrentTask {
+  return current;
+}
+
+/**
+ * Records a warning for the caller (re-emitted on the main thread, once per message).
+ *
+ * @param message - the warning text
+ */
+export function taskWarn(message: string): void {
+  current.warnings.push(message);
+}
+
+/** This worker's model cache, created on first use with the pool's bounds. */
+export function workerModelCache(): ModelCache<LoadedModel> {
+  if (cache === undefined) {
+    const data = Tinypool.workerData as PoolWorkerData | undefined;
+    cache = new ModelCache<LoadedModel>(data?.cache ?? {}, (model) => releaseModel(model));
+  }
+  return cache;
+}
+
+/**
+ * Returns the cached model for `key`, loading it on a miss (counted in the current task).
+ *
+ * @param key - the model's identity (package hash + config + predict function)
+ * @param bytes - its weight in the cache
+ * @param load - loads it on a miss
+ * @returns the loaded model
+ * @throws whatever `load` throws
+ */
+export async function cachedModel(
+  key: string,
+  bytes: number,
+  load: () => Promise<LoadedModel>
+): Promise<LoadedModel> {
+  const lookup = await workerModelCache().getOrLoad(key, bytes, load);
+  if (lookup.loaded) current.loaded = true;
+  current.loadMs += lookup.loadMs;
+  return lookup.value;
+}
+
+/**
+ * Times `fn` as model predict time of the current task.
+ *
+ * @param fn - the model call
+ * @returns its result
+ */
+export async function timePredict<T>(fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    current.predictMs += performance.now() - started;
+  }
+}
+
+/** Releases every cached model of this worker. */
+export async function clearModelCache(): Promise<void> {
+  await cache?.clear();
+}
