@@ -106,6 +106,93 @@ export async function* readIpcBatches(
   }
 }
 
+/** What {@link ipcFileInfo} tells about an Arrow IPC file. */
+export interface IpcFileInfo {
+  /** True for the file container (a footer lists its batches); false for a stream. */
+  isFile: boolean;
+  /** The schema. */
+  schema: ArrowSchema;
+  /** Record batches listed by the footer (files only; 0 for streams). */
+  numRecordBatches: number;
+}
+
+/**
+ * Reads an Arrow IPC file's schema and footer (a stream's schema message), without its batches.
+ *
+ * @param path - the file
+ * @returns container kind, schema and batch count
+ * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_MALFORMED
+ */
+export async function ipcFileInfo(path: string): Promise<IpcFileInfo> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileNotFound(path, e);
+  }
+  try {
+    const head = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(head, 0, 6, 0);
+    const isFile = bytesRead === 6 && head.toString('latin1') === MAGIC;
+    const reader = isFile
+      ? await RecordBatchReader.from(fh)
+      : await RecordBatchReader.from(sharedMessages(fh, 0, (await fh.stat()).size));
+    await reader.open();
+    if (reader.schema === undefined || reader.schema === null) throw new Error('no schema');
+    const footer = isFile ? (reader as unknown as { footer?: FooterLike | null }).footer : null;
+    if (isFile && (footer === undefined || footer === null)) throw new Error('no footer');
+    return { isFile, schema: reader.schema, numRecordBatches: footer?.numRecordBatches ?? 0 };
+  } catch (e) {
+    throw malformedFile(path, 'Arrow IPC', e);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads some record batches of an Arrow IPC FILE by their footer index (with every dictionary
+ * batch before them), each in shared memory like {@link readIpcBatches}: one split's worth.
+ *
+ * @param path - the file
+ * @param batches - footer indexes of the record batches, in the order wanted
+ * @returns the batches
+ * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_MALFORMED (not an IPC file, bad block)
+ */
+export async function readIpcFileBatches(
+  path: string,
+  batches: readonly number[]
+): Promise<RecordBatch[]> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileNotFound(path, e);
+  }
+  try {
+    const { size } = await fh.stat();
+    const fileReader = await RecordBatchReader.from(fh);
+    await fileReader.open();
+    const footer = (fileReader as unknown as { footer?: FooterLike | null }).footer;
+    if (footer === undefined || footer === null) throw new Error('no footer');
+    for (const i of batches) {
+      if (!(i >= 0 && i < footer.numRecordBatches)) {
+        throw new Error(`no record batch ${i} (the footer lists ${footer.numRecordBatches})`);
+      }
+    }
+    const reader = await RecordBatchReader.from(
+      fileMessages(fh, fileReader.schema, footer, size, batches)
+    );
+    await reader.open();
+    const out: RecordBatch[] = [];
+    for await (const batch of reader) out.push(batch as RecordBatch);
+    return out;
+  } catch (e) {
+    throw malformedFile(path, 'Arrow IPC', e);
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Reads IPC messages from `position` on, each one whole (continuation marker and length,
  * flatbuffer metadata, body) into a fresh SharedArrayBuffer, starting at byte 0 so the body keeps
@@ -180,13 +267,18 @@ async function* fileMessages(
   fh: FileHandle,
   schema: ArrowSchema,
   footer: FooterLike,
-  size: number
+  size: number,
+  batches?: readonly number[]
 ): AsyncGenerator<Uint8Array> {
   const schemaStream = tableToIPC(new Table(schema), 'stream');
   yield schemaStream.subarray(0, schemaStream.byteLength - 8); // without its end-of-stream
   const blocks: (BlockLike | null)[] = [];
   for (let i = 0; i < footer.numDictionaries; i++) blocks.push(footer.getDictionaryBatch(i));
-  for (let i = 0; i < footer.numRecordBatches; i++) blocks.push(footer.getRecordBatch(i));
+  if (batches === undefined) {
+    for (let i = 0; i < footer.numRecordBatches; i++) blocks.push(footer.getRecordBatch(i));
+  } else {
+    for (const i of batches) blocks.push(footer.getRecordBatch(i));
+  }
   for (const block of blocks) {
     if (block === null) continue;
     const total = block.metaDataLength + block.bodyLength;

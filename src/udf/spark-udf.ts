@@ -12,12 +12,9 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import {
-  Field,
-  RecordBatch,
-  Schema,
-  Struct,
+  type RecordBatch,
+  type Schema,
   Table,
-  makeData,
   vectorFromArray,
   type DataType,
   type Vector,
@@ -43,6 +40,7 @@ import type { PoolTask, TaskReply, TaskSuccess } from '../pool/protocol.js';
 import { decodeVector, encodeTable } from '../pool/transfer.js';
 import { enforceParams } from '../signature/enforce-params.js';
 import type { Params, Schema as SignatureSchema } from '../signature/types.js';
+import { appendResultColumn } from './append-result.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
@@ -238,7 +236,38 @@ function batchHandlerUrl(): string {
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-class SparkUdfImpl implements SparkUdf {
+/**
+ * The UDF's machinery for callers inside jsfunc that run their own kinds of task on its pool
+ * with its model (file scoring: `score/score-files.ts`). Not part of the public API.
+ */
+export interface UdfInternals {
+  /** Runs one task: see `SparkUdfImpl.runTask`. */
+  runTask<V>(handler: string, fields: object): Promise<TaskSuccess<V>>;
+  /** Retries crashed workers: see `SparkUdfImpl.withRetries`. */
+  withRetries<R>(position: TaskPosition | null, attempt: () => Promise<R>): Promise<R>;
+  /** Counts a task's rows in `stats()`. */
+  countRows(threadId: number, rows: number): void;
+  /** The model's input signature. */
+  readonly inputSchema: SignatureSchema | null;
+  /** The filled options (workers, batch size, in-flight bound, signal, warn). */
+  readonly options: ReturnType<typeof resolveSparkUdfOptions>;
+}
+
+/**
+ * The {@link UdfInternals} of a UDF made by {@link sparkUdf}.
+ *
+ * @param udf - the UDF
+ * @returns its internals
+ * @throws {ModelError} E_INTERNAL for an object that sparkUdf did not make
+ */
+export function udfInternals(udf: SparkUdf): UdfInternals {
+  if (!(udf instanceof SparkUdfImpl)) {
+    throw new ModelError('E_INTERNAL', 'udfInternals: not a UDF made by sparkUdf');
+  }
+  return udf;
+}
+
+class SparkUdfImpl implements SparkUdf, UdfInternals {
   readonly modelUri: string;
   readonly resultType: ResultType;
   readonly arrowType: DataType;
@@ -350,7 +379,7 @@ class SparkUdfImpl implements SparkUdf {
       true
     );
     for await (const { batch, vector } of scored) {
-      yield appendColumn(batch, outputColumn, vector);
+      yield appendResultColumn(batch, outputColumn, vector);
     }
   }
 
@@ -497,11 +526,11 @@ class SparkUdfImpl implements SparkUdf {
    * Runs `attempt`, re-running it after a worker crash up to `retries` times; a final failure
    * is counted and re-thrown with the task's position (batch index, rows, model).
    *
-   * @param position - where the task's rows are, for the error
+   * @param position - where the task's rows are, for the error; null: re-throw as is
    * @param attempt - one try
    * @returns the attempt's result
    */
-  async withRetries<R>(position: TaskPosition, attempt: () => Promise<R>): Promise<R> {
+  async withRetries<R>(position: TaskPosition | null, attempt: () => Promise<R>): Promise<R> {
     for (let n = 0; ; n++) {
       try {
         return await attempt();
@@ -511,9 +540,19 @@ class SparkUdfImpl implements SparkUdf {
           continue;
         }
         this.#stats.failures++;
-        throw this.#withBatch(error, position);
+        throw position === null ? error : this.#withBatch(error, position);
       }
     }
+  }
+
+  /** The model's input signature (null without one). */
+  get inputSchema(): SignatureSchema | null {
+    return this.#s.inputSchema;
+  }
+
+  /** The filled options. */
+  get options(): UdfSetup['opts'] {
+    return this.#s.opts;
   }
 
   /** Counts a successful task's rows (overall and for its worker). */
@@ -739,30 +778,6 @@ function describeValue(x: unknown): string {
 
 function emptyVector(type: DataType): Vector {
   return vectorFromArray([], type) as Vector;
-}
-
-/** Adds `vector` as column `name`: in place of a column of that name (as Spark), else last. */
-function appendColumn(batch: RecordBatch, name: string, vector: Vector): RecordBatch {
-  const field = new Field(name, vector.type, true);
-  const resultData =
-    vector.data.length === 1 ? vector.data[0]! : vectorFromArray([...vector], vector.type).data[0]!;
-  const at = batch.schema.fields.findIndex((f) => f.name === name);
-  const fields = [...batch.schema.fields];
-  const children = [...batch.data.children];
-  if (at < 0) {
-    fields.push(field);
-    children.push(resultData);
-  } else {
-    fields[at] = field;
-    children[at] = resultData;
-  }
-  const data = makeData({
-    type: new Struct(fields),
-    length: batch.numRows,
-    children,
-    nullCount: 0,
-  });
-  return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
 }
 
 type WaitAsyncResult =

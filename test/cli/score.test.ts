@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Float64, Table, Utf8, makeVector, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,18 +162,17 @@ describe('jsfunc score', () => {
     expect(run.stderr.endsWith('\r\x1b[K')).toBe(true);
   });
 
-  it('an input with no rows gives an output with the prediction columns and no rows', async () => {
+  it('an empty input file has no columns: the inputs the model needs are missing, and no output', async () => {
     await writeFile(join(dir, 'empty.ndjson'), '');
-    for (const [model, columns] of [
-      [linear, ['prediction']],
-      [sentiment, ['prediction.label', 'prediction.score']],
-    ] as const) {
-      const output = join(dir, `empty-${columns.length}.parquet`);
-      const run = await cli(['score', '-m', model, '-i', join(dir, 'empty.ndjson'), '-o', output]);
-      expect(run.code, run.stderr).toBe(0);
-      const got = await collect(readBatches(output));
-      expect(got.reduce((n, b) => n + b.numRows, 0)).toBe(0);
-      expect(got[0]!.schema.fields.map((f) => f.name)).toEqual(columns);
+    await writeFile(join(dir, 'empty.csv'), '');
+    for (const input of ['empty.ndjson', 'empty.csv']) {
+      const output = join(dir, `${input}.parquet`);
+      const run = await cli(['score', '-m', linear, '-i', join(dir, input), '-o', output]);
+      expect(run.code).toBe(ErrorCodes.E_SCHEMA_MISMATCH.exitCode);
+      expect(run.stderr).toMatch(
+        new RegExp(`^jsfunc: E_SCHEMA_MISMATCH: .*${input}: the input has no columns .*'x0'`)
+      );
+      expect(await readdir(dir)).not.toContain(`${input}.parquet`);
     }
   });
 
@@ -192,19 +191,6 @@ describe('jsfunc score', () => {
     const csv = join(dir, 'header-only-out.csv');
     expect((await cli(['score', '-m', linear, '-i', input, '-o', csv])).code).toBe(0);
     expect(await readFile(csv, 'utf8')).toBe(`${header.join(',')}\n`);
-  });
-
-  it('an NDJSON input with no rows writes valid empty text outputs', async () => {
-    const input = join(dir, 'no-rows.ndjson');
-    await writeFile(input, '\n');
-    const csv = join(dir, 'no-rows.csv');
-    const ndjson = join(dir, 'no-rows-out.ndjson');
-    expect((await cli(['score', '-m', linear, '-i', input, '-o', csv])).code).toBe(0);
-    expect((await cli(['score', '-m', linear, '-i', input, '-o', ndjson])).code).toBe(0);
-    // No input columns are known: the CSV header is the prediction column alone.
-    expect(await readFile(csv, 'utf8')).toBe('prediction\n');
-    expect(await readFile(ndjson, 'utf8')).toBe('');
-    expect(await collect(readBatches(ndjson))).toEqual([]);
   });
 
   describe('failures: one line, the code exit status, no output left behind', () => {

@@ -1,0 +1,33 @@
+/**
+ * Encoding a split's output rows in the output format, inside the worker: the driver then
+ * only writes the piece's bytes in order.
+ *
+ * @module
+ */
+import { Table, type RecordBatch } from 'apache-arrow';
+import { CsvEncoder } from '../io/csv.js';
+import { encodeNdjson } from '../io/ndjson.js';
+import { encodeTable } from '../pool/transfer.js';
+import type { OutputSpec, Piece } from './split-task.js';
+
+/**
+ * Encodes scored batches (input columns + result, flattened) as one output piece.
+ *
+ * @param output - the output format
+ * @param batches - the rows, in order, all with the same schema
+ * @returns the piece
+ */
+export async function encodePiece(output: OutputSpec, batches: RecordBatch[]): Promise<Piece> {
+  await Promise.resolve();
+  switch (output.format) {
+    case 'csv': {
+      const enc = new CsvEncoder();
+      enc.headerOnly(batches[0]!.schema.fields.map((f) => f.name));
+      return { kind: 'bytes', bytes: Buffer.from(batches.map((b) => enc.encode(b)).join('')) };
+    }
+    case 'ndjson':
+      return { kind: 'bytes', bytes: Buffer.from(batches.map((b) => encodeNdjson(b)).join('')) };
+    default:
+      return { kind: 'table', table: encodeTable(new Table(batches), { shared: true }) };
+  }
+}

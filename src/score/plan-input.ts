@@ -1,0 +1,351 @@
+/**
+ * Planning the input of a file-scoring run on the driver: the dataset's one schema (fixed
+ * before any split is read, so every split produces the same columns and types) and its
+ * splits, in input order.
+ *
+ * Splits (each becomes one worker task and, for a dataset output, one part file):
+ * - Parquet: consecutive row groups of one file, grouped up to {@link kParquetSplitRows} rows
+ *   (row groups are the unit every engine reads in parallel; a row group is never cut);
+ * - Arrow IPC file: consecutive record batches, grouped up to {@link kIpcSplitBytes};
+ * - Arrow IPC stream: each batch as the driver reads it (a stream has no index to seek by);
+ * - CSV / NDJSON: byte ranges of one file (see `split-task.ts` for how records are assigned).
+ *
+ * The plan depends on the input files only (never on the worker count), so shards on
+ * different machines, each with its own cores, agree on it.
+ *
+ * @module
+ */
+import { openAsBlob } from 'node:fs';
+import { type Field, Schema as ArrowSchema, tableFromIPC, type RecordBatch } from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { ModelError } from '../errors.js';
+import { ipcFileInfo, type IpcFileInfo } from '../io/arrow-ipc.js';
+import { readCsvBatches } from '../io/csv.js';
+import {
+  partitionFields,
+  partitionValueTypes,
+  type Dataset,
+  type PartitionTypes,
+} from '../io/dataset.js';
+import { fileNotFound, malformedFile } from '../io/file-errors.js';
+import { readNdjsonBatches } from '../io/ndjson.js';
+import { readBatches } from '../io/read-batches.js';
+import { valueTypeFor } from '../signature/arrow-types.js';
+import type { Schema, ValueType } from '../signature/types.js';
+import { encodeTable } from '../pool/transfer.js';
+import { Table } from 'apache-arrow';
+import type { SplitSource } from './split-task.js';
+
+/** Parquet row groups are grouped into one split up to this many rows. */
+export const kParquetSplitRows = 131072;
+/** Arrow IPC file batches are grouped into one split up to this many body bytes. */
+export const kIpcSplitBytes = 8 * 2 ** 20;
+
+/** One planned split. */
+export interface PlannedSplit {
+  /** Position in the plan: task order, output order, part number. */
+  index: number;
+  /** Index of its file in the dataset. */
+  fileIndex: number;
+  /** What the worker reads (text splits get their start mode when dispatched). */
+  source: SplitSource;
+  /** Rows, when known before reading (Parquet, IPC streams). */
+  rows?: number;
+  /** Input bytes it covers (for progress). */
+  bytes: number;
+}
+
+/** The input side of a run. */
+export interface InputPlan {
+  dataset: Dataset;
+  /** Every column a split yields: the files' columns, then partition columns. */
+  schema: ArrowSchema;
+  /** Partition column types (from the signature where it names them). */
+  partitionTypes: PartitionTypes;
+  /** CSV/NDJSON: every file column with its final type (signature, else inferred once). */
+  textColumns: { name: string; type: ValueType }[] | null;
+  /** Rows in the input, when known up front (Parquet). */
+  totalRows: number | null;
+  /** Bytes of every input file. */
+  totalBytes: number;
+  /** The splits, in input order (IPC streams are read while iterating). */
+  splits(signal?: AbortSignal): AsyncIterable<PlannedSplit>;
+}
+
+/**
+ * Plans the input: schema, types and splits.
+ *
+ * @param dataset - the resolved input
+ * @param signature - the model's input signature (types text and partition columns), or null
+ * @param batchSize - rows per batch for the inference sample of text files
+ * @returns the plan
+ * @throws {ModelError} E_FORMAT_MALFORMED (a file that is not of its format), E_SCHEMA_MISMATCH
+ *   (a file whose columns differ from the first file's), E_FORMAT_UNSUPPORTED (`.json`)
+ */
+export async function planInput(
+  dataset: Dataset,
+  signature: Schema | null,
+  batchSize: number
+): Promise<InputPlan> {
+  const partitionTypes = partitionValueTypes(dataset.partitionKeys, signature);
+  const parts = partitionFields(dataset.partitionKeys, partitionTypes);
+  const totalBytes = dataset.files.reduce((n, f) => n + f.size, 0);
+  const base = { dataset, partitionTypes, totalBytes };
+  switch (dataset.format) {
+    case 'parquet':
+      return planParquet(base, parts);
+    case 'arrow':
+      return planIpcFile(base, parts);
+    case 'arrows':
+      return planIpcStream(base, parts);
+    case 'csv':
+    case 'ndjson':
+      return planText(base, parts, signature, batchSize);
+    case 'json':
+      throw new ModelError(
+        'E_FORMAT_UNSUPPORTED',
+        `${dataset.input}: score reads .parquet, .arrow, .arrows, .csv and .ndjson/.jsonl files; .json is an MLflow request body (use 'jsfunc predict').`,
+        { details: { path: dataset.input, format: dataset.format } }
+      );
+  }
+}
+
+type PlanBase = Pick<InputPlan, 'dataset' | 'partitionTypes' | 'totalBytes'>;
+
+function withFields(schema: ArrowSchema, parts: Field[]): ArrowSchema {
+  return parts.length === 0
+    ? schema
+    : new ArrowSchema([...schema.fields, ...parts], schema.metadata);
+}
+
+/** Fails when `schema` (of `file`) differs from the first file's. */
+function checkSameColumns(
+  first: ArrowSchema,
+  schema: ArrowSchema,
+  file: string,
+  firstFile: string
+) {
+  const n = Math.max(first.fields.length, schema.fields.length);
+  for (let i = 0; i < n; i++) {
+    const a = first.fields[i];
+    const b = schema.fields[i];
+    if (a?.name === b?.name && String(a?.type) === String(b?.type)) continue;
+    const what =
+      a === undefined
+        ? `has an extra column '${b!.name}'`
+        : b === undefined
+          ? `lacks column '${a.name}'`
+          : a.name !== b.name
+            ? `has column '${b.name}' where ${firstFile} has '${a.name}'`
+            : `has column '${b.name}' of type ${String(b.type)}, ${firstFile} of type ${String(a.type)}`;
+    throw new ModelError(
+      'E_SCHEMA_MISMATCH',
+      `${file} ${what}: every file of a dataset must have the columns of the first (${firstFile}).`,
+      { details: { file, firstFile, column: (b ?? a)!.name } }
+    );
+  }
+}
+
+interface ParquetFooter {
+  schema: ArrowSchema;
+  rowGroups: { rows: number; bytes: number }[];
+}
+
+async function parquetFooter(path: string): Promise<ParquetFooter> {
+  let blob;
+  try {
+    blob = await openAsBlob(path);
+  } catch (e) {
+    throw fileNotFound(path, e);
+  }
+  let file: pq.ParquetFile;
+  try {
+    file = await pq.ParquetFile.fromFile(blob);
+  } catch (e) {
+    throw malformedFile(path, 'Parquet', e);
+  }
+  try {
+    const meta = file.metadata();
+    const rowGroups: { rows: number; bytes: number }[] = [];
+    for (let g = 0; g < meta.numRowGroups(); g++) {
+      const rg = meta.rowGroup(g);
+      rowGroups.push({ rows: rg.numRows(), bytes: rg.compressedSize() });
+    }
+    const schema = tableFromIPC(file.schema().intoIPCStream()).schema;
+    return { schema, rowGroups };
+  } catch (e) {
+    throw malformedFile(path, 'Parquet', e);
+  } finally {
+    file.free();
+  }
+}
+
+async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
+  const { files } = base.dataset;
+  const footers: ParquetFooter[] = [];
+  for (const f of files) {
+    const footer = await parquetFooter(f.path);
+    if (footers.length > 0)
+      checkSameColumns(footers[0]!.schema, footer.schema, f.path, files[0]!.path);
+    footers.push(footer);
+  }
+  const totalRows = footers.reduce((n, f) => n + f.rowGroups.reduce((m, g) => m + g.rows, 0), 0);
+  return {
+    ...base,
+    schema: withFields(footers[0]!.schema, parts),
+    textColumns: null,
+    totalRows,
+    async *splits() {
+      let index = 0;
+      for (const [fileIndex, footer] of footers.entries()) {
+        const path = files[fileIndex]!.path;
+        let group: number[] = [];
+        let rows = 0;
+        let bytes = 0;
+        const flush = (): PlannedSplit => {
+          const split: PlannedSplit = {
+            index: index++,
+            fileIndex,
+            source: { kind: 'parquet', path, rowGroups: group, columns: null },
+            rows,
+            bytes,
+          };
+          group = [];
+          rows = 0;
+          bytes = 0;
+          return split;
+        };
+        for (const [g, rg] of footer.rowGroups.entries()) {
+          if (group.length > 0 && rows + rg.rows > kParquetSplitRows) yield flush();
+          group.push(g);
+          rows += rg.rows;
+          bytes += rg.bytes;
+        }
+        if (group.length > 0) yield flush();
+      }
+    },
+  };
+}
+
+async function planIpcFile(base: PlanBase, parts: Field[]): Promise<InputPlan> {
+  const { files } = base.dataset;
+  const infos: IpcFileInfo[] = [];
+  for (const f of files) {
+    const info = await ipcFileInfo(f.path);
+    if (!info.isFile) {
+      throw new ModelError(
+        'E_FORMAT_MALFORMED',
+        `${f.path} is an Arrow IPC stream, not a file: name it .arrows to read it as a stream.`,
+        { details: { file: f.path } }
+      );
+    }
+    if (infos.length > 0) checkSameColumns(infos[0]!.schema, info.schema, f.path, files[0]!.path);
+    infos.push(info);
+  }
+  return {
+    ...base,
+    schema: withFields(infos[0]!.schema, parts),
+    textColumns: null,
+    totalRows: null,
+    async *splits() {
+      let index = 0;
+      for (const [fileIndex, info] of infos.entries()) {
+        const file = files[fileIndex]!;
+        // The footer lists blocks, not rows: group a fixed count per split, by average size.
+        const perBatch = file.size / Math.max(1, info.numRecordBatches);
+        const k = Math.max(1, Math.floor(kIpcSplitBytes / Math.max(1, perBatch)));
+        for (let b = 0; b < info.numRecordBatches; b += k) {
+          const batches = [];
+          for (let i = b; i < Math.min(info.numRecordBatches, b + k); i++) batches.push(i);
+          yield {
+            index: index++,
+            fileIndex,
+            source: { kind: 'ipc', path: file.path, batches },
+            bytes: perBatch * batches.length,
+          };
+        }
+      }
+    },
+  };
+}
+
+async function planIpcStream(base: PlanBase, parts: Field[]): Promise<InputPlan> {
+  const { files } = base.dataset;
+  const first = await ipcFileInfo(files[0]!.path);
+  return {
+    ...base,
+    schema: withFields(first.schema, parts),
+    textColumns: null,
+    totalRows: null,
+    async *splits(signal) {
+      let index = 0;
+      for (const [fileIndex, file] of files.entries()) {
+        for await (const batch of readBatches(file.path, {
+          format: 'arrows',
+          ...(signal !== undefined ? { signal } : {}),
+        })) {
+          checkSameColumns(first.schema, batch.schema, file.path, files[0]!.path);
+          yield streamSplit(index++, fileIndex, batch, file.size);
+        }
+      }
+    },
+  };
+}
+
+function streamSplit(index: number, fileIndex: number, batch: RecordBatch, size: number) {
+  return {
+    index,
+    fileIndex,
+    source: { kind: 'batch' as const, table: encodeTable(new Table(batch), { shared: true }) },
+    rows: batch.numRows,
+    bytes: Math.min(size, batch.data.byteLength),
+  };
+}
+
+async function planText(
+  base: PlanBase,
+  parts: Field[],
+  signature: Schema | null,
+  batchSize: number
+): Promise<InputPlan> {
+  const { files, format } = base.dataset;
+  const file0 = files[0]!.path;
+  // The columns and their types come from the first batch of the first file, exactly as a
+  // one-thread read types them; every split then parses with these types.
+  const reader =
+    format === 'csv'
+      ? readCsvBatches(file0, { schema: signature, batchSize })
+      : readNdjsonBatches(file0, { schema: signature, batchSize });
+  let schema: ArrowSchema | null = null;
+  for await (const b of reader) {
+    schema = b.schema;
+    break;
+  }
+  if (schema === null) schema = new ArrowSchema([]);
+  const textColumns = schema.fields.map((f) => ({ name: f.name, type: valueTypeFor(f.type) }));
+  return {
+    ...base,
+    schema: withFields(schema, parts),
+    textColumns,
+    totalRows: null,
+    async *splits() {
+      let index = 0;
+      for (const [fileIndex, file] of files.entries()) {
+        yield {
+          index: index++,
+          fileIndex,
+          source: {
+            kind: format as 'csv' | 'ndjson',
+            path: file.path,
+            start: 0,
+            end: file.size,
+            fileSize: file.size,
+            how: { kind: 'exact', inQuotes: false },
+            columns: textColumns.map((c) => ({ name: c.name, type: c.type })),
+          },
+          bytes: file.size,
+        };
+      }
+    },
+  };
+}

@@ -1,0 +1,436 @@
+/**
+ * `scoreFiles`: scores a file or a dataset of files with a model package, writing the input's
+ * columns plus the prediction, in input order, to a file or a dataset directory. The body of
+ * `jsfunc score`.
+ *
+ * Shape (why: the input's bytes are read, parsed and encoded by every core, not one): the
+ * driver (this module, main thread) resolves the dataset, fixes its one schema, plans SPLITS
+ * (`plan-input.ts`) and sends one task per split to the worker pool; each task reads its split,
+ * scores it with the model (loaded once per worker) and encodes its output PIECE
+ * (`score-split.ts`). The driver keeps a bounded window of tasks in flight and writes pieces
+ * strictly in input order, so memory is bounded by the window, never by the file.
+ *
+ * Text splits (CSV/NDJSON byte ranges) are checked here as they come back in order: every
+ * split's first record must start where the previous one's last ended, and a split sent with a
+ * guessed record start is verified against the quote parities of the splits before it (and
+ * re-run exactly when the guess was wrong), so the records equal a one-thread read's.
+ *
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import { type Schema as ArrowSchema, vectorFromArray, type DataType } from 'apache-arrow';
+import { ModelError } from '../errors.js';
+import { isGlobPattern, resolveDataset } from '../io/dataset.js';
+import { detectFormat, type Format } from '../io/format.js';
+import { emptyBatch } from '../io/text-columns.js';
+import { readMLmodel } from '../package/mlmodel.js';
+import { compiledUrl } from '../pool/compiled-url.js';
+import { createPool, type ModelPool } from '../pool/pool.js';
+import type { TaskSuccess } from '../pool/protocol.js';
+import { requiredInputNames } from '../signature/schema.js';
+import type { Params } from '../signature/types.js';
+import { appendResultColumn, flattenStructColumn } from '../udf/append-result.js';
+import { resolveColumns, type ColumnMapping } from '../udf/column-mapping.js';
+import type { ModelTaskFields } from '../udf/model-task.js';
+import {
+  sparkUdf,
+  udfInternals,
+  type SparkUdf,
+  type SparkUdfStats,
+  type UdfInternals,
+} from '../udf/spark-udf.js';
+import { defaultWarn, type WarnFn } from '../warnings.js';
+import { createPieceWriter, type PieceWriter } from './piece-writer.js';
+import { planInput, type InputPlan, type PlannedSplit } from './plan-input.js';
+import type {
+  OutputSpec,
+  ScoreSplitResult,
+  ScoreSplitTask,
+  SplitSource,
+  TextStart,
+} from './split-task.js';
+
+/** Options of {@link scoreFiles}. Every field is optional. */
+export interface ScoreFilesOptions {
+  /** Input columns, by position onto the signature's inputs. Default: by name. */
+  columns?: readonly string[];
+  /** Result type (Spark DDL or Arrow type). Default: from the output signature. */
+  resultType?: string | DataType;
+  /** Name of the result column. Default `prediction` (a struct result: `prediction.<field>`). */
+  outputColumn?: string;
+  /** Worker threads of this run's own pool. Default `os.availableParallelism()`. */
+  workers?: number;
+  /** A pool to run on instead of a pool of this run's own (the caller closes it). */
+  pool?: ModelPool;
+  /** Most rows per `predict` call. Default 65536. */
+  batchSize?: number;
+  /** Inference params, validated once against the params schema. Default `{}`. */
+  params?: Params;
+  /** Overrides of the saved model config. Default `{}`. */
+  modelConfig?: Record<string, unknown>;
+  /** Fail a split that runs longer than this on its worker (ms). Default: none. */
+  timeoutMs?: number;
+  /** Re-run a split whose worker crashed, up to this many times. Default 0. */
+  retries?: number;
+  /** The input's format. Default: from the file extensions. */
+  format?: Format;
+  /** Stops the run: tasks are cancelled, nothing is left at the output, E_ABORTED. */
+  signal?: AbortSignal;
+  /** Called after each split is written (and once at the start). */
+  onProgress?: (progress: ScoreProgress) => void;
+  /** Receives warnings. Default `defaultWarn` (stderr). */
+  warn?: WarnFn;
+}
+
+/** What {@link ScoreFilesOptions.onProgress} receives. */
+export interface ScoreProgress {
+  /** Rows written so far. */
+  rows: number;
+  /** Input bytes covered by the splits written so far. */
+  bytes: number;
+  /** Input bytes of the whole run. */
+  totalBytes: number;
+  /** Input rows of the whole run, when known up front (Parquet); else null. */
+  totalRows: number | null;
+}
+
+/** What a finished {@link scoreFiles} run reports. */
+export interface ScoreFilesSummary {
+  input: string;
+  output: string;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** Worker threads. */
+  workers: number;
+  /** Worker threads that scored at least one split. */
+  workersUsed: number;
+  /** Model loads across the workers. */
+  modelLoads: number;
+  /** Splits scored. */
+  splits: number;
+  /** Splits re-run after a worker crash. */
+  retries: number;
+}
+
+const kDefaultBatchSize = 65536;
+
+let splitHandler: string | undefined;
+function splitHandlerUrl(): string {
+  splitHandler ??= compiledUrl(new URL('./score-split.js', import.meta.url)).href;
+  return splitHandler;
+}
+
+/**
+ * Scores `input` with the model at `model` into `output`.
+ *
+ * @param model - model package directory
+ * @param input - a file, a directory of files, or a glob (one format; Hive `key=value/`
+ *   directories add partition columns)
+ * @param output - the output file (format from its extension)
+ * @param options - see {@link ScoreFilesOptions}
+ * @returns the summary
+ * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_UNSUPPORTED, E_OPTION_INVALID,
+ *   E_MLMODEL_MISSING, E_SCHEMA_MISMATCH (before any split runs), E_FORMAT_MALFORMED (naming
+ *   file and line or row group), the model's errors (naming file and rows), E_ABORTED; a failed
+ *   run leaves nothing at `output`
+ * @example
+ * ```ts
+ * const summary = await scoreFiles('out/flights', 'flights.parquet', 'scored.parquet', {
+ *   workers: 2,
+ * });
+ * console.log(summary.rows, summary.rowsPerSecond);
+ * ```
+ */
+export async function scoreFiles(
+  model: string,
+  input: string,
+  output: string,
+  options: ScoreFilesOptions = {}
+): Promise<ScoreFilesSummary> {
+  const started = performance.now();
+  const warn = options.warn ?? defaultWarn;
+  const outputColumn = options.outputColumn ?? 'prediction';
+  if (typeof outputColumn !== 'string' || outputColumn === '') {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `options.outputColumn must be a non-empty string, found ${JSON.stringify(outputColumn)}`,
+      { details: { option: 'outputColumn' } }
+    );
+  }
+  const batchSize = options.batchSize ?? kDefaultBatchSize;
+  const signal = options.signal;
+  // Cheap checks first, in the order a user fixes them: output format, input files, model.
+  const outFormat = detectFormat(output);
+  if (outFormat === 'json') {
+    throw new ModelError(
+      'E_FORMAT_UNSUPPORTED',
+      `Batch output cannot be written as .json (${output}); use .ndjson/.jsonl, .csv, .parquet, .arrow or .arrows.`,
+      { details: { path: output, format: outFormat } }
+    );
+  }
+  if (options.format === undefined && !(await isDirectoryOrGlob(input))) detectFormat(input);
+  const dataset = await resolveDataset(input, options.format ? { format: options.format } : {});
+  // Threads start before the package and the input are read: they take longer to start.
+  const pool =
+    options.pool ?? createPool(options.workers !== undefined ? { workers: options.workers } : {});
+  const starting = sparkUdf(model, {
+    warn,
+    pool,
+    batchSize,
+    ...(options.resultType !== undefined ? { resultType: options.resultType } : {}),
+    ...(options.params !== undefined ? { params: options.params } : {}),
+    ...(options.modelConfig !== undefined ? { modelConfig: options.modelConfig } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  });
+  starting.catch(() => undefined); // observed below, or closed in `finally`
+  let udf: SparkUdf | undefined;
+  let writer: PieceWriter | undefined;
+  let failed = true;
+  let stats: SparkUdfStats | undefined;
+  let rows = 0;
+  let splits = 0;
+  try {
+    const metadata = await readMLmodel(model);
+    const signature = metadata.signature?.inputs ?? null;
+    const plan = await planInput(dataset, signature, batchSize);
+    const needed = signature === null ? [] : requiredInputNames(signature);
+    if (plan.schema.fields.length === 0 && needed.length > 0) {
+      // An empty text file (no header, no line): every input the model needs is missing.
+      throw new ModelError(
+        'E_SCHEMA_MISMATCH',
+        `${dataset.input}: the input has no columns (an empty file?); the model needs ` +
+          `[${needed.map((n) => `'${n}'`).join(', ')}].`,
+        { details: { path: dataset.input, missing: needed, found: [] } }
+      );
+    }
+    let mapping: ColumnMapping;
+    try {
+      mapping = resolveColumns(signature, plan.schema, options.columns);
+    } catch (e) {
+      throw prefixed(e, dataset.input);
+    }
+    udf = await starting;
+    const internals = udfInternals(udf);
+    const outputSchema = scoredSchema(plan.schema, outputColumn, udf.arrowType);
+    writer = createPieceWriter(output, outFormat, outputSchema);
+    const spec: OutputSpec = { format: outFormat, column: outputColumn, mode: 'full' };
+    const run = new SplitRun(plan, internals, {
+      mapping,
+      output: spec,
+      batchSize,
+      signal,
+      writer,
+      onProgress: options.onProgress,
+    });
+    ({ rows, splits } = await run.run());
+    stats = udf.stats();
+    await writer.close();
+    failed = false;
+  } finally {
+    if (failed) await writer?.abort();
+    const pending = udf ?? (await starting.catch(() => undefined));
+    if (pending !== undefined) {
+      stats ??= pending.stats();
+      await pending.close({ cancel: failed });
+    }
+    if (options.pool === undefined) await pool.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    input,
+    output,
+    rows,
+    seconds,
+    rowsPerSecond: seconds > 0 ? rows / seconds : 0,
+    workers: pool.workers,
+    workersUsed: stats?.perWorker.length ?? 0,
+    modelLoads: stats?.modelLoads ?? 0,
+    splits,
+    retries: stats?.retries ?? 0,
+  };
+}
+
+/** Whether `input` names a directory or a glob (else a file, whose extension is checked first). */
+async function isDirectoryOrGlob(input: string): Promise<boolean> {
+  if (isGlobPattern(input)) return true;
+  try {
+    return (await stat(input)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The output schema: the input's columns plus the result, flattened, as workers build it. */
+function scoredSchema(input: ArrowSchema, column: string, type: DataType): ArrowSchema {
+  const empty = appendResultColumn(emptyBatch(input), column, vectorFromArray([], type));
+  return flattenStructColumn(empty, column).schema;
+}
+
+function prefixed(e: unknown, input: string): unknown {
+  if (!ModelError.is(e)) return e;
+  return new ModelError(e.code, `${input}: ${e.message}`, {
+    details: { ...e.details, path: input },
+    cause: e,
+  });
+}
+
+interface RunSettings {
+  mapping: ColumnMapping;
+  output: OutputSpec;
+  batchSize: number;
+  signal: AbortSignal | undefined;
+  writer: PieceWriter;
+  onProgress: ((p: ScoreProgress) => void) | undefined;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+interface InFlight {
+  split: PlannedSplit;
+  how: TextStart | undefined;
+  result: Promise<Settled<TaskSuccess<ScoreSplitResult>>>;
+}
+
+/** One run's window of split tasks: dispatch ahead, settle and write in order. */
+class SplitRun {
+  readonly #plan: InputPlan;
+  readonly #udf: UdfInternals;
+  readonly #s: RunSettings;
+  #rows = 0;
+  #bytes = 0;
+  #splits = 0;
+
+  constructor(plan: InputPlan, udf: UdfInternals, settings: RunSettings) {
+    this.#plan = plan;
+    this.#udf = udf;
+    this.#s = settings;
+  }
+
+  async run(): Promise<{ rows: number; splits: number }> {
+    const { workers, inFlightPerWorker } = this.#udf.options;
+    const limit = Math.max(1, workers * inFlightPerWorker);
+    const source = this.#plan.splits(this.#s.signal)[Symbol.asyncIterator]();
+    const queue: InFlight[] = [];
+    let exhausted = false;
+    let writing: Promise<void> | undefined;
+    this.#progress();
+    try {
+      for (;;) {
+        while (!exhausted && queue.length < limit) {
+          this.#throwIfAborted();
+          const next = await source.next();
+          if (next.done === true) {
+            exhausted = true;
+            break;
+          }
+          queue.push(this.#dispatch(next.value, this.#firstGuess(next.value)));
+        }
+        const head = queue.shift();
+        if (head === undefined) break;
+        const result = await this.#settle(head);
+        this.#splits++;
+        await writing;
+        const piece = result.piece;
+        const split = head.split;
+        writing =
+          piece === null
+            ? undefined
+            : this.#s.writer.write(piece).then(() => {
+                this.#rows += result.rows;
+                this.#bytes += split.bytes;
+                this.#progress();
+              });
+        if (piece === null) {
+          this.#bytes += split.bytes;
+          this.#progress();
+        }
+        writing?.catch(() => undefined); // a failure is thrown by the next `await writing`
+      }
+      await writing;
+      return { rows: this.#rows, splits: this.#splits };
+    } finally {
+      await writing?.catch(() => undefined);
+      await source.return?.(undefined);
+      // Tasks still in flight after a failure finish in the background; the UDF's close waits.
+      for (const f of queue) void f.result;
+    }
+  }
+
+  #throwIfAborted(): void {
+    if (this.#s.signal?.aborted === true) {
+      throw new ModelError('E_ABORTED', 'Scoring was aborted by its AbortSignal.', {
+        cause: this.#s.signal.reason,
+      });
+    }
+  }
+
+  #progress(): void {
+    this.#s.onProgress?.({
+      rows: this.#rows,
+      bytes: this.#bytes,
+      totalBytes: this.#plan.totalBytes,
+      totalRows: this.#plan.totalRows,
+    });
+  }
+
+  /** The start mode a text split is first sent with: exact at a file's data start, else a guess. */
+  #firstGuess(split: PlannedSplit): TextStart | undefined {
+    const s = split.source;
+    if (s.kind !== 'csv' && s.kind !== 'ndjson') return undefined;
+    return s.how;
+  }
+
+  #dispatch(split: PlannedSplit, how: TextStart | undefined): InFlight {
+    const source: SplitSource =
+      how !== undefined && (split.source.kind === 'csv' || split.source.kind === 'ndjson')
+        ? { ...split.source, how }
+        : split.source;
+    const file = this.#plan.dataset.files[split.fileIndex]!;
+    const task: Omit<ScoreSplitTask, 'handler' | keyof ModelTaskFields> = {
+      split: split.index,
+      file: file.path,
+      source,
+      partitions:
+        file.partitions.length === 0
+          ? null
+          : { values: [...file.partitions], types: this.#plan.partitionTypes },
+      mapping: this.#s.mapping,
+      batchSize: this.#s.batchSize,
+      output: this.#s.output,
+    };
+    const result = this.#udf
+      .withRetries(null, () => this.#udf.runTask<ScoreSplitResult>(splitHandlerUrl(), task))
+      .then(
+        (value): Settled<TaskSuccess<ScoreSplitResult>> => ({ ok: true, value }),
+        (error: unknown): Settled<TaskSuccess<ScoreSplitResult>> => ({ ok: false, error })
+      );
+    return { split, how, result };
+  }
+
+  /** Waits for a split in order, verifies text facts (re-running a wrong guess), counts it. */
+  async #settle(head: InFlight): Promise<ScoreSplitResult> {
+    const settled = await head.result;
+    const split = head.split;
+    const file = this.#plan.dataset.files[split.fileIndex]!.path;
+    if (!settled.ok) throw this.#located(settled.error, file, split);
+    this.#udf.countRows(settled.value.threadId, settled.value.value.rows);
+    return settled.value.value;
+  }
+
+  #located(error: unknown, file: string, split: PlannedSplit): unknown {
+    if (!ModelError.is(error)) return error;
+    const d = error.details;
+    if (typeof d['rowInSplit'] === 'number' && typeof d['rowsInChunk'] === 'number') {
+      const a = this.#rows + d['rowInSplit'];
+      const b = a + d['rowsInChunk'] - 1;
+      return new ModelError(error.code, `${file}: rows ${a}..${b}: ${error.message}`, {
+        details: { ...d, file, rowStart: a, rowEnd: b + 1, split: split.index },
+        cause: error.cause ?? error,
+      });
+    }
+    return error;
+  }
+}

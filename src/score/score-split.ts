@@ -1,0 +1,82 @@
+/**
+ * The worker side of file scoring: one task = one split of the input, start to finish.
+ *
+ * Per task: read the split (positional reads of its row groups, batches or byte range; only
+ * the columns it needs) -> append partition columns -> score it in `batchSize` chunks (map
+ * columns, predict with the model loaded once per worker) -> build the output rows (input
+ * columns + result, struct results flattened) -> encode them in the output format -> reply
+ * with the encoded piece, its buffers moved to the driver. The driver only plans, orders and
+ * writes: no per-row or per-cell work happens on its thread.
+ *
+ * @module
+ */
+import { type RecordBatch, Table, type Vector } from 'apache-arrow';
+import { ModelError } from '../errors.js';
+import type { HandlerResult } from '../pool/protocol.js';
+import { decodeTable, encodeTable, transferListOf } from '../pool/transfer.js';
+import { appendResultColumn, flattenStructColumn } from '../udf/append-result.js';
+import { predictColumn } from '../udf/model-task.js';
+import { encodePiece } from './encode-piece.js';
+import { readSplit } from './read-split.js';
+import type { ScoreSplitResult, ScoreSplitTask } from './split-task.js';
+
+/**
+ * Scores one split (the pool calls this in a worker).
+ *
+ * @param task - the split, the model and the output format
+ * @returns the encoded output piece (and text split facts), its buffers on the transfer list
+ */
+export default async function scoreSplit(
+  task: ScoreSplitTask
+): Promise<HandlerResult<ScoreSplitResult>> {
+  const read = await readSplit(task);
+  const scored: RecordBatch[] = [];
+  let rows = 0;
+  for (const batch of read.batches) {
+    for (let at = 0; at < batch.numRows; at += task.batchSize) {
+      const chunk =
+        at === 0 && batch.numRows <= task.batchSize
+          ? batch
+          : batch.slice(at, Math.min(batch.numRows, at + task.batchSize));
+      const vector = await predictChunk(task, chunk, rows);
+      scored.push(
+        flattenStructColumn(
+          appendResultColumn(chunk, task.output.column, vector),
+          task.output.column
+        )
+      );
+      rows += chunk.numRows;
+    }
+  }
+  const piece = rows === 0 ? null : await encodePiece(task.output, scored);
+  const value: ScoreSplitResult = {
+    rows,
+    piece,
+    ...(read.text !== undefined ? { text: read.text } : {}),
+  };
+  const transfer =
+    piece === null
+      ? []
+      : piece.kind === 'bytes'
+        ? piece.bytes.buffer instanceof ArrayBuffer
+          ? [piece.bytes.buffer]
+          : []
+        : transferListOf(piece.table);
+  return { value, transfer };
+}
+
+async function predictChunk(task: ScoreSplitTask, chunk: RecordBatch, rowInSplit: number) {
+  try {
+    return (await predictColumn(task, new Table(chunk), task.mapping)) as Vector;
+  } catch (error) {
+    if (!ModelError.is(error)) throw error;
+    // The driver adds the file and the absolute rows once it knows where this split starts.
+    throw new ModelError(error.code, error.message, {
+      details: { ...error.details, rowInSplit, rowsInChunk: chunk.numRows },
+      cause: error.cause ?? error,
+    });
+  }
+}
+
+/** Re-exported so tests can decode a table piece the way the driver does. */
+export { decodeTable, encodeTable };
