@@ -1,14 +1,18 @@
 /**
- * One entry point for reading any supported file as a stream of Arrow record batches.
+ * One entry point for reading any supported file, or a dataset of files (a directory or a glob,
+ * see `dataset.ts`), as a stream of Arrow record batches.
  *
  * @module
  */
+import { stat } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { Schema } from '../signature/types.js';
 import type { WarnFn } from '../warnings.js';
 import { readIpcBatches } from './arrow-ipc.js';
 import { readCsvBatches } from './csv.js';
+import { isGlobPattern, resolveDataset } from './dataset.js';
+import { readDatasetBatches } from './dataset-read.js';
 import { assertReadable } from './file-errors.js';
 import { detectFormat, type Format } from './format.js';
 import { readNdjsonBatches } from './ndjson.js';
@@ -16,7 +20,10 @@ import { readParquetBatches } from './parquet.js';
 
 /** Options of {@link readBatches}. */
 export interface ReadBatchesOptions {
-  /** The file format; default: from the extension ({@link detectFormat}). */
+  /**
+   * The file format; default: from the extension ({@link detectFormat}). For a directory or a
+   * glob: only files with an extension of this format are read.
+   */
   format?: Format;
   /**
    * The model input signature, used to TYPE text columns (CSV/NDJSON) the way MLflow's scoring
@@ -32,30 +39,66 @@ export interface ReadBatchesOptions {
 }
 
 /**
- * Streams a file as Arrow record batches with bounded memory: Parquet row group by row group,
- * Arrow IPC batch by batch, CSV/NDJSON parsed incrementally and flushed every `batchSize` rows.
- * Every batch of one file has the same schema.
+ * Streams a file, or a dataset of files, as Arrow record batches with bounded memory: Parquet
+ * row group by row group, Arrow IPC batch by batch, CSV/NDJSON parsed incrementally and flushed
+ * every `batchSize` rows. Every batch has the same schema.
  *
- * @param path - the input file
+ * A directory or a glob is read as one dataset (`resolveDataset`): its files in order, each
+ * file's Hive partition columns (`key=value/` directories) appended after the file's columns,
+ * typed by the signature when it names them (else Utf8). Every file must have the first file's
+ * columns; text files are read with the first file's column types. A path that exists as a file
+ * is read as that file, exactly as before datasets.
+ *
+ * @param path - the input file, directory or glob
  * @param options - see {@link ReadBatchesOptions}
  * @returns an async iterable of batches (reading starts on iteration)
- * @throws {ModelError} E_FORMAT_UNSUPPORTED (extension), E_FILE_NOT_FOUND (missing/unreadable
- *   file), E_FORMAT_MALFORMED (bad row or value, naming file, line, column and value),
- *   E_ABORTED (signal)
+ * @throws {ModelError} E_FORMAT_UNSUPPORTED (extension; two formats in one dataset),
+ *   E_FILE_NOT_FOUND (missing/unreadable file; a directory or glob without data files),
+ *   E_FORMAT_MALFORMED (bad row or value, naming file, line, column and value; a partition value
+ *   that does not convert), E_SCHEMA_MISMATCH (a dataset file whose columns or partition keys
+ *   differ from the first file's), E_ABORTED (signal)
  * @example
  * ```ts
  * for await (const batch of readBatches('data.csv', { schema: signature.inputs })) {
  *   console.log(batch.numRows);
  * }
+ * for await (const batch of readBatches('events/')) console.log(batch.numRows); // a dataset
  * ```
  */
 export async function* readBatches(
   path: string,
   options: ReadBatchesOptions = {}
 ): AsyncGenerator<RecordBatch> {
+  if (await isDatasetInput(path)) {
+    const dataset = await resolveDataset(path, options.format ? { format: options.format } : {});
+    const batchSize = checkBatchSize(options.batchSize);
+    const { schema, signal, warn } = options;
+    yield* readDatasetBatches(
+      dataset,
+      (file, fileSchema) =>
+        readFileBatches(file, dataset.format, { batchSize, schema: fileSchema, signal, warn }),
+      { schema, signal }
+    );
+    return;
+  }
   const format = options.format ?? detectFormat(path);
   await assertReadable(path);
-  const batchSize = options.batchSize ?? 65536;
+  const batchSize = checkBatchSize(options.batchSize);
+  const { schema, signal, warn } = options;
+  yield* readFileBatches(path, format, { batchSize, schema, signal, warn });
+}
+
+/** A directory, or a glob that is not the name of an existing file. */
+async function isDatasetInput(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return isGlobPattern(path);
+  }
+}
+
+function checkBatchSize(value: number | undefined): number {
+  const batchSize = value ?? 65536;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new ModelError(
       'E_OPTION_INVALID',
@@ -65,7 +108,16 @@ export async function* readBatches(
       }
     );
   }
-  const { schema, signal, warn } = options;
+  return batchSize;
+}
+
+/** One file in a known format (the single-file reader of every format). */
+async function* readFileBatches(
+  path: string,
+  format: Format,
+  options: Pick<ReadBatchesOptions, 'schema' | 'signal' | 'warn'> & { batchSize: number }
+): AsyncGenerator<RecordBatch> {
+  const { schema, signal, warn, batchSize } = options;
   switch (format) {
     case 'parquet':
       yield* readParquetBatches(path, batchSize, signal);
