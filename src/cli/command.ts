@@ -46,6 +46,8 @@ export interface Command {
   usage: string;
   /** The full `--help` text (synopsis, flags, notes). */
   help: string;
+  /** Whether the command takes bare arguments (`jsfunc commit DIR`). Default false. */
+  positionals?: boolean;
   /** Flags, as `node:util.parseArgs` takes them (`--help`/`--verbose` are added). */
   options: OptionTable;
   /** Runs the command; resolves to the exit status (0 on success). */

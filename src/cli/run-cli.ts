@@ -13,6 +13,7 @@ import { ModelError, serializeError, type WireError } from '../errors.js';
 import type { WarnFn } from '../warnings.js';
 import { UsageError, parseCommandArgs } from './args.js';
 import type { CliIo, Command, CommandContext } from './command.js';
+import { commitCommand } from './commands/commit.js';
 import { infoCommand } from './commands/info.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
@@ -23,6 +24,7 @@ import { scoreCommand } from './commands/score.js';
 export const COMMANDS: readonly Command[] = [
   predictCommand,
   scoreCommand,
+  commitCommand,
   infoCommand,
   saveCommand,
   serveCommand,
@@ -129,7 +131,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         name.startsWith('-') ? `expected a command before '${name}'` : `unknown command '${name}'`
       );
     }
-    const { values, positionals } = parseCommandArgs(command.name, rest, command.options, false);
+    const { values, positionals } = parseCommandArgs(
+      command.name,
+      rest,
+      command.options,
+      command.positionals === true
+    );
     if (values['help'] === true) {
       io.stdout.write(command.help);
       return 0;

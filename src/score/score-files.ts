@@ -17,10 +17,13 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { extname, relative } from 'node:path';
 import { type Schema as ArrowSchema, vectorFromArray, type DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { isGlobPattern, resolveDataset } from '../io/dataset.js';
+import type { DatasetCommit, ShardSpec } from '../io/dataset-output.js';
 import { detectFormat, type Format } from '../io/format.js';
 import { emptyBatch } from '../io/text-columns.js';
 import { readMLmodel } from '../package/mlmodel.js';
@@ -40,7 +43,7 @@ import {
   type UdfInternals,
 } from '../udf/spark-udf.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
-import { createPieceWriter, type PieceWriter } from './piece-writer.js';
+import { datasetOutput, fileOutput, type OutputSink } from './output-sink.js';
 import { planInput, type InputPlan, type PlannedSplit } from './plan-input.js';
 import type {
   OutputSpec,
@@ -74,6 +77,17 @@ export interface ScoreFilesOptions {
   retries?: number;
   /** The input's format. Default: from the file extensions. */
   format?: Format;
+  /**
+   * The format of a dataset OUTPUT (a directory). Default: the input's format. A file output's
+   * format always comes from its extension.
+   */
+  outputFormat?: Format;
+  /**
+   * Score only this shard of the job's splits (split `k` belongs to shard `k % count`), writing
+   * its parts into the output directory; the last shard to finish commits the dataset. Every
+   * shard must be given the same input, model, options and count. Default: the whole job.
+   */
+  shard?: ShardSpec;
   /** Stops the run: tasks are cancelled, nothing is left at the output, E_ABORTED. */
   signal?: AbortSignal;
   /** Called after each split is written (and once at the start). */
@@ -111,6 +125,11 @@ export interface ScoreFilesSummary {
   splits: number;
   /** Splits re-run after a worker crash. */
   retries: number;
+  /**
+   * Dataset outputs: whether `_SUCCESS` is written (every shard of the job has finished), and
+   * which shards are still missing. Absent for a file output.
+   */
+  dataset?: { committed: boolean; missing: number[]; shard: ShardSpec };
 }
 
 const kDefaultBatchSize = 65536;
@@ -160,17 +179,23 @@ export async function scoreFiles(
   }
   const batchSize = options.batchSize ?? kDefaultBatchSize;
   const signal = options.signal;
+  const shard = checkShard(options.shard);
   // Cheap checks first, in the order a user fixes them: output format, input files, model.
-  const outFormat = detectFormat(output);
-  if (outFormat === 'json') {
+  const toDirectory = await isDirectoryOutput(output);
+  if (shard.count > 1 && !toDirectory) {
     throw new ModelError(
-      'E_FORMAT_UNSUPPORTED',
-      `Batch output cannot be written as .json (${output}); use .ndjson/.jsonl, .csv, .parquet, .arrow or .arrows.`,
-      { details: { path: output, format: outFormat } }
+      'E_OPTION_INVALID',
+      `A sharded run writes a dataset directory: ${output} names a file (give a directory, e.g. ${output.replace(/\.[^./\\]*$/, '')}/).`,
+      { details: { option: 'shard', output } }
     );
   }
   if (options.format === undefined && !(await isDirectoryOrGlob(input))) detectFormat(input);
+  let outFormat = toDirectory ? options.outputFormat : detectFormat(output);
+  if (outFormat === 'json') throw jsonOutput(output);
   const dataset = await resolveDataset(input, options.format ? { format: options.format } : {});
+  outFormat ??= dataset.format;
+  if (outFormat === 'json') throw jsonOutput(output);
+  const format: Exclude<Format, 'json'> = outFormat;
   // Threads start before the package and the input are read: they take longer to start.
   const pool =
     options.pool ?? createPool(options.workers !== undefined ? { workers: options.workers } : {});
@@ -187,7 +212,8 @@ export async function scoreFiles(
   });
   starting.catch(() => undefined); // observed below, or closed in `finally`
   let udf: SparkUdf | undefined;
-  let writer: PieceWriter | undefined;
+  let sink: OutputSink | undefined;
+  let commit: DatasetCommit | null = null;
   let failed = true;
   let stats: SparkUdfStats | undefined;
   let rows = 0;
@@ -215,22 +241,31 @@ export async function scoreFiles(
     udf = await starting;
     const internals = udfInternals(udf);
     const outputSchema = scoredSchema(plan.schema, outputColumn, udf.arrowType);
-    writer = createPieceWriter(output, outFormat, outputSchema);
-    const spec: OutputSpec = { format: outFormat, column: outputColumn, mode: 'full' };
+    const spec: OutputSpec = { format, column: outputColumn, mode: 'full' };
+    sink = toDirectory
+      ? await datasetOutput(
+          output,
+          format,
+          outputSchema,
+          jobFingerprint(internals.modelKey, plan, spec, shard, options),
+          shard
+        )
+      : fileOutput(output, format, outputSchema);
     const run = new SplitRun(plan, internals, {
       mapping,
       output: spec,
       batchSize,
       signal,
-      writer,
+      sink,
+      shard,
       onProgress: options.onProgress,
     });
     ({ rows, splits } = await run.run());
     stats = udf.stats();
-    await writer.close();
+    commit = await sink.finish(rows);
     failed = false;
   } finally {
-    if (failed) await writer?.abort();
+    if (failed) await sink?.abort();
     const pending = udf ?? (await starting.catch(() => undefined));
     if (pending !== undefined) {
       stats ??= pending.stats();
@@ -250,7 +285,82 @@ export async function scoreFiles(
     modelLoads: stats?.modelLoads ?? 0,
     splits,
     retries: stats?.retries ?? 0,
+    ...(commit !== null
+      ? { dataset: { committed: commit.committed, missing: commit.missing, shard } }
+      : {}),
   };
+}
+
+function jsonOutput(output: string): ModelError {
+  return new ModelError(
+    'E_FORMAT_UNSUPPORTED',
+    `Batch output cannot be written as .json (${output}); use .ndjson/.jsonl, .csv, .parquet, .arrow or .arrows.`,
+    { details: { path: output, format: 'json' } }
+  );
+}
+
+function checkShard(shard: ShardSpec | undefined): ShardSpec {
+  if (shard === undefined) return { index: 0, count: 1 };
+  const { index, count } = shard;
+  if (
+    !Number.isInteger(count) ||
+    count < 1 ||
+    !Number.isInteger(index) ||
+    index < 0 ||
+    index >= count
+  ) {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `options.shard must be { index, count } with 0 <= index < count, found ${JSON.stringify(shard)}`,
+      { details: { option: 'shard', value: shard } }
+    );
+  }
+  return { index, count };
+}
+
+/**
+ * A dataset output: a path ending with a separator, an existing directory, or a path without
+ * an extension. Anything else is a file whose extension names its format.
+ */
+async function isDirectoryOutput(output: string): Promise<boolean> {
+  if (/[\\/]$/.test(output)) return true;
+  try {
+    if ((await stat(output)).isDirectory()) return true;
+  } catch {
+    // not there yet
+  }
+  return extname(output) === '';
+}
+
+/**
+ * The job's fingerprint: the same for every shard and every rerun of one job (on any machine:
+ * file paths relative to the dataset root, no times), different when the input files, the
+ * model or an option that changes the output differs. Part names derive from it.
+ */
+function jobFingerprint(
+  modelKey: string,
+  plan: InputPlan,
+  output: OutputSpec,
+  shard: ShardSpec,
+  options: ScoreFilesOptions
+): string {
+  const root = plan.dataset.root;
+  const files = plan.dataset.files.map((f) => [relative(root, f.path), f.size]);
+  const text = JSON.stringify({
+    modelKey,
+    files,
+    format: plan.dataset.format,
+    output,
+    shards: shard.count,
+    columns: options.columns ?? null,
+    resultType:
+      typeof options.resultType === 'string'
+        ? options.resultType
+        : String(options.resultType ?? ''),
+    params: options.params ?? null,
+    batchSize: options.batchSize ?? null,
+  });
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Whether `input` names a directory or a glob (else a file, whose extension is checked first). */
@@ -282,7 +392,8 @@ interface RunSettings {
   output: OutputSpec;
   batchSize: number;
   signal: AbortSignal | undefined;
-  writer: PieceWriter;
+  sink: OutputSink;
+  shard: ShardSpec;
   onProgress: ((p: ScoreProgress) => void) | undefined;
 }
 
@@ -326,6 +437,8 @@ class SplitRun {
             exhausted = true;
             break;
           }
+          const { index, count } = this.#s.shard;
+          if (next.value.index % count !== index) continue;
           queue.push(this.#dispatch(next.value, this.#firstGuess(next.value)));
         }
         const head = queue.shift();
@@ -335,19 +448,12 @@ class SplitRun {
         await writing;
         const piece = result.piece;
         const split = head.split;
-        writing =
-          piece === null
-            ? undefined
-            : this.#s.writer.write(piece).then(() => {
-                this.#rows += result.rows;
-                this.#bytes += split.bytes;
-                this.#progress();
-              });
-        if (piece === null) {
+        writing = this.#s.sink.write(split.index, piece).then(() => {
+          this.#rows += result.rows;
           this.#bytes += split.bytes;
           this.#progress();
-        }
-        writing?.catch(() => undefined); // a failure is thrown by the next `await writing`
+        });
+        writing.catch(() => undefined); // a failure is thrown by the next `await writing`
       }
       await writing;
       return { rows: this.#rows, splits: this.#splits };

@@ -249,6 +249,8 @@ export interface UdfInternals {
   countRows(threadId: number, rows: number): void;
   /** The model's input signature. */
   readonly inputSchema: SignatureSchema | null;
+  /** The model's identity: package content hash, config overrides and predict function. */
+  readonly modelKey: string;
   /** The filled options (workers, batch size, in-flight bound, signal, warn). */
   readonly options: ReturnType<typeof resolveSparkUdfOptions>;
 }
@@ -543,6 +545,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         throw position === null ? error : this.#withBatch(error, position);
       }
     }
+  }
+
+  /** The model's identity: package content hash, config overrides and predict function. */
+  get modelKey(): string {
+    return this.#s.modelKey;
   }
 
   /** The model's input signature (null without one). */

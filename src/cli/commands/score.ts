@@ -12,6 +12,8 @@
  * @module
  */
 import { ModelError } from '../../errors.js';
+import type { ShardSpec } from '../../io/dataset-output.js';
+import { FORMAT_EXTENSIONS, type Format } from '../../io/format.js';
 import { scoreFiles, type ScoreFilesSummary, type ScoreProgress } from '../../score/score-files.js';
 import { flattenStructColumn } from '../../udf/append-result.js';
 import {
@@ -26,7 +28,8 @@ import { Progress, formatCount } from '../progress.js';
 
 const usage =
   'score -m MODEL -i INPUT -o OUTPUT [--columns a,b] [--result-type T] [--output-column NAME] ' +
-  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--timeout-ms N] [--retries N] [--json]';
+  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--timeout-ms N] [--retries N] ' +
+  '[--output-format F] [--shard I/N] [--json]';
 
 /** What a finished `score` run reports (the `--json` summary). */
 export type ScoreSummary = ScoreFilesSummary;
@@ -35,10 +38,39 @@ export { flattenStructColumn };
 
 function summaryLine(s: ScoreSummary): string {
   const loads = `${s.modelLoads} model load${s.modelLoads === 1 ? '' : 's'}`;
+  const d = s.dataset;
+  const shard =
+    d === undefined
+      ? ''
+      : d.shard.count > 1
+        ? ` (shard ${d.shard.index}/${d.shard.count}; ${d.committed ? 'all shards done: _SUCCESS written' : `waiting for shard${d.missing.length === 1 ? '' : 's'} ${d.missing.join(', ')}`})`
+        : ' (_SUCCESS written)';
   return (
     `jsfunc: scored ${formatCount(s.rows)} row${s.rows === 1 ? '' : 's'} in ${s.seconds.toFixed(2)} s ` +
-    `(${formatCount(s.rowsPerSecond)} rows/s), ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${loads} -> ${s.output}\n`
+    `(${formatCount(s.rowsPerSecond)} rows/s), ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${loads} -> ${s.output}${shard}\n`
   );
+}
+
+/**
+ * Parses `--shard I/N` (0-based I below N). Kubernetes indexed Jobs and Slurm arrays give I in
+ * `JOB_COMPLETION_INDEX` / `SLURM_ARRAY_TASK_ID`: `--shard $JOB_COMPLETION_INDEX/8`.
+ *
+ * @param text - the flag's value
+ * @returns the shard
+ * @throws {ModelError} E_OPTION_INVALID naming the flag and the expected form
+ */
+export function parseShard(text: string): ShardSpec {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m === null ? NaN : Number(m[1]);
+  const count = m === null ? NaN : Number(m[2]);
+  if (!(count >= 1 && index >= 0 && index < count)) {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `--shard must be I/N with 0 <= I < N (e.g. 0/4), found "${text}"`,
+      { details: { option: 'shard', value: text } }
+    );
+  }
+  return { index, count };
 }
 
 /**
@@ -63,6 +95,8 @@ export async function scoreFile(
     modelConfig?: Record<string, unknown>;
     timeoutMs?: number;
     retries?: number;
+    outputFormat?: Format;
+    shard?: ShardSpec;
   },
   ctx: CommandContext
 ): Promise<ScoreSummary> {
@@ -90,6 +124,23 @@ export async function scoreFile(
   }
 }
 
+function shardFlag(text: string | undefined): ShardSpec | undefined {
+  return text === undefined ? undefined : parseShard(text);
+}
+
+function outputFormatFlag(text: string | undefined): Format | undefined {
+  if (text === undefined) return undefined;
+  const format = FORMAT_EXTENSIONS[`.${text.toLowerCase().replace(/^\./, '')}`];
+  if (format === undefined || format === 'json') {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `--output-format must be parquet, arrow, arrows, csv or ndjson, found "${text}"`,
+      { details: { option: 'output-format', value: text } }
+    );
+  }
+  return format;
+}
+
 /** The `score` command. */
 export const scoreCommand: Command = {
   name: 'score',
@@ -99,14 +150,21 @@ export const scoreCommand: Command = {
 
 Scores every row of INPUT with the model on a worker-thread pool (each worker loads the model
 once) and writes OUTPUT: the input's columns, in order, plus the prediction column(s), same row
-order. Streams batch by batch. Formats by extension: .parquet, .arrow/.feather (IPC file),
-.arrows (IPC stream), .csv, .ndjson/.jsonl. CSV and NDJSON values are typed by the model's
-input signature. OUTPUT is written to a temporary file and renamed at the end: a failed run
-leaves no output.
+order. The input is split (Parquet row groups, Arrow batches, CSV/NDJSON byte ranges) and every
+split is read, scored and encoded on a worker. Formats by extension: .parquet, .arrow/.feather
+(IPC file), .arrows (IPC stream), .csv, .ndjson/.jsonl. CSV and NDJSON values are typed by the
+model's input signature. An output FILE is written to a temporary file and renamed at the end:
+a failed run leaves no output.
+
+INPUT may be a file, a directory or a glob ('data/*.parquet', quoted) of files of one format,
+read as one table in path order; 'key=value' directories (Hive partitions) add columns.
+OUTPUT may be a directory (a path ending in /, an existing directory, or a name without an
+extension): a dataset in Spark's layout, one part-NNNNN-<job>.<ext> per split and _SUCCESS
+last, which DuckDB, Polars, Spark and pandas read as one table.
 
   -m, --model DIR          model package directory
-  -i, --input FILE         input file
-  -o, --output FILE        output file (replaced if it exists)
+  -i, --input PATH         input file, directory or glob
+  -o, --output PATH        output file (replaced if it exists) or dataset directory
       --columns a,b        input columns, by position onto the signature's inputs
                            (default: the signature's names)
       --result-type T      Spark DDL result type: double, array<float>, 'label string,
@@ -120,6 +178,12 @@ leaves no output.
       --model-config JSON  overrides of the saved model config
       --timeout-ms N       fail a batch that runs longer than N ms on its worker
       --retries N          re-run a batch whose worker crashed, up to N times (default 0)
+      --output-format F    format of a dataset OUTPUT directory: parquet, arrow, arrows, csv,
+                           ndjson (default: the input's)
+      --shard I/N          score only shard I (0-based) of N into the OUTPUT directory; every
+                           shard runs with the same flags; the last one to finish writes
+                           _SUCCESS (or run 'jsfunc commit OUTPUT'). E.g. in a Kubernetes
+                           indexed Job: --shard $JOB_COMPLETION_INDEX/N
       --json               print the summary as JSON on stdout
   -v, --verbose            stack traces on errors
 
@@ -139,6 +203,8 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
     'model-config': { type: 'string' },
     'timeout-ms': { type: 'string' },
     retries: { type: 'string' },
+    'output-format': { type: 'string' },
+    shard: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(values, _positionals, ctx) {
@@ -168,6 +234,8 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
         ...opt('modelConfig', optionalJsonObject(values, 'model-config')),
         ...opt('timeoutMs', optionalInt(values, 'timeout-ms')),
         ...opt('retries', optionalInt(values, 'retries', 0)),
+        ...opt('outputFormat', outputFormatFlag(optionalString(values, 'output-format'))),
+        ...opt('shard', shardFlag(optionalString(values, 'shard'))),
       },
       ctx
     );
