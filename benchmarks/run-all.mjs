@@ -2,11 +2,15 @@
 // benchmarks/README.md from benchmarks/results/*.json.
 //
 //   npm run bench                                  (build + this script)
-//   node benchmarks/run-all.mjs [--quick] [--only scaling,overhead] [--transfer] [-- flags...]
+//   node benchmarks/run-all.mjs [--quick] [--only scaling,overhead] [--transfer] [--e2e] [-- flags...]
 //
 // Flags after `--` (and BENCH_* environment variables) are passed to every benchmark, e.g.
 // `-- --reps 3`. --transfer also runs benchmarks/transfer.mjs (the data-path measurement, which
 // writes benchmarks/results/transfer.json); it is off by default to keep the suite short.
+// --e2e also runs benchmarks/e2e.mjs (`jsfunc score` vs DuckDB on the flights files, fresh
+// processes; 20-30 minutes with the default 3 runs, a few with --quick; `--only e2e` runs it
+// alone). It writes benchmarks/results/e2e.json; its table is printed, not rendered into the
+// README (see the e2e section there).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,12 +26,16 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     transfer: { type: 'boolean', default: false },
+    e2e: { type: 'boolean', default: false },
   },
 });
 const all = ['scaling', 'overhead', 'load-once', 'memory', 'cold-start', 'dataframe'];
-const names = values.only ? values.only.split(',').map((s) => s.trim()) : all;
+const optional = ['e2e']; // long: only on request (--e2e or --only e2e)
+const names = values.only ? values.only.split(',').map((s) => s.trim()) : [...all];
 for (const n of names)
-  if (!all.includes(n)) throw new Error(`unknown benchmark ${n}; expected ${all.join(', ')}`);
+  if (!all.includes(n) && !optional.includes(n))
+    throw new Error(`unknown benchmark ${n}; expected ${[...all, ...optional].join(', ')}`);
+if (values.e2e && !names.includes('e2e')) names.push('e2e');
 const extra = [...(values.quick ? ['--quick'] : []), ...passThrough];
 
 const started = performance.now();
