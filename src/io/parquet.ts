@@ -1,33 +1,27 @@
 /**
- * Parquet through parquet-wasm: read row group by row group in bounded batches, and write
- * through parquet-wasm's streaming writer.
+ * Parquet files batch by batch, on top of the split machinery: reading goes row group by row
+ * group through {@link readParquetRowGroups}; writing encodes each batch as a piece (its own
+ * row group) and assembles the pieces into one file.
  *
- * Reading opens the file as a file-backed Blob (`fs.openAsBlob`), so parquet-wasm fetches only
- * the byte ranges of the row groups it decodes; each decoded batch (at most `batchSize` rows,
- * never spanning two row groups) crosses from WebAssembly to Arrow JS as IPC bytes. Those bytes
- * are copied once into a `SharedArrayBuffer` and decoded zero-copy (Arrow JS makes views of an
- * uncompressed IPC body), so every column of a batch lives in shared memory and a UDF sends it
- * to its workers without copying (see `pool/transfer.ts`).
+ * Reading: the footer is read once with positional reads, then each row group's column chunks
+ * (only those bytes) are decoded by parquet-wasm; every batch (at most `batchSize` rows, never
+ * spanning two row groups) lives in a `SharedArrayBuffer`, so a UDF sends its columns to the
+ * workers without copying (see `pool/transfer.ts`).
  *
- * Writing feeds batches to `transformParquetStream`, which encodes each one as it arrives, but
- * parquet-wasm 0.8 only emits the encoded bytes when the stream ends: the whole encoded
- * (compressed) file is held in WebAssembly memory until `close()`. The Arrow batches themselves
- * are not retained, so memory is bounded by the compressed output size, not the input size.
+ * Writing: each batch is encoded by parquet-wasm as soon as it arrives and its bytes go to the
+ * sink right away; only each row group's footer metadata (a few hundred bytes per column) is
+ * kept until `finish()` writes the footer. Memory is bounded by one batch, not the file.
  *
  * @module
  */
-import { openAsBlob } from 'node:fs';
-import {
-  type RecordBatch,
-  type Schema as ArrowSchema,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-} from 'apache-arrow';
-import * as pq from 'parquet-wasm';
-import { BytePump, type ByteSink } from './byte-sink.js';
+import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
+import type { ByteSink } from './byte-sink.js';
 import { checkSameSchema } from './arrow-ipc.js';
-import { fileNotFound, malformedFile, throwIfAborted } from './file-errors.js';
+import { throwIfAborted } from './file-errors.js';
+import { ParquetAssembler } from './parquet-assembler.js';
+import { footerRowGroups, readParquetFooter } from './parquet-footer.js';
+import { encodeParquetPiece, type ParquetWriteOptions } from './parquet-piece.js';
+import { parquetArrowSchema, readParquetRowGroups } from './parquet-row-groups.js';
 import { emptyBatch } from './text-columns.js';
 
 /**
@@ -36,133 +30,73 @@ import { emptyBatch } from './text-columns.js';
  * @param path - the file
  * @param batchSize - maximum rows per batch; default 65536
  * @param signal - stops reading between batches
- * @returns the batches in file order
+ * @returns the batches in file order; one empty batch (with the file's schema) when the file
+ *   has no rows
  * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_MALFORMED for bytes that are not Parquet
+ *   (naming the row group when one fails to decode), E_ABORTED
  */
 export async function* readParquetBatches(
   path: string,
   batchSize = 65536,
   signal?: AbortSignal
 ): AsyncGenerator<RecordBatch> {
-  let blob;
-  try {
-    blob = await openAsBlob(path);
-  } catch (e) {
-    throw fileNotFound(path, e);
+  const footer = await readParquetFooter(path);
+  const groups = footerRowGroups(footer).map((_, g) => g);
+  let yielded = false;
+  for await (const batch of readParquetRowGroups(path, groups, { batchSize, footer, signal })) {
+    throwIfAborted(signal);
+    yielded = true;
+    yield batch;
   }
-  let file: pq.ParquetFile;
-  try {
-    file = await pq.ParquetFile.fromFile(blob);
-  } catch (e) {
-    throw malformedFile(path, 'Parquet', e);
-  }
-  try {
-    const groups = file.metadata().numRowGroups();
-    let yielded = false;
-    for (let g = 0; g < groups; g++) {
-      let stream: ReadableStream<pq.RecordBatch>;
-      try {
-        stream = await file.stream({ rowGroups: [g], batchSize });
-      } catch (e) {
-        throw malformedFile(path, 'Parquet', e);
-      }
-      const reader = stream.getReader();
-      try {
-        for (;;) {
-          let next;
-          try {
-            next = await reader.read();
-          } catch (e) {
-            throw malformedFile(path, 'Parquet', e);
-          }
-          if (next.done) break;
-          const table = tableFromIPC(inSharedMemory(next.value.intoIPCStream()));
-          for (const batch of table.batches) {
-            throwIfAborted(signal);
-            yielded = true;
-            yield batch;
-          }
-        }
-      } finally {
-        reader.releaseLock();
-      }
-    }
-    if (!yielded) {
-      // An empty file still has a schema: yield one empty batch so callers see the columns.
-      yield emptyBatch(tableFromIPC(file.schema().intoIPCStream()).schema);
-    }
-  } finally {
-    file.free();
-  }
+  // An empty file still has a schema: yield one empty batch so callers see the columns.
+  if (!yielded) yield emptyBatch(parquetArrowSchema(path, footer));
 }
 
-/** A copy of `bytes` in a fresh SharedArrayBuffer (at byte 0, keeping IPC's 8-byte alignment). */
-function inSharedMemory(bytes: Uint8Array): Uint8Array {
-  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-  shared.set(bytes);
-  return shared;
-}
-
-/** Encodes batches as one Parquet file into a byte sink (see the module notes on memory). */
+/**
+ * Encodes batches as one Parquet file into a byte sink, one row group per batch (a batch of
+ * more than `rowGroupSize` rows gives several).
+ */
 export class ParquetEncoder {
-  private controller!: ReadableStreamDefaultController<pq.RecordBatch>;
-  private readonly pump: Promise<BytePump>;
+  private readonly assembler: ParquetAssembler;
+  private readonly options: ParquetWriteOptions;
   private schema: ArrowSchema | null;
   private wrote = false;
 
   /**
    * @param sink - the destination
    * @param schema - the output schema, used when no batch is written
+   * @param options - writer options (codec, row group size); default snappy
    */
-  constructor(sink: ByteSink, schema: ArrowSchema | null) {
+  constructor(sink: ByteSink, schema: ArrowSchema | null, options: ParquetWriteOptions = {}) {
     this.schema = schema;
-    const input = new ReadableStream<pq.RecordBatch>({
-      start: (c) => {
-        this.controller = c;
-      },
-    });
-    this.pump = pq
-      .transformParquetStream(input)
-      .then((out) => new BytePump(out as unknown as AsyncIterable<Uint8Array>, sink));
-    this.pump.catch(() => undefined);
+    this.options = options;
+    this.assembler = new ParquetAssembler(sink, { schema, write: options });
   }
 
   /**
-   * Appends one batch (a row group per batch).
+   * Appends one batch.
    *
    * @param batch - must have the same schema as earlier batches
-   * @throws {ModelError} E_SCHEMA_MISMATCH when the batch's schema differs from the file's
+   * @throws {ModelError} E_SCHEMA_MISMATCH when the batch's schema differs from the file's;
+   *   E_FORMAT_UNSUPPORTED when a column's type cannot be written
    */
   async write(batch: RecordBatch): Promise<void> {
     checkSameSchema(this.schema, batch, this.wrote);
     if (!this.wrote) this.schema = batch.schema;
     this.wrote = true;
-    this.enqueue(new Table([batch]));
-    await (await this.pump).drained();
+    if (batch.numRows === 0) return;
+    await this.assembler.append(encodeParquetPiece(batch, this.options));
   }
 
-  /** Ends the stream and waits for the encoded file to reach the sink. */
+  /** Writes the footer (an empty file of the schema when no rows were written). */
   async finish(): Promise<void> {
-    if (!this.wrote && this.schema !== null) this.enqueue(new Table([emptyBatch(this.schema)]));
-    this.controller.close();
-    await (
-      await this.pump
-    ).done;
-  }
-
-  /** Stops encoding. */
-  async abort(): Promise<void> {
-    try {
-      this.controller.error(new Error('aborted'));
-    } catch {
-      // already closed
+    if (this.assembler.numRowGroups === 0 && this.schema !== null) {
+      // No rows: an empty file of the (last known) schema.
+      await this.assembler.append(encodeParquetPiece(emptyBatch(this.schema), this.options));
     }
-    await this.pump.then((p) => p.done).catch(() => undefined);
+    await this.assembler.finish();
   }
 
-  private enqueue(table: Table): void {
-    const wasm = pq.Table.fromIPCStream(tableToIPC(table, 'stream'));
-    const batches = wasm.recordBatches();
-    for (const b of batches) this.controller.enqueue(b);
-  }
+  /** Stops encoding (nothing is buffered: the caller discards what reached the sink). */
+  async abort(): Promise<void> {}
 }
