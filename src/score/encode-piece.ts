@@ -7,8 +7,26 @@
 import { Table, type RecordBatch } from 'apache-arrow';
 import { CsvEncoder } from '../io/csv.js';
 import { encodeNdjson } from '../io/ndjson.js';
-import { encodeTable } from '../pool/transfer.js';
+import { encodeParquetPiece, pieceTransferList } from '../io/parquet-piece.js';
+import { encodeTable, transferListOf } from '../pool/transfer.js';
 import type { OutputSpec, Piece } from './split-task.js';
+
+/**
+ * The buffers of a piece to move (not copy) to the driver.
+ *
+ * @param piece - an encoded piece
+ * @returns its transfer list
+ */
+export function pieceTransfer(piece: Piece): ArrayBuffer[] {
+  switch (piece.kind) {
+    case 'bytes':
+      return piece.bytes.buffer instanceof ArrayBuffer ? [piece.bytes.buffer] : [];
+    case 'parquet':
+      return pieceTransferList(piece.piece);
+    case 'table':
+      return transferListOf(piece.table);
+  }
+}
 
 /**
  * Encodes scored batches (input columns + result, flattened) as one output piece.
@@ -27,6 +45,8 @@ export async function encodePiece(output: OutputSpec, batches: RecordBatch[]): P
     }
     case 'ndjson':
       return { kind: 'bytes', bytes: Buffer.from(batches.map((b) => encodeNdjson(b)).join('')) };
+    case 'parquet':
+      return { kind: 'parquet', piece: encodeParquetPiece(new Table(batches)) };
     default:
       return { kind: 'table', table: encodeTable(new Table(batches), { shared: true }) };
   }

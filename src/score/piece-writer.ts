@@ -1,7 +1,7 @@
 /**
  * The driver's side of output: pieces (encoded by the workers) written in input order into one
- * file, atomically. Text pieces are bytes appended after a header; table pieces (Arrow IPC,
- * Parquet) go through the batch writers.
+ * file, atomically. Text pieces are bytes appended after a header; Parquet pieces are placed by
+ * the assembler (one footer at the end); Arrow table pieces go through the IPC writer.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import type { Schema as ArrowSchema } from 'apache-arrow';
 import { openAtomicFile, type AtomicFile } from '../io/atomic-file.js';
 import { CsvEncoder } from '../io/csv.js';
 import type { Format } from '../io/format.js';
+import { ParquetAssembler } from '../io/parquet-assembler.js';
 import { createBatchWriter, type BatchWriter } from '../io/write-batches.js';
 import { decodeTable } from '../pool/transfer.js';
 import type { Piece } from './split-task.js';
@@ -33,6 +34,7 @@ export interface PieceWriter {
  */
 export function createPieceWriter(path: string, format: Format, schema: ArrowSchema): PieceWriter {
   if (format === 'csv' || format === 'ndjson') return new BytesPieceWriter(path, format, schema);
+  if (format === 'parquet') return new ParquetPieceWriter(path, schema);
   return new TablePieceWriter(createBatchWriter(path, { format, schema }));
 }
 
@@ -70,6 +72,39 @@ class BytesPieceWriter implements PieceWriter {
       }
       return file;
     })();
+    return this.#file;
+  }
+}
+
+class ParquetPieceWriter implements PieceWriter {
+  #file: Promise<{ file: AtomicFile; assembler: ParquetAssembler }> | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly schema: ArrowSchema
+  ) {}
+
+  async write(piece: Piece): Promise<void> {
+    if (piece.kind !== 'parquet') throw new Error('a Parquet output takes Parquet pieces');
+    await (await this.#open()).assembler.append(piece.piece);
+  }
+
+  async close(): Promise<void> {
+    const { file, assembler } = await this.#open();
+    await assembler.finish();
+    await file.commit();
+  }
+
+  async abort(): Promise<void> {
+    const open = await this.#file?.catch(() => undefined);
+    await open?.file.abort();
+  }
+
+  #open() {
+    this.#file ??= openAtomicFile(this.path).then((file) => ({
+      file,
+      assembler: new ParquetAssembler(file.sink, { schema: this.schema }),
+    }));
     return this.#file;
   }
 }

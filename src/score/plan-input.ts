@@ -15,9 +15,7 @@
  *
  * @module
  */
-import { openAsBlob } from 'node:fs';
-import { type Field, Schema as ArrowSchema, tableFromIPC, type RecordBatch } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
+import { type Field, Schema as ArrowSchema, type RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { ipcFileInfo, type IpcFileInfo } from '../io/arrow-ipc.js';
 import { readCsvBatches } from '../io/csv.js';
@@ -27,9 +25,11 @@ import {
   type Dataset,
   type PartitionTypes,
 } from '../io/dataset.js';
-import { fileNotFound, malformedFile } from '../io/file-errors.js';
+import { footerRowGroups, footerSchema, readParquetFooter } from '../io/parquet-footer.js';
+import { parquetArrowSchema } from '../io/parquet-row-groups.js';
 import { readNdjsonBatches } from '../io/ndjson.js';
 import { readBatches } from '../io/read-batches.js';
+import { encodeThriftStruct } from '../io/thrift-compact.js';
 import { valueTypeFor } from '../signature/arrow-types.js';
 import type { Schema, ValueType } from '../signature/types.js';
 import { encodeTable } from '../pool/transfer.js';
@@ -66,6 +66,11 @@ export interface InputPlan {
   textColumns: { name: string; type: ValueType }[] | null;
   /** Rows in the input, when known up front (Parquet). */
   totalRows: number | null;
+  /**
+   * Parquet: whether every file has the same Parquet schema (physical and logical types, not
+   * only the same Arrow columns), so column chunks copied from any of them fit one file.
+   */
+  uniformParquetSchema: boolean;
   /** Bytes of every input file. */
   totalBytes: number;
   /** The splits, in input order (IPC streams are read while iterating). */
@@ -146,48 +151,25 @@ function checkSameColumns(
   }
 }
 
-interface ParquetFooter {
-  schema: ArrowSchema;
-  rowGroups: { rows: number; bytes: number }[];
-}
-
-async function parquetFooter(path: string): Promise<ParquetFooter> {
-  let blob;
-  try {
-    blob = await openAsBlob(path);
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
-  let file: pq.ParquetFile;
-  try {
-    file = await pq.ParquetFile.fromFile(blob);
-  } catch (e) {
-    throw malformedFile(path, 'Parquet', e);
-  }
-  try {
-    const meta = file.metadata();
-    const rowGroups: { rows: number; bytes: number }[] = [];
-    for (let g = 0; g < meta.numRowGroups(); g++) {
-      const rg = meta.rowGroup(g);
-      rowGroups.push({ rows: rg.numRows(), bytes: rg.compressedSize() });
-    }
-    const schema = tableFromIPC(file.schema().intoIPCStream()).schema;
-    return { schema, rowGroups };
-  } catch (e) {
-    throw malformedFile(path, 'Parquet', e);
-  } finally {
-    file.free();
-  }
-}
-
 async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
   const { files } = base.dataset;
-  const footers: ParquetFooter[] = [];
+  const footers: { schema: ArrowSchema; rowGroups: { rows: number; bytes: number }[] }[] = [];
+  let parquetSchema: string | undefined;
+  let uniformParquetSchema = true;
   for (const f of files) {
-    const footer = await parquetFooter(f.path);
-    if (footers.length > 0)
-      checkSameColumns(footers[0]!.schema, footer.schema, f.path, files[0]!.path);
-    footers.push(footer);
+    const footer = await readParquetFooter(f.path);
+    const elements = footerSchema(footer)
+      .map((e) => Buffer.from(encodeThriftStruct(e)).toString('base64'))
+      .join(',');
+    parquetSchema ??= elements;
+    if (elements !== parquetSchema) uniformParquetSchema = false;
+    const schema = parquetArrowSchema(f.path, footer);
+    if (footers.length > 0) checkSameColumns(footers[0]!.schema, schema, f.path, files[0]!.path);
+    const rowGroups = footerRowGroups(footer).map((g) => ({
+      rows: g.numRows,
+      bytes: g.end - g.start,
+    }));
+    footers.push({ schema, rowGroups });
   }
   const totalRows = footers.reduce((n, f) => n + f.rowGroups.reduce((m, g) => m + g.rows, 0), 0);
   return {
@@ -195,6 +177,7 @@ async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
     schema: withFields(footers[0]!.schema, parts),
     textColumns: null,
     totalRows,
+    uniformParquetSchema,
     async *splits() {
       let index = 0;
       for (const [fileIndex, footer] of footers.entries()) {
@@ -247,6 +230,7 @@ async function planIpcFile(base: PlanBase, parts: Field[]): Promise<InputPlan> {
     schema: withFields(infos[0]!.schema, parts),
     textColumns: null,
     totalRows: null,
+    uniformParquetSchema: false,
     async *splits() {
       let index = 0;
       for (const [fileIndex, info] of infos.entries()) {
@@ -277,6 +261,7 @@ async function planIpcStream(base: PlanBase, parts: Field[]): Promise<InputPlan>
     schema: withFields(first.schema, parts),
     textColumns: null,
     totalRows: null,
+    uniformParquetSchema: false,
     async *splits(signal) {
       let index = 0;
       for (const [fileIndex, file] of files.entries()) {
@@ -328,6 +313,7 @@ async function planText(
     schema: withFields(schema, parts),
     textColumns,
     totalRows: null,
+    uniformParquetSchema: false,
     async *splits() {
       let index = 0;
       for (const [fileIndex, file] of files.entries()) {

@@ -8,10 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { readIpcFileBatches } from '../io/arrow-ipc.js';
 import { readCsvBatches } from '../io/csv.js';
 import { readNdjsonBatches } from '../io/ndjson.js';
-import { openAsBlob } from 'node:fs';
-import { tableFromIPC } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
-import { fileNotFound, malformedFile } from '../io/file-errors.js';
+import { readParquetRowGroups } from '../io/parquet-row-groups.js';
 import type { ColSpec } from '../signature/types.js';
 import { decodeTable } from '../pool/transfer.js';
 import { ModelError } from '../errors.js';
@@ -36,9 +33,17 @@ export async function readSplit(task: ScoreSplitTask): Promise<SplitRead> {
   const source = task.source;
   let read: SplitRead;
   switch (source.kind) {
-    case 'parquet':
-      read = { batches: await readRowGroups(source.path, source.rowGroups, source.columns) };
+    case 'parquet': {
+      const batches: RecordBatch[] = [];
+      for await (const b of readParquetRowGroups(source.path, source.rowGroups, {
+        columns: source.columns,
+        batchSize: task.batchSize,
+      })) {
+        batches.push(b);
+      }
+      read = { batches };
       break;
+    }
     case 'ipc':
       read = { batches: await readIpcFileBatches(source.path, source.batches) };
       break;
@@ -71,46 +76,4 @@ export async function readSplit(task: ScoreSplitTask): Promise<SplitRead> {
     read.batches = read.batches.map((b) => withPartitions(b, task.file, partitions));
   }
   return read;
-}
-
-/** Temporary: row groups through parquet-wasm directly (to be replaced by io/parquet's reader). */
-async function readRowGroups(
-  path: string,
-  rowGroups: number[],
-  columns: string[] | null
-): Promise<RecordBatch[]> {
-  let blob;
-  try {
-    blob = await openAsBlob(path);
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
-  let file: pq.ParquetFile;
-  try {
-    file = await pq.ParquetFile.fromFile(blob);
-  } catch (e) {
-    throw malformedFile(path, 'Parquet', e);
-  }
-  try {
-    const out: RecordBatch[] = [];
-    const stream = await file.stream({
-      rowGroups,
-      batchSize: 1 << 30,
-      ...(columns !== null ? { columns } : {}),
-    });
-    const reader = stream.getReader();
-    for (;;) {
-      const next = await reader.read();
-      if (next.done === true) break;
-      const bytes = (next.value as pq.RecordBatch).intoIPCStream();
-      const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-      shared.set(bytes);
-      out.push(...tableFromIPC(shared).batches);
-    }
-    return out;
-  } catch (e) {
-    throw malformedFile(path, 'Parquet', e);
-  } finally {
-    file.free();
-  }
 }

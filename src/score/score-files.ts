@@ -241,7 +241,14 @@ export async function scoreFiles(
     udf = await starting;
     const internals = udfInternals(udf);
     const outputSchema = scoredSchema(plan.schema, outputColumn, udf.arrowType);
-    const spec: OutputSpec = { format, column: outputColumn, mode: 'full' };
+    const passthrough = canPassThrough(plan, format, outputSchema, toDirectory);
+    const spec: OutputSpec = {
+      format,
+      column: outputColumn,
+      mode: passthrough ? 'passthrough' : 'full',
+    };
+    // Passthrough copies every input column's bytes: only the model's columns are decoded.
+    const projection = passthrough ? fileColumnsUsed(mapping, plan) : null;
     sink = toDirectory
       ? await datasetOutput(
           output,
@@ -258,6 +265,7 @@ export async function scoreFiles(
       signal,
       sink,
       shard,
+      projection,
       onProgress: options.onProgress,
     });
     ({ rows, splits } = await run.run());
@@ -373,6 +381,39 @@ async function isDirectoryOrGlob(input: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a Parquet -> Parquet run can copy the input's column chunks instead of re-encoding
+ * them: the result columns must be new names (a result replacing an input column keeps that
+ * column's place, which copied row groups cannot), and one output file needs every input file
+ * to have the same Parquet schema (a dataset output has a file per split).
+ */
+function canPassThrough(
+  plan: InputPlan,
+  format: Format,
+  outputSchema: ArrowSchema,
+  toDirectory: boolean
+): boolean {
+  if (plan.dataset.format !== 'parquet' || format !== 'parquet') return false;
+  if (!toDirectory && !plan.uniformParquetSchema) return false;
+  const input = plan.schema.fields.map((f) => f.name);
+  const output = outputSchema.fields.map((f) => f.name);
+  // No result name among the inputs: the output is the input's columns, then new ones.
+  return (
+    output.length > input.length &&
+    input.every((n, i) => output[i] === n) &&
+    new Set(output).size === output.length
+  );
+}
+
+/** The file columns (not partition columns) the model reads through `mapping`. */
+function fileColumnsUsed(mapping: ColumnMapping, plan: InputPlan): string[] {
+  const sources = mapping.kind === 'struct' ? [mapping.source] : mapping.pairs.map((p) => p.source);
+  const partitions = new Set(plan.dataset.partitionKeys);
+  const used = [...new Set(sources.filter((s) => !partitions.has(s)))];
+  // A model of partition columns only still needs the row count: read one file column.
+  return used.length > 0 ? used : [plan.schema.fields[0]!.name];
+}
+
 /** The output schema: the input's columns plus the result, flattened, as workers build it. */
 function scoredSchema(input: ArrowSchema, column: string, type: DataType): ArrowSchema {
   const empty = appendResultColumn(emptyBatch(input), column, vectorFromArray([], type));
@@ -394,6 +435,8 @@ interface RunSettings {
   signal: AbortSignal | undefined;
   sink: OutputSink;
   shard: ShardSpec;
+  /** Parquet sources: the file columns to decode (null: all). */
+  projection: string[] | null;
   onProgress: ((p: ScoreProgress) => void) | undefined;
 }
 
@@ -493,7 +536,9 @@ class SplitRun {
     const source: SplitSource =
       how !== undefined && (split.source.kind === 'csv' || split.source.kind === 'ndjson')
         ? { ...split.source, how }
-        : split.source;
+        : split.source.kind === 'parquet'
+          ? { ...split.source, columns: this.#s.projection }
+          : split.source;
     const file = this.#plan.dataset.files[split.fileIndex]!;
     const task: Omit<ScoreSplitTask, 'handler' | keyof ModelTaskFields> = {
       split: split.index,

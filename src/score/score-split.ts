@@ -12,11 +12,15 @@
  */
 import { type RecordBatch, Table, type Vector } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { passthroughPiece, readPassthroughInput } from '../io/parquet-passthrough.js';
+import { pieceTransferList } from '../io/parquet-piece.js';
+import { decodeParquetSlices } from '../io/parquet-row-groups.js';
 import type { HandlerResult } from '../pool/protocol.js';
-import { decodeTable, encodeTable, transferListOf } from '../pool/transfer.js';
+import { decodeTable, encodeTable } from '../pool/transfer.js';
 import { appendResultColumn, flattenStructColumn } from '../udf/append-result.js';
 import { predictColumn } from '../udf/model-task.js';
-import { encodePiece } from './encode-piece.js';
+import { encodePiece, pieceTransfer } from './encode-piece.js';
+import { withPartitions } from './partition-columns.js';
 import { readSplit } from './read-split.js';
 import type { ScoreSplitResult, ScoreSplitTask } from './split-task.js';
 
@@ -29,6 +33,9 @@ import type { ScoreSplitResult, ScoreSplitTask } from './split-task.js';
 export default async function scoreSplit(
   task: ScoreSplitTask
 ): Promise<HandlerResult<ScoreSplitResult>> {
+  if (task.output.mode === 'passthrough' && task.source.kind === 'parquet') {
+    return scoreParquetPassthrough(task, task.source);
+  }
   const read = await readSplit(task);
   const scored: RecordBatch[] = [];
   let rows = 0;
@@ -54,15 +61,51 @@ export default async function scoreSplit(
     piece,
     ...(read.text !== undefined ? { text: read.text } : {}),
   };
-  const transfer =
-    piece === null
-      ? []
-      : piece.kind === 'bytes'
-        ? piece.bytes.buffer instanceof ArrayBuffer
-          ? [piece.bytes.buffer]
-          : []
-        : transferListOf(piece.table);
-  return { value, transfer };
+  return { value, transfer: piece === null ? [] : pieceTransfer(piece) };
+}
+
+/**
+ * Parquet -> Parquet without re-encoding the input: the split's row groups are read once (their
+ * raw bytes); the model's columns are decoded from those bytes; only the result (and any
+ * partition columns) is encoded; the piece copies the input's column chunks byte for byte.
+ */
+async function scoreParquetPassthrough(
+  task: ScoreSplitTask,
+  source: Extract<ScoreSplitTask['source'], { kind: 'parquet' }>
+): Promise<HandlerResult<ScoreSplitResult>> {
+  const input = await readPassthroughInput(source.path, source.rowGroups);
+  const decoded = decodeParquetSlices(source.path, input.footer, source.rowGroups, input.slices, {
+    columns: source.columns,
+    batchSize: task.batchSize,
+  });
+  const partitions = task.partitions;
+  const keys = partitions?.values.map(([k]) => k) ?? [];
+  const extra: RecordBatch[] = [];
+  let rows = 0;
+  for (const batch of decoded) {
+    const full = partitions === null ? batch : withPartitions(batch, task.file, partitions);
+    for (let at = 0; at < full.numRows; at += task.batchSize) {
+      const chunk =
+        at === 0 && full.numRows <= task.batchSize
+          ? full
+          : full.slice(at, Math.min(full.numRows, at + task.batchSize));
+      const vector = await predictChunk(task, chunk, rows);
+      const kept = chunk.select(keys);
+      extra.push(
+        flattenStructColumn(
+          appendResultColumn(kept, task.output.column, vector),
+          task.output.column
+        )
+      );
+      rows += chunk.numRows;
+    }
+  }
+  if (rows === 0) return { value: { rows: 0, piece: null }, transfer: [] };
+  const piece = passthroughPiece(input, new Table(extra));
+  return {
+    value: { rows, piece: { kind: 'parquet', piece } },
+    transfer: pieceTransferList(piece),
+  };
 }
 
 async function predictChunk(task: ScoreSplitTask, chunk: RecordBatch, rowInSplit: number) {

@@ -7,6 +7,7 @@
  */
 import type { PartitionTypes, PartitionValue } from '../io/dataset.js';
 import type { Format } from '../io/format.js';
+import type { ParquetPiece } from '../io/parquet-piece.js';
 import type { PoolTask } from '../pool/protocol.js';
 import type { WireTable } from '../pool/wire-format.js';
 import type { ValueType } from '../signature/types.js';
@@ -99,8 +100,10 @@ export interface ScoreSplitTask extends PoolTask, ModelTaskFields {
 export type Piece =
   /** CSV (no header: the driver writes it) or NDJSON bytes. */
   | { kind: 'bytes'; bytes: Uint8Array }
-  /** Arrow data for the driver's IPC (or Parquet) writer, in shared memory. */
-  | { kind: 'table'; table: WireTable };
+  /** Arrow data for the driver's IPC writer, in shared memory. */
+  | { kind: 'table'; table: WireTable }
+  /** Parquet row groups encoded in the worker; the driver's assembler places them. */
+  | { kind: 'parquet'; piece: ParquetPiece };
 
 /** Facts about a text split that the driver checks and builds on. */
 export interface TextSplitFacts {

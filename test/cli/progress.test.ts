@@ -1,16 +1,10 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Table, makeVector } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBatchWriter } from '../../src/io/write-batches.js';
+import { describe, expect, it } from 'vitest';
 import {
   Progress,
   formatCount,
   formatDuration,
   formatProgressLine,
 } from '../../src/cli/progress.js';
-import { IpcRowEstimator, estimateRowTotal } from '../../src/cli/row-count.js';
-import { tempDir } from './helpers.js';
 
 describe('progress formatting', () => {
   it('formats counts and durations', () => {
@@ -72,51 +66,5 @@ describe('progress formatting', () => {
     p.finish();
     expect(out).toBe('');
     expect(p.rows).toBe(5);
-  });
-});
-
-describe('row totals', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
-
-  it('is exact for Parquet from the footer', async () => {
-    const path = join(dir, 'a.parquet');
-    const w = createBatchWriter(path);
-    const t = new Table({ x: makeVector(new Float64Array(1234)) });
-    await w.write(t.batches[0]!);
-    await w.write(t.slice(0, 66).batches[0]!);
-    await w.close();
-    expect(await estimateRowTotal(path, 'parquet')).toEqual({ rows: 1300, exact: true });
-  });
-
-  it('counts a small text file and estimates a large one from a head sample', async () => {
-    const small = join(dir, 'small.csv');
-    await writeFile(small, 'a,b\n1,2\n3,4');
-    expect(await estimateRowTotal(small, 'csv')).toEqual({ rows: 2, exact: false });
-    await writeFile(join(dir, 'small.ndjson'), '{"a":1}\n{"a":2}\n{"a":3}\n');
-    expect(await estimateRowTotal(join(dir, 'small.ndjson'), 'ndjson')).toEqual({
-      rows: 3,
-      exact: false,
-    });
-    // 300,000 rows of equal length (> the 1 MiB sample): the estimate is the exact count.
-    const big = join(dir, 'big.csv');
-    const lines = ['id,value'];
-    for (let i = 0; i < 300_000; i++) lines.push(`${String(i).padStart(6, '0')},1.5`);
-    await writeFile(big, `${lines.join('\n')}\n`);
-    expect(await estimateRowTotal(big, 'csv')).toEqual({ rows: 300_000, exact: false });
-    expect(await estimateRowTotal(join(dir, 'missing.csv'), 'csv')).toBeNull();
-    expect(await estimateRowTotal(small, 'arrows')).toBeNull();
-  });
-
-  it('refines IPC totals from batch bytes', () => {
-    const t = new Table({ x: makeVector(new Float64Array(1000)) });
-    const batch = t.batches[0]!;
-    const est = new IpcRowEstimator(batch.data.byteLength * 4);
-    expect(est.observe(batch)).toEqual({ rows: 4000, exact: false });
-    expect(est.observe(batch)).toEqual({ rows: 4000, exact: false });
   });
 });
