@@ -12,10 +12,11 @@ import { basename, dirname, join } from 'node:path';
 import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { IpcEncoder, type VectorByteSink } from './arrow-ipc.js';
+import { ByteBuffer } from './byte-buffer.js';
 import { fileSink, type ByteSink } from './byte-sink.js';
-import { CsvEncoder } from './csv.js';
+import { csvHeaderBytes, encodeCsvBatch } from './csv-format.js';
 import { detectFormat, type Format } from './format.js';
-import { encodeNdjson } from './ndjson.js';
+import { encodeNdjsonBatch } from './ndjson-format.js';
 import { ParquetEncoder } from './parquet.js';
 
 /** Options of {@link createBatchWriter}. */
@@ -57,21 +58,28 @@ function vectorFileSink(fh: FileHandle): VectorByteSink {
   };
 }
 
+/**
+ * A text format's encoder: each batch is encoded into one reused buffer and written before the
+ * next batch is encoded (so memory stays at about one batch of text).
+ */
 function textEncoder(
   sink: ByteSink,
-  encode: (b: RecordBatch) => string,
-  header: () => string
+  encode: (b: RecordBatch, first: boolean, out: ByteBuffer) => Uint8Array,
+  header: () => Uint8Array | null
 ): Encoder {
   let wrote = false;
+  const out = new ByteBuffer(1 << 16);
   return {
     async write(batch) {
+      out.reset();
+      const bytes = encode(batch, !wrote, out);
       wrote = true;
-      await sink.write(encode(batch));
+      if (bytes.length > 0) await sink.write(bytes);
     },
     async finish() {
       if (!wrote) {
         const h = header();
-        if (h !== '') await sink.write(h);
+        if (h !== null) await sink.write(h);
       }
     },
     async abort() {},
@@ -86,16 +94,18 @@ function makeEncoder(format: Format, sink: VectorByteSink, schema: ArrowSchema |
       return new IpcEncoder(sink, 'file', schema);
     case 'arrows':
       return new IpcEncoder(sink, 'stream', schema);
-    case 'csv': {
-      const csv = new CsvEncoder();
+    case 'csv':
       return textEncoder(
         sink,
-        (b) => csv.encode(b),
-        () => (schema === null ? '' : csv.headerOnly(schema.fields.map((f) => f.name)))
+        (b, first, out) => encodeCsvBatch(b, { header: first, out }),
+        () => (schema === null ? null : csvHeaderBytes(schema.fields.map((f) => f.name)))
       );
-    }
     case 'ndjson':
-      return textEncoder(sink, encodeNdjson, () => '');
+      return textEncoder(
+        sink,
+        (b, _first, out) => encodeNdjsonBatch(b, { out }),
+        () => null
+      );
     case 'json':
       throw new ModelError(
         'E_FORMAT_UNSUPPORTED',
