@@ -5,8 +5,9 @@
  * @module
  */
 import { Table, type RecordBatch } from 'apache-arrow';
-import { CsvEncoder } from '../io/csv.js';
-import { encodeNdjson } from '../io/ndjson.js';
+import { ByteBuffer } from '../io/byte-buffer.js';
+import { encodeCsvBatch } from '../io/csv-format.js';
+import { encodeNdjsonBatch } from '../io/ndjson-format.js';
 import { encodeParquetPiece, pieceTransferList } from '../io/parquet-piece.js';
 import { encodeTable, transferListOf } from '../pool/transfer.js';
 import type { OutputSpec, Piece } from './split-task.js';
@@ -39,12 +40,15 @@ export async function encodePiece(output: OutputSpec, batches: RecordBatch[]): P
   await Promise.resolve();
   switch (output.format) {
     case 'csv': {
-      const enc = new CsvEncoder();
-      enc.headerOnly(batches[0]!.schema.fields.map((f) => f.name));
-      return { kind: 'bytes', bytes: Buffer.from(batches.map((b) => enc.encode(b)).join('')) };
+      const out = new ByteBuffer();
+      for (const b of batches) encodeCsvBatch(b, { header: false, out });
+      return { kind: 'bytes', bytes: out.bytes() };
     }
-    case 'ndjson':
-      return { kind: 'bytes', bytes: Buffer.from(batches.map((b) => encodeNdjson(b)).join('')) };
+    case 'ndjson': {
+      const out = new ByteBuffer();
+      for (const b of batches) encodeNdjsonBatch(b, { out });
+      return { kind: 'bytes', bytes: out.bytes() };
+    }
     case 'parquet':
       return { kind: 'parquet', piece: encodeParquetPiece(new Table(batches)) };
     default:

@@ -7,7 +7,7 @@
  */
 import type { Schema as ArrowSchema } from 'apache-arrow';
 import { openAtomicFile, type AtomicFile } from '../io/atomic-file.js';
-import { CsvEncoder } from '../io/csv.js';
+import { csvHeaderBytes } from '../io/csv-format.js';
 import type { Format } from '../io/format.js';
 import { ParquetAssembler } from '../io/parquet-assembler.js';
 import { createBatchWriter, type BatchWriter } from '../io/write-batches.js';
@@ -67,8 +67,7 @@ class BytesPieceWriter implements PieceWriter {
     this.#file ??= (async () => {
       const file = await openAtomicFile(this.path);
       if (this.format === 'csv') {
-        const header = new CsvEncoder().headerOnly(this.schema.fields.map((f) => f.name));
-        await file.sink.write(Buffer.from(header));
+        await file.sink.write(csvHeaderBytes(this.schema.fields.map((f) => f.name)));
       }
       return file;
     })();
