@@ -36,10 +36,25 @@ import { encodeTable } from '../pool/transfer.js';
 import { Table } from 'apache-arrow';
 import type { SplitSource } from './split-task.js';
 
-/** Parquet row groups are grouped into one split up to this many rows. */
+/** Parquet row groups are grouped into one split up to this many rows (default). */
 export const kParquetSplitRows = 131072;
-/** Arrow IPC file batches are grouped into one split up to this many body bytes. */
+/** Arrow IPC file batches are grouped into one split up to this many bytes (default). */
 export const kIpcSplitBytes = 8 * 2 ** 20;
+
+/**
+ * How large splits are. Both depend on the input only, so shards agree on the plan (every shard
+ * must be run with the same values).
+ */
+export interface SplitSizes {
+  /** Parquet: consecutive row groups are grouped up to this many rows. */
+  rows: number;
+  /**
+   * CSV/NDJSON byte ranges and Arrow IPC file batch groups, in bytes; null: IPC 8 MiB, text
+   * 1/64 of the input's bytes clamped to 1-32 MiB (enough splits for many cores, few enough
+   * that per-task costs stay small).
+   */
+  bytes: number | null;
+}
 
 /** One planned split. */
 export interface PlannedSplit {
@@ -83,6 +98,7 @@ export interface InputPlan {
  * @param dataset - the resolved input
  * @param signature - the model's input signature (types text and partition columns), or null
  * @param batchSize - rows per batch for the inference sample of text files
+ * @param sizes - split sizes, see {@link SplitSizes}
  * @returns the plan
  * @throws {ModelError} E_FORMAT_MALFORMED (a file that is not of its format), E_SCHEMA_MISMATCH
  *   (a file whose columns differ from the first file's), E_FORMAT_UNSUPPORTED (`.json`)
@@ -90,7 +106,8 @@ export interface InputPlan {
 export async function planInput(
   dataset: Dataset,
   signature: Schema | null,
-  batchSize: number
+  batchSize: number,
+  sizes: SplitSizes = { rows: kParquetSplitRows, bytes: null }
 ): Promise<InputPlan> {
   const partitionTypes = partitionValueTypes(dataset.partitionKeys, signature);
   const parts = partitionFields(dataset.partitionKeys, partitionTypes);
@@ -98,14 +115,14 @@ export async function planInput(
   const base = { dataset, partitionTypes, totalBytes };
   switch (dataset.format) {
     case 'parquet':
-      return planParquet(base, parts);
+      return planParquet(base, parts, sizes.rows);
     case 'arrow':
-      return planIpcFile(base, parts);
+      return planIpcFile(base, parts, sizes.bytes ?? kIpcSplitBytes);
     case 'arrows':
       return planIpcStream(base, parts);
     case 'csv':
     case 'ndjson':
-      return planText(base, parts, signature, batchSize);
+      return planText(base, parts, signature, batchSize, sizes.bytes);
     case 'json':
       throw new ModelError(
         'E_FORMAT_UNSUPPORTED',
@@ -151,7 +168,7 @@ function checkSameColumns(
   }
 }
 
-async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
+async function planParquet(base: PlanBase, parts: Field[], splitRows: number): Promise<InputPlan> {
   const { files } = base.dataset;
   const footers: { schema: ArrowSchema; rowGroups: { rows: number; bytes: number }[] }[] = [];
   let parquetSchema: string | undefined;
@@ -199,7 +216,7 @@ async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
           return split;
         };
         for (const [g, rg] of footer.rowGroups.entries()) {
-          if (group.length > 0 && rows + rg.rows > kParquetSplitRows) yield flush();
+          if (group.length > 0 && rows + rg.rows > splitRows) yield flush();
           group.push(g);
           rows += rg.rows;
           bytes += rg.bytes;
@@ -210,7 +227,7 @@ async function planParquet(base: PlanBase, parts: Field[]): Promise<InputPlan> {
   };
 }
 
-async function planIpcFile(base: PlanBase, parts: Field[]): Promise<InputPlan> {
+async function planIpcFile(base: PlanBase, parts: Field[], splitBytes: number): Promise<InputPlan> {
   const { files } = base.dataset;
   const infos: IpcFileInfo[] = [];
   for (const f of files) {
@@ -237,7 +254,7 @@ async function planIpcFile(base: PlanBase, parts: Field[]): Promise<InputPlan> {
         const file = files[fileIndex]!;
         // The footer lists blocks, not rows: group a fixed count per split, by average size.
         const perBatch = file.size / Math.max(1, info.numRecordBatches);
-        const k = Math.max(1, Math.floor(kIpcSplitBytes / Math.max(1, perBatch)));
+        const k = Math.max(1, Math.floor(splitBytes / Math.max(1, perBatch)));
         for (let b = 0; b < info.numRecordBatches; b += k) {
           const batches = [];
           for (let i = b; i < Math.min(info.numRecordBatches, b + k); i++) batches.push(i);
@@ -291,8 +308,10 @@ async function planText(
   base: PlanBase,
   parts: Field[],
   signature: Schema | null,
-  batchSize: number
+  batchSize: number,
+  splitBytes: number | null
 ): Promise<InputPlan> {
+  void splitBytes; // byte ranges arrive with the byte-level readers
   const { files, format } = base.dataset;
   const file0 = files[0]!.path;
   // The columns and their types come from the first batch of the first file, exactly as a

@@ -44,7 +44,7 @@ import {
 } from '../udf/spark-udf.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { datasetOutput, fileOutput, type OutputSink } from './output-sink.js';
-import { planInput, type InputPlan, type PlannedSplit } from './plan-input.js';
+import { kParquetSplitRows, planInput, type InputPlan, type PlannedSplit } from './plan-input.js';
 import type {
   OutputSpec,
   ScoreSplitResult,
@@ -88,6 +88,13 @@ export interface ScoreFilesOptions {
    * shard must be given the same input, model, options and count. Default: the whole job.
    */
   shard?: ShardSpec;
+  /**
+   * Split sizes: Parquet row groups are grouped up to `rows` rows per split (default 131072);
+   * text byte ranges and Arrow IPC batch groups are `bytes` long (default: IPC 8 MiB; text
+   * 1/64 of the input, 1-32 MiB). A dataset output has one part per split. Shards of one job
+   * must use the same values.
+   */
+  splitSize?: { rows?: number; bytes?: number };
   /** Stops the run: tasks are cancelled, nothing is left at the output, E_ABORTED. */
   signal?: AbortSignal;
   /** Called after each split is written (and once at the start). */
@@ -178,6 +185,15 @@ export async function scoreFiles(
     );
   }
   const batchSize = options.batchSize ?? kDefaultBatchSize;
+  for (const [key, value] of Object.entries(options.splitSize ?? {})) {
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
+      throw new ModelError(
+        'E_OPTION_INVALID',
+        `options.splitSize.${key} must be a positive integer, found ${String(value)}`,
+        { details: { option: `splitSize.${key}`, value: String(value) } }
+      );
+    }
+  }
   const signal = options.signal;
   const shard = checkShard(options.shard);
   // Cheap checks first, in the order a user fixes them: output format, input files, model.
@@ -221,7 +237,10 @@ export async function scoreFiles(
   try {
     const metadata = await readMLmodel(model);
     const signature = metadata.signature?.inputs ?? null;
-    const plan = await planInput(dataset, signature, batchSize);
+    const plan = await planInput(dataset, signature, batchSize, {
+      rows: options.splitSize?.rows ?? kParquetSplitRows,
+      bytes: options.splitSize?.bytes ?? null,
+    });
     const needed = signature === null ? [] : requiredInputNames(signature);
     if (plan.schema.fields.length === 0 && needed.length > 0) {
       // An empty text file (no header, no line): every input the model needs is missing.
@@ -367,6 +386,7 @@ function jobFingerprint(
         : String(options.resultType ?? ''),
     params: options.params ?? null,
     batchSize: options.batchSize ?? null,
+    splitSize: options.splitSize ?? null,
   });
   return createHash('sha256').update(text).digest('hex');
 }

@@ -90,7 +90,10 @@ async function scoreParquetPassthrough(
           ? full
           : full.slice(at, Math.min(full.numRows, at + task.batchSize));
       const vector = await predictChunk(task, chunk, rows);
-      const kept = chunk.select(keys);
+      // By index: apache-arrow 21's RecordBatch.select(names) keeps each child at its old index.
+      const kept = chunk.selectAt(
+        keys.map((k) => chunk.schema.fields.findIndex((f) => f.name === k))
+      );
       extra.push(
         flattenStructColumn(
           appendResultColumn(kept, task.output.column, vector),
