@@ -2,6 +2,12 @@
  * Streaming NDJSON (JSON Lines): one JSON object per line, read incrementally into typed column
  * batches and written one object per row.
  *
+ * Reading goes through the byte parser of `ndjson-split.ts` (the same one every split of a
+ * split-parallel read uses): the file is read in large chunks, a line cut by a chunk end is
+ * carried over (the next read grows with it, so a very long line costs linear time), and rows
+ * are gathered into batches of `batchSize`. The text must be UTF-8 (a BOM at the start is
+ * skipped); invalid UTF-8 is an error naming the line and byte offset.
+ *
  * Columns are the keys of the first batch's objects (in order of first appearance); a key first
  * seen in a later batch is dropped with a warning, because a batch must not change the schema.
  * When writing, int64 values that are not safe JavaScript integers are written as decimal
@@ -10,15 +16,15 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { DataType, RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { Schema } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { throwIfAborted } from './file-errors.js';
 import { jsonValue } from './json-values.js';
-import { TextBatchAssembler, signatureColumnTypes } from './text-columns.js';
+import { NdjsonRecordParser, inferNdjsonColumns } from './ndjson-split.js';
+import { assembleBatch } from './text-columns.js';
 
 /** Options of {@link readNdjsonBatches}. */
 export interface NdjsonReadOptions {
@@ -32,14 +38,68 @@ export interface NdjsonReadOptions {
   warn?: WarnFn;
 }
 
+/** Bytes read at a time (a longer line makes the next read larger). */
+const CHUNK = 8 << 20;
+
+/** A file read forward in large chunks, keeping the unconsumed tail of the previous chunk. */
+class ChunkedFile {
+  /** The bytes held: file offsets `[offset, offset + bytes.length)`. */
+  bytes: Buffer = Buffer.alloc(0);
+  offset = 0;
+  eof = false;
+  private position = 0;
+
+  /**
+   * @param handle - the open file
+   * @param size - its size at open (reads stop one byte past it; a file that grew since is
+   *   read on in whole chunks)
+   */
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly size: number
+  ) {}
+
+  /**
+   * Drops the bytes before `keep` and reads at least one more chunk after the rest.
+   *
+   * @param keep - index into `bytes` of the first byte to keep
+   */
+  async more(keep: number): Promise<void> {
+    const kept = this.bytes.length - keep;
+    let want = Math.max(CHUNK, kept);
+    // One byte past the known end, so that the end is seen by this read.
+    if (this.size > this.position) want = Math.min(want, this.size - this.position + 1);
+    const next = Buffer.allocUnsafe(kept + want);
+    this.bytes.copy(next, 0, keep);
+    let filled = kept;
+    while (filled < next.length) {
+      const { bytesRead } = await this.handle.read(
+        next,
+        filled,
+        next.length - filled,
+        this.position
+      );
+      if (bytesRead === 0) {
+        this.eof = true;
+        break;
+      }
+      filled += bytesRead;
+      this.position += bytesRead;
+    }
+    this.offset += keep;
+    this.bytes = next.subarray(0, filled);
+  }
+}
+
 /**
  * Reads an NDJSON file as typed RecordBatches of at most `batchSize` rows.
  *
  * @param path - the file
  * @param options - see {@link NdjsonReadOptions}
  * @returns the batches in file order
- * @throws {ModelError} E_FORMAT_MALFORMED for a line that is not a JSON object, or a value that
- *   does not convert to its column type (naming file, line, column and value)
+ * @throws {ModelError} E_FORMAT_MALFORMED for a line that is not a JSON object, is not UTF-8 or
+ *   is nested too deep, or a value that does not convert to its column type (naming file, line,
+ *   column and value); E_FILE_NOT_FOUND when the file cannot be read
  */
 export async function* readNdjsonBatches(
   path: string,
@@ -47,81 +107,71 @@ export async function* readNdjsonBatches(
 ): AsyncGenerator<RecordBatch> {
   const batchSize = options.batchSize ?? 65536;
   const warn = options.warn ?? defaultWarn;
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let pending: { row: Record<string, unknown>; line: number }[] = [];
-  let assembler: TextBatchAssembler | null = null;
-  const warned = new Set<string>();
-  let lineNo = 0;
-
-  const flush = (): RecordBatch => {
-    if (assembler === null) {
-      const names: string[] = [];
-      const seen = new Set<string>();
-      for (const { row } of pending) {
-        for (const k of Object.keys(row)) {
-          if (!seen.has(k)) {
-            seen.add(k);
-            names.push(k);
-          }
-        }
-      }
-      assembler = new TextBatchAssembler(
-        names,
-        signatureColumnTypes(options.schema, names),
-        'json',
-        path
-      );
-    }
-    const a: TextBatchAssembler = assembler;
-    const known = new Set(a.names);
-    for (const { row, line } of pending) {
-      for (const k of Object.keys(row)) {
-        if (!known.has(k) && !warned.has(k)) {
-          warned.add(k);
-          warn(
-            `${path}: line ${line}: key '${k}' did not appear in the first batch of ` +
-              `${batchSize} rows; it is ignored so that every batch has the same columns.`
-          );
-        }
-      }
-      a.push(
-        a.names.map((n) => row[n]),
-        line
-      );
-    }
-    pending = [];
-    return a.flush();
-  };
-
+  let handle: FileHandle | undefined;
   try {
-    for await (const text of lines) {
-      lineNo++;
-      if (text.trim() === '') continue;
-      let row: unknown;
-      try {
-        row = JSON.parse(text);
-      } catch (e) {
-        throw new ModelError(
-          'E_FORMAT_MALFORMED',
-          `${path}: line ${lineNo}: not valid JSON (${(e as Error).message}).`,
-          { details: { file: path, line: lineNo }, cause: e }
+    handle = await open(path, 'r');
+    const file = new ChunkedFile(handle, (await handle.stat()).size);
+    await file.more(0);
+    // The columns and their types come from the first batch of records, as they always have.
+    let head = inferNdjsonColumns(file.bytes, {
+      eof: file.eof,
+      maxRows: batchSize,
+      schema: options.schema,
+      file: path,
+    });
+    while (!head.complete) {
+      await file.more(0);
+      head = inferNdjsonColumns(file.bytes, {
+        eof: file.eof,
+        maxRows: batchSize,
+        schema: options.schema,
+        file: path,
+      });
+    }
+    if (head.rows === 0) return;
+    const names = head.columns.map((c) => c.name);
+    const parser = new NdjsonRecordParser(head.columns, path);
+    const warned = new Set<string>();
+    let line = 1;
+    let pos = 0;
+    const flush = (): RecordBatch => {
+      const rows = parser.rows;
+      const datas = parser.finish().map((d) => d!);
+      return assembleBatch(
+        names,
+        datas.map((d) => d.type as DataType),
+        datas,
+        rows
+      );
+    };
+    for (;;) {
+      const chunk = parser.parse(file.bytes, {
+        start: pos,
+        eof: file.eof,
+        byteOffset: file.offset,
+        firstLine: line,
+        maxRows: batchSize - parser.rows,
+      });
+      line += chunk.lines;
+      pos = chunk.next;
+      for (const { key, line: at } of chunk.unknownKeys) {
+        if (warned.has(key)) continue;
+        warned.add(key);
+        warn(
+          `${path}: line ${at}: key '${key}' did not appear in the first batch of ` +
+            `${batchSize} rows; it is ignored so that every batch has the same columns.`
         );
       }
-      if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-        throw new ModelError(
-          'E_FORMAT_MALFORMED',
-          `${path}: line ${lineNo}: expected a JSON object per line, found ${Array.isArray(row) ? 'an array' : JSON.stringify(row)}.`,
-          { details: { file: path, line: lineNo } }
-        );
-      }
-      pending.push({ row: row as Record<string, unknown>, line: lineNo });
-      if (pending.length >= batchSize) {
+      if (parser.rows >= batchSize) {
         throwIfAborted(options.signal);
         yield flush();
+        continue;
       }
+      if (file.eof) break;
+      await file.more(pos);
+      pos = 0;
     }
-    if (pending.length > 0) {
+    if (parser.rows > 0) {
       throwIfAborted(options.signal);
       yield flush();
     }
@@ -135,8 +185,7 @@ export async function* readNdjsonBatches(
     }
     throw e;
   } finally {
-    lines.close();
-    input.destroy();
+    await handle?.close();
   }
 }
 
