@@ -15,10 +15,12 @@
  *
  * @module
  */
-import { type Field, Schema as ArrowSchema, type RecordBatch } from 'apache-arrow';
+import { open } from 'node:fs/promises';
+import { Field, Schema as ArrowSchema, Utf8, type RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { ipcFileInfo, type IpcFileInfo } from '../io/arrow-ipc.js';
-import { readCsvBatches } from '../io/csv.js';
+import { inferCsvTypes } from '../io/csv-infer.js';
+import { csvHeader } from '../io/csv-split.js';
 import {
   partitionFields,
   partitionValueTypes,
@@ -27,14 +29,15 @@ import {
 } from '../io/dataset.js';
 import { footerRowGroups, footerSchema, readParquetFooter } from '../io/parquet-footer.js';
 import { parquetArrowSchema } from '../io/parquet-row-groups.js';
-import { readNdjsonBatches } from '../io/ndjson.js';
+import { inferNdjsonColumns } from '../io/ndjson-split.js';
+import { fileNotFound } from '../io/file-errors.js';
+import { signatureColumnTypes, textColumnArrowType } from '../io/text-columns.js';
 import { readBatches } from '../io/read-batches.js';
 import { encodeThriftStruct } from '../io/thrift-compact.js';
-import { valueTypeFor } from '../signature/arrow-types.js';
 import type { Schema, ValueType } from '../signature/types.js';
 import { encodeTable } from '../pool/transfer.js';
 import { Table } from 'apache-arrow';
-import type { SplitSource } from './split-task.js';
+import { kFirstSplit, type SplitSource } from './split-task.js';
 
 /** Parquet row groups are grouped into one split up to this many rows (default). */
 export const kParquetSplitRows = 131072;
@@ -78,7 +81,9 @@ export interface InputPlan {
   /** Partition column types (from the signature where it names them). */
   partitionTypes: PartitionTypes;
   /** CSV/NDJSON: every file column with its final type (signature, else inferred once). */
-  textColumns: { name: string; type: ValueType }[] | null;
+  textColumns: TextColumn[] | null;
+  /** CSV/NDJSON: where each file's records begin. */
+  textStarts: TextFileStart[] | null;
   /** Rows in the input, when known up front (Parquet). */
   totalRows: number | null;
   /**
@@ -193,6 +198,7 @@ async function planParquet(base: PlanBase, parts: Field[], splitRows: number): P
     ...base,
     schema: withFields(footers[0]!.schema, parts),
     textColumns: null,
+    textStarts: null,
     totalRows,
     uniformParquetSchema,
     async *splits() {
@@ -246,6 +252,7 @@ async function planIpcFile(base: PlanBase, parts: Field[], splitBytes: number): 
     ...base,
     schema: withFields(infos[0]!.schema, parts),
     textColumns: null,
+    textStarts: null,
     totalRows: null,
     uniformParquetSchema: false,
     async *splits() {
@@ -277,6 +284,7 @@ async function planIpcStream(base: PlanBase, parts: Field[]): Promise<InputPlan>
     ...base,
     schema: withFields(first.schema, parts),
     textColumns: null,
+    textStarts: null,
     totalRows: null,
     uniformParquetSchema: false,
     async *splits(signal) {
@@ -311,46 +319,157 @@ async function planText(
   batchSize: number,
   splitBytes: number | null
 ): Promise<InputPlan> {
-  void splitBytes; // byte ranges arrive with the byte-level readers
   const { files, format } = base.dataset;
-  const file0 = files[0]!.path;
-  // The columns and their types come from the first batch of the first file, exactly as a
-  // one-thread read types them; every split then parses with these types.
-  const reader =
-    format === 'csv'
-      ? readCsvBatches(file0, { schema: signature, batchSize })
-      : readNdjsonBatches(file0, { schema: signature, batchSize });
-  let schema: ArrowSchema | null = null;
-  for await (const b of reader) {
-    schema = b.schema;
-    break;
+  const csv = format === 'csv';
+  // Each file's data start (after its header), and the columns with their final types: the
+  // signature's, else inferred from the first batch of the first file exactly as a one-thread
+  // read infers them. Every split then parses with these types.
+  const starts: TextFileStart[] = [];
+  let columns: TextColumn[] = [];
+  for (const [i, file] of files.entries()) {
+    if (csv) {
+      const head = await readHead(file.path, file.size, (bytes, eof) =>
+        csvHeader(bytes, eof, file.path)
+      );
+      const names = head.value.names;
+      if (i === 0) {
+        const known = signatureColumnTypes(signature, names);
+        const types =
+          names.length === 0
+            ? []
+            : (
+                await readHead(file.path, file.size, (bytes, eof) =>
+                  inferCsvTypes(bytes, head.value.dataStart, names, known, batchSize, {
+                    eof,
+                    file: file.path,
+                  })
+                )
+              ).value;
+        columns = names.map((name, c) => ({ name, type: types[c]!, inferred: known[c] === null }));
+      } else {
+        checkSameNames(
+          columns.map((c) => c.name),
+          names,
+          file.path,
+          files[0]!.path
+        );
+      }
+      starts.push({ dataStart: head.value.dataStart, lines: head.value.dataLine - 1 });
+    } else {
+      if (i === 0) {
+        const inferred = await readHead(file.path, file.size, (bytes, eof) => {
+          const r = inferNdjsonColumns(bytes, {
+            eof,
+            maxRows: batchSize,
+            schema: signature,
+            file: file.path,
+          });
+          return r.complete || eof ? r : null;
+        });
+        columns = inferred.value.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          inferred: !c.declared,
+        }));
+      }
+      starts.push({ dataStart: 0, lines: 0 });
+    }
   }
-  if (schema === null) schema = new ArrowSchema([]);
-  const textColumns = schema.fields.map((f) => ({ name: f.name, type: valueTypeFor(f.type) }));
+  const fields = columns.map(
+    (c) => new Field(c.name, textColumnArrowType(c.type) ?? new Utf8(), true)
+  );
+  const size =
+    splitBytes ?? Math.min(32 * 2 ** 20, Math.max(2 ** 20, Math.ceil(base.totalBytes / 64)));
   return {
     ...base,
-    schema: withFields(schema, parts),
-    textColumns,
+    schema: withFields(new ArrowSchema(fields), parts),
+    textColumns: columns,
+    textStarts: starts,
     totalRows: null,
     uniformParquetSchema: false,
     async *splits() {
       let index = 0;
       for (const [fileIndex, file] of files.entries()) {
-        yield {
-          index: index++,
-          fileIndex,
-          source: {
-            kind: format as 'csv' | 'ndjson',
-            path: file.path,
-            start: 0,
-            end: file.size,
-            fileSize: file.size,
-            how: { kind: 'exact', inQuotes: false },
-            columns: textColumns.map((c) => ({ name: c.name, type: c.type })),
-          },
-          bytes: file.size,
-        };
+        const { dataStart } = starts[fileIndex]!;
+        let start = dataStart;
+        do {
+          const end = Math.min(file.size, start + size);
+          yield {
+            index: index++,
+            fileIndex,
+            source: {
+              kind: format as 'csv' | 'ndjson',
+              path: file.path,
+              start,
+              end,
+              fileSize: file.size,
+              dataStart,
+              how: start === dataStart ? kFirstSplit : { kind: 'guess' },
+              columns: columns.map((c) => ({ ...c })),
+            },
+            bytes: end - start,
+          };
+          start = end;
+        } while (start < file.size);
       }
     },
   };
+}
+
+/** A text column with its final type. */
+export interface TextColumn {
+  name: string;
+  type: ValueType;
+  /** Inferred from the data (not typed by the signature). */
+  inferred: boolean;
+}
+
+/** Where a text file's records begin. */
+export interface TextFileStart {
+  /** Offset of the first record (after a CSV header). */
+  dataStart: number;
+  /** Line terminators before it (the header's lines). */
+  lines: number;
+}
+
+/**
+ * Reads a file's head until `take` can answer (it returns null for "more bytes"), doubling the
+ * bytes read each time.
+ */
+async function readHead<T>(
+  path: string,
+  size: number,
+  take: (bytes: Uint8Array, eof: boolean) => T | null
+): Promise<{ value: T; bytes: number }> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileNotFound(path, e);
+  }
+  try {
+    for (let length = Math.min(size, 2 ** 20); ; length = Math.min(size, length * 2)) {
+      const bytes = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(bytes, done, length - done, done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      const eof = done >= size;
+      const value = take(bytes.subarray(0, done), eof);
+      if (value !== null) return { value, bytes: done };
+      if (eof)
+        throw new ModelError('E_INTERNAL', `${path}: the head parser wants more than the file`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Fails when a CSV file's header differs from the first file's. */
+function checkSameNames(first: string[], names: string[], file: string, firstFile: string): void {
+  const a = new ArrowSchema(first.map((n) => new Field(n, new Utf8(), true)));
+  const b = new ArrowSchema(names.map((n) => new Field(n, new Utf8(), true)));
+  checkSameColumns(a, b, file, firstFile);
 }

@@ -21,7 +21,10 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { extname, relative } from 'node:path';
 import { type Schema as ArrowSchema, vectorFromArray, type DataType } from 'apache-arrow';
-import { ModelError } from '../errors.js';
+import { ModelError, deserializeError } from '../errors.js';
+import { rebaseCsvError } from '../io/csv-errors.js';
+import { rebaseNdjsonError } from '../io/ndjson-split.js';
+import { scanTextPrefix } from './text-prefix.js';
 import { isGlobPattern, resolveDataset } from '../io/dataset.js';
 import type { DatasetCommit, ShardSpec } from '../io/dataset-output.js';
 import { detectFormat, type Format } from '../io/format.js';
@@ -50,6 +53,7 @@ import type {
   ScoreSplitResult,
   ScoreSplitTask,
   SplitSource,
+  TextSource,
   TextStart,
 } from './split-task.js';
 
@@ -83,9 +87,10 @@ export interface ScoreFilesOptions {
    */
   outputFormat?: Format;
   /**
-   * Score only this shard of the job's splits (split `k` belongs to shard `k % count`), writing
-   * its parts into the output directory; the last shard to finish commits the dataset. Every
-   * shard must be given the same input, model, options and count. Default: the whole job.
+   * Score only this shard of the job's splits (a contiguous block of them; every N-th batch of
+   * an Arrow IPC stream), writing its parts into the output directory; the last shard to finish
+   * commits the dataset. Every shard must be given the same input, model, options and count.
+   * Default: the whole job.
    */
   shard?: ShardSpec;
   /**
@@ -402,10 +407,12 @@ async function isDirectoryOrGlob(input: string): Promise<boolean> {
 }
 
 /**
- * Whether a Parquet -> Parquet run can copy the input's column chunks instead of re-encoding
- * them: the result columns must be new names (a result replacing an input column keeps that
- * column's place, which copied row groups cannot), and one output file needs every input file
- * to have the same Parquet schema (a dataset output has a file per split).
+ * Whether the run can copy the input's encoded bytes instead of re-encoding them: Parquet ->
+ * Parquet (column chunks) and CSV -> CSV (records, so input columns come out exactly as they
+ * came in). The result columns must be new names (a result replacing an input column keeps that
+ * column's place, which copied bytes cannot); one Parquet output file needs every input file to
+ * have the same Parquet schema (a dataset output has a file per split); CSV records cannot take
+ * partition columns.
  */
 function canPassThrough(
   plan: InputPlan,
@@ -413,8 +420,10 @@ function canPassThrough(
   outputSchema: ArrowSchema,
   toDirectory: boolean
 ): boolean {
-  if (plan.dataset.format !== 'parquet' || format !== 'parquet') return false;
-  if (!toDirectory && !plan.uniformParquetSchema) return false;
+  const from = plan.dataset.format;
+  if (from !== format || (from !== 'parquet' && from !== 'csv')) return false;
+  if (from === 'parquet' && !toDirectory && !plan.uniformParquetSchema) return false;
+  if (from === 'csv' && plan.dataset.partitionKeys.length > 0) return false;
   const input = plan.schema.fields.map((f) => f.name);
   const output = outputSchema.fields.map((f) => f.name);
   // No result name among the inputs: the output is the input's columns, then new ones.
@@ -468,14 +477,30 @@ interface InFlight {
   result: Promise<Settled<TaskSuccess<ScoreSplitResult>>>;
 }
 
+/** Per-file state of text splits, advanced in split order. */
+interface TextCursor {
+  /** The quote state at the raw start of the file's next split (from the parities so far). */
+  inQuotes: boolean;
+  /**
+   * Where the next split's first record must start; null when the split before it was not
+   * scored by this run (a shard starting mid-file), so there is nothing to compare with.
+   */
+  next: number | null;
+  /** Line terminators before it; null when not counted (counted from the file on an error). */
+  lines: number | null;
+}
+
 /** One run's window of split tasks: dispatch ahead, settle and write in order. */
 class SplitRun {
   readonly #plan: InputPlan;
   readonly #udf: UdfInternals;
   readonly #s: RunSettings;
   #rows = 0;
+  /** Rows of the splits settled so far (ahead of `#rows` while a write is in progress). */
+  #rowsSettled = 0;
   #bytes = 0;
   #splits = 0;
+  readonly #cursors = new Map<number, TextCursor>();
 
   constructor(plan: InputPlan, udf: UdfInternals, settings: RunSettings) {
     this.#plan = plan;
@@ -486,7 +511,7 @@ class SplitRun {
   async run(): Promise<{ rows: number; splits: number }> {
     const { workers, inFlightPerWorker } = this.#udf.options;
     const limit = Math.max(1, workers * inFlightPerWorker);
-    const source = this.#plan.splits(this.#s.signal)[Symbol.asyncIterator]();
+    const source = this.#owned()[Symbol.asyncIterator]();
     const queue: InFlight[] = [];
     let exhausted = false;
     let writing: Promise<void> | undefined;
@@ -500,8 +525,6 @@ class SplitRun {
             exhausted = true;
             break;
           }
-          const { index, count } = this.#s.shard;
-          if (next.value.index % count !== index) continue;
           queue.push(this.#dispatch(next.value, this.#firstGuess(next.value)));
         }
         const head = queue.shift();
@@ -526,6 +549,30 @@ class SplitRun {
       // Tasks still in flight after a failure finish in the background; the UDF's close waits.
       for (const f of queue) void f.result;
     }
+  }
+
+  /**
+   * The splits this run scores. A shard of a planned input (files with footers or sizes) takes
+   * a contiguous block of the splits, so its text splits follow each other (their quote state
+   * carries over) and it reads each file's bytes once; a shard of an Arrow IPC stream, whose
+   * splits appear as the stream is read, takes every N-th batch.
+   */
+  async *#owned(): AsyncGenerator<PlannedSplit> {
+    const { index, count } = this.#s.shard;
+    const splits = this.#plan.splits(this.#s.signal);
+    if (count === 1) {
+      yield* splits;
+      return;
+    }
+    if (this.#plan.dataset.format === 'arrows') {
+      for await (const split of splits) if (split.index % count === index) yield split;
+      return;
+    }
+    const all: PlannedSplit[] = [];
+    for await (const split of splits) all.push(split);
+    const from = Math.floor((index * all.length) / count);
+    const to = Math.floor(((index + 1) * all.length) / count);
+    yield* all.slice(from, to);
   }
 
   #throwIfAborted(): void {
@@ -553,12 +600,7 @@ class SplitRun {
   }
 
   #dispatch(split: PlannedSplit, how: TextStart | undefined): InFlight {
-    const source: SplitSource =
-      how !== undefined && (split.source.kind === 'csv' || split.source.kind === 'ndjson')
-        ? { ...split.source, how }
-        : split.source.kind === 'parquet'
-          ? { ...split.source, columns: this.#s.projection }
-          : split.source;
+    const source = this.#source(split, how);
     const file = this.#plan.dataset.files[split.fileIndex]!;
     const task: Omit<ScoreSplitTask, 'handler' | keyof ModelTaskFields> = {
       split: split.index,
@@ -581,21 +623,109 @@ class SplitRun {
     return { split, how, result };
   }
 
-  /** Waits for a split in order, verifies text facts (re-running a wrong guess), counts it. */
+  /** What the split's task reads: its start mode, projection and record bounds applied. */
+  #source(split: PlannedSplit, how: TextStart | undefined): SplitSource {
+    const s = split.source;
+    const projection = this.#s.projection;
+    if (s.kind === 'parquet') return { ...s, columns: projection };
+    if (s.kind !== 'csv' && s.kind !== 'ndjson') return s;
+    const keep = projection === null ? null : new Set(projection);
+    return {
+      ...s,
+      how: how ?? s.how,
+      columns:
+        keep === null
+          ? s.columns
+          : s.columns.map((c) => (keep.has(c.name) ? c : { ...c, type: 'skip' as const })),
+      ...(projection !== null && this.#s.output.mode === 'passthrough'
+        ? { recordBounds: true }
+        : {}),
+    };
+  }
+
+  /**
+   * The text cursor of a file: where its next split must start, its quote state and lines. A
+   * shard whose first split of the file starts mid-file scans the bytes before it for their
+   * quote parity (the splits there belong to other shards).
+   */
+  async #cursor(split: PlannedSplit): Promise<TextCursor> {
+    let cursor = this.#cursors.get(split.fileIndex);
+    if (cursor === undefined) {
+      const start = this.#plan.textStarts![split.fileIndex]!;
+      const source = split.source as TextSource;
+      if (source.start === start.dataStart) {
+        cursor = { inQuotes: false, next: start.dataStart, lines: start.lines };
+      } else {
+        const quotes = source.kind === 'csv';
+        const prefix = quotes
+          ? await scanTextPrefix(source.path, start.dataStart, source.start)
+          : { parity: 0 };
+        cursor = { inQuotes: prefix.parity === 1, next: null, lines: null };
+      }
+      this.#cursors.set(split.fileIndex, cursor);
+    }
+    return cursor;
+  }
+
+  /** Line terminators before `offset` of a text file (header included). */
+  async #linesBefore(split: PlannedSplit, offset: number): Promise<number> {
+    const start = this.#plan.textStarts![split.fileIndex]!;
+    const source = split.source as TextSource;
+    const scan = await scanTextPrefix(source.path, start.dataStart, offset, true);
+    return start.lines + scan.lines;
+  }
+
+  /**
+   * Waits for a split in order and checks it. A text split sent with a guessed start is
+   * verified against the quote state the splits before it give (true state at its raw start =
+   * XOR of their parities): a wrong guess is re-run with the exact state. Its first record must
+   * start where the previous split's last ended; its parse error (returned, not thrown) counts
+   * only then, with its line re-based.
+   */
   async #settle(head: InFlight): Promise<ScoreSplitResult> {
-    const settled = await head.result;
     const split = head.split;
     const file = this.#plan.dataset.files[split.fileIndex]!.path;
+    let settled = await head.result;
     if (!settled.ok) throw this.#located(settled.error, file, split);
-    this.#udf.countRows(settled.value.threadId, settled.value.value.rows);
-    return settled.value.value;
+    let value = settled.value.value;
+    const text = value.text;
+    if (text !== undefined) {
+      const cursor = await this.#cursor(split);
+      const state = cursor.inQuotes ? 1 : 0;
+      if (text.guessParity !== null && text.guessParity !== state) {
+        settled = await this.#dispatch(split, { kind: 'exact', inQuotes: cursor.inQuotes }).result;
+        if (!settled.ok) throw this.#located(settled.error, file, split);
+        value = settled.value.value;
+      }
+      const facts = value.text!;
+      if (cursor.next !== null && facts.first !== cursor.next) {
+        throw new ModelError(
+          'E_INTERNAL',
+          `${file}: split ${split.index} starts its records at byte ${facts.first}, but the split before it ended at byte ${cursor.next}`,
+          { details: { file, split: split.index, first: facts.first, expected: cursor.next } }
+        );
+      }
+      if (value.error !== undefined) {
+        const error = deserializeError(value.error);
+        const lines = cursor.lines ?? (await this.#linesBefore(split, facts.first));
+        throw split.source.kind === 'csv'
+          ? rebaseCsvError(error, lines)
+          : rebaseNdjsonError(error, lines);
+      }
+      cursor.inQuotes = (state ^ facts.parity) === 1;
+      cursor.next = facts.next;
+      cursor.lines = cursor.lines === null ? null : cursor.lines + facts.lines;
+    }
+    this.#udf.countRows(settled.value.threadId, value.rows);
+    this.#rowsSettled += value.rows;
+    return value;
   }
 
   #located(error: unknown, file: string, split: PlannedSplit): unknown {
     if (!ModelError.is(error)) return error;
     const d = error.details;
     if (typeof d['rowInSplit'] === 'number' && typeof d['rowsInChunk'] === 'number') {
-      const a = this.#rows + d['rowInSplit'];
+      const a = this.#rowsSettled + d['rowInSplit'];
       const b = a + d['rowsInChunk'] - 1;
       return new ModelError(error.code, `${file}: rows ${a}..${b}: ${error.message}`, {
         details: { ...d, file, rowStart: a, rowEnd: b + 1, split: split.index },

@@ -11,7 +11,9 @@
  * @module
  */
 import { type RecordBatch, Table, type Vector } from 'apache-arrow';
-import { ModelError } from '../errors.js';
+import { ModelError, serializeError } from '../errors.js';
+import { ByteBuffer } from '../io/byte-buffer.js';
+import { csvCellWriters } from '../io/csv-format.js';
 import { passthroughPiece, readPassthroughInput } from '../io/parquet-passthrough.js';
 import { pieceTransferList } from '../io/parquet-piece.js';
 import { decodeParquetSlices } from '../io/parquet-row-groups.js';
@@ -21,7 +23,7 @@ import { appendResultColumn, flattenStructColumn } from '../udf/append-result.js
 import { predictColumn } from '../udf/model-task.js';
 import { encodePiece, pieceTransfer } from './encode-piece.js';
 import { withPartitions } from './partition-columns.js';
-import { readSplit } from './read-split.js';
+import { readSplit, type SplitRead } from './read-split.js';
 import type { ScoreSplitResult, ScoreSplitTask } from './split-task.js';
 
 /**
@@ -37,6 +39,14 @@ export default async function scoreSplit(
     return scoreParquetPassthrough(task, task.source);
   }
   const read = await readSplit(task);
+  if (read.error !== undefined) {
+    // Not thrown: the driver first checks that this split started where it should.
+    return {
+      value: { rows: 0, piece: null, ...textFacts(read), error: serializeError(read.error) },
+      transfer: [],
+    };
+  }
+  if (read.records !== undefined) return scoreCsvPassthrough(task, read, read.records);
   const scored: RecordBatch[] = [];
   let rows = 0;
   for (const batch of read.batches) {
@@ -56,11 +66,7 @@ export default async function scoreSplit(
     }
   }
   const piece = rows === 0 ? null : await encodePiece(task.output, scored);
-  const value: ScoreSplitResult = {
-    rows,
-    piece,
-    ...(read.text !== undefined ? { text: read.text } : {}),
-  };
+  const value: ScoreSplitResult = { rows, piece, ...textFacts(read) };
   return { value, transfer: piece === null ? [] : pieceTransfer(piece) };
 }
 
@@ -109,6 +115,58 @@ async function scoreParquetPassthrough(
     value: { rows, piece: { kind: 'parquet', piece } },
     transfer: pieceTransferList(piece),
   };
+}
+
+/**
+ * CSV -> CSV without re-formatting the input: every output line is the input record's own
+ * bytes (terminator excluded), a comma, then the result's cells; only the model's columns were
+ * parsed. Input columns come out exactly as they came in.
+ */
+async function scoreCsvPassthrough(
+  task: ScoreSplitTask,
+  read: SplitRead,
+  records: NonNullable<SplitRead['records']>
+): Promise<HandlerResult<ScoreSplitResult>> {
+  const out = new ByteBuffer(records.bytes.byteLength + 32 * records.starts.length);
+  let rows = 0;
+  for (const batch of read.batches) {
+    for (let at = 0; at < batch.numRows; at += task.batchSize) {
+      const chunk =
+        at === 0 && batch.numRows <= task.batchSize
+          ? batch
+          : batch.slice(at, Math.min(batch.numRows, at + task.batchSize));
+      const vector = await predictChunk(task, chunk, rows);
+      const result = flattenStructColumn(
+        appendResultColumn(chunk.selectAt([]), task.output.column, vector),
+        task.output.column
+      );
+      const cells = csvCellWriters(result);
+      for (let r = 0; r < chunk.numRows; r++) {
+        const row = rows + r;
+        out.writeBytes(
+          records.bytes,
+          records.starts[row]! - records.base,
+          records.ends[row]! - records.base
+        );
+        for (const cell of cells) {
+          out.writeByte(44); // ','
+          cell(out, r);
+        }
+        out.writeByte(10); // '\n'
+      }
+      rows += chunk.numRows;
+    }
+  }
+  const bytes = out.bytes();
+  const piece = rows === 0 ? null : ({ kind: 'bytes', bytes } as const);
+  return {
+    value: { rows, piece, ...textFacts(read) },
+    transfer: piece === null ? [] : pieceTransfer(piece),
+  };
+}
+
+function textFacts(read: SplitRead): Pick<ScoreSplitResult, 'text'> {
+  return read.text !== undefined ? { text: read.text } : {};
 }
 
 async function predictChunk(task: ScoreSplitTask, chunk: RecordBatch, rowInSplit: number) {

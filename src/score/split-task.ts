@@ -6,6 +6,7 @@
  * @module
  */
 import type { PartitionTypes, PartitionValue } from '../io/dataset.js';
+import type { WireError } from '../errors.js';
 import type { Format } from '../io/format.js';
 import type { ParquetPiece } from '../io/parquet-piece.js';
 import type { PoolTask } from '../pool/protocol.js';
@@ -35,6 +36,9 @@ export interface SplitPartitions {
  */
 export type TextStart = { kind: 'exact'; inQuotes: boolean } | { kind: 'guess' };
 
+/** The split starts at the file's data start (a record start by definition). */
+export const kFirstSplit: TextStart = { kind: 'exact', inQuotes: false };
+
 /** What a split task reads. */
 export type SplitSource =
   | {
@@ -50,21 +54,29 @@ export type SplitSource =
       kind: 'batch';
       table: WireTable;
     }
-  | {
-      kind: 'csv' | 'ndjson';
-      path: string;
-      /** The raw byte range `[start, end)`: the split owns the records that start in it. */
-      start: number;
-      end: number;
-      /** Size of the file (the split reads past `end` to finish its last record). */
-      fileSize: number;
-      how: TextStart;
-      /**
-       * Every column of the file, in file order (CSV: the header's; NDJSON: first-seen key
-       * order), with its final type, or `skip` to not materialise it (projection).
-       */
-      columns: { name: string; type: ValueType | 'skip' }[];
-    };
+  | TextSource;
+
+/** A CSV or NDJSON byte range. */
+export interface TextSource {
+  kind: 'csv' | 'ndjson';
+  path: string;
+  /** The raw byte range `[start, end)`: the split owns the records that start in it. */
+  start: number;
+  end: number;
+  /** Size of the file (the split reads past `end` to finish its last record). */
+  fileSize: number;
+  /** Where the file's data starts (after a CSV header; 0 for NDJSON). */
+  dataStart: number;
+  how: TextStart;
+  /**
+   * Every column of the file, in file order (CSV: the header's; NDJSON: first-seen key
+   * order), with its final type, or `skip` to not materialise it (projection); `inferred`
+   * when the type was inferred (not from the signature), for error hints.
+   */
+  columns: { name: string; type: ValueType | 'skip'; inferred?: boolean }[];
+  /** CSV passthrough: collect each record's byte range (its bytes are copied). */
+  recordBounds?: boolean;
+}
 
 /** What a split task writes. */
 export interface OutputSpec {
@@ -115,8 +127,11 @@ export interface TextSplitFacts {
   lines: number;
   /** Parity of the `"` bytes in the raw range `[start, end)`. */
   parity: 0 | 1;
-  /** Guess mode: parity of the `"` bytes in `[start, guessed terminator)`. */
-  guessParity?: 0 | 1;
+  /**
+   * Guess mode: the guess was right exactly when this equals the true quote state at `start`
+   * (1: inside a quoted field); null for an exact start.
+   */
+  guessParity: 0 | 1 | null;
 }
 
 /** The reply value of a split task. */
@@ -125,4 +140,10 @@ export interface ScoreSplitResult {
   /** Null for a split with no rows. */
   piece: Piece | null;
   text?: TextSplitFacts;
+  /**
+   * A text split's parse error, returned rather than thrown: it only counts once the driver
+   * has verified the split's start (a wrongly guessed start parses garbage). Lines are counted
+   * from 1 at `text.first`.
+   */
+  error?: WireError;
 }
