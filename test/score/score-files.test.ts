@@ -170,6 +170,62 @@ describe('scoreFiles', () => {
     expect(await rows(out)).toEqual(expected);
   });
 
+  it('CSV with quoted newlines, commas and quotes: tiny splits equal a one-thread read', async () => {
+    // Quoted fields with newlines straddle split boundaries: guessed record starts are wrong
+    // there and must be re-run exactly; every split must start where the one before ended.
+    const lines = ['id,note,' + features.join(',')];
+    for (let i = 0; i < 900; i++) {
+      const note =
+        i % 3 === 0
+          ? `"line one\nline ""two"", with comma\r\nline ${i}"`
+          : i % 3 === 1
+            ? `"${'x'.repeat(i % 50)}"`
+            : '';
+      lines.push(
+        [`"r${i}"`, note, ...features.map((_, c) => String((i * (c + 1)) % 17))].join(',')
+      );
+    }
+    const input = join(dir, 'quoted.csv');
+    await writeFile(input, `${lines.join('\r\n')}\r\n`);
+    const model = await loadModel(linear);
+    const typed = { schema: model.signature!.inputs };
+    const oneThread = rowsOf(await collect(readBatches(input, typed)));
+    const prediction = (await model.predict(
+      new Table(await collect(readBatches(input, typed)))
+    )) as Float64Array;
+    for (const [bytes, small] of [
+      [300, false],
+      [4096, true],
+    ] as const) {
+      for (const ext of ['csv', 'parquet']) {
+        const out = join(dir, `quoted-${bytes}.${ext}`);
+        const summary = await scoreFiles(linear, input, out, {
+          pool,
+          splitSize: { bytes },
+          ...(small ? { batchSize: 7 } : {}),
+        });
+        expect(summary.splits).toBeGreaterThan(3);
+        const got = await rows(out);
+        expect(got).toEqual(oneThread.map((r, i) => ({ ...r, prediction: prediction[i] })));
+      }
+    }
+    // CSV -> CSV copies the input records: the notes come out byte for byte (CRLF inside quotes).
+    const copied = await readFile(join(dir, 'quoted-300.csv'), 'utf8');
+    expect(copied).toContain('"line one\nline ""two"", with comma\r\nline 3"');
+    // A bad value deep in the file is reported at its line in the whole file, from any split.
+    const bad = lines.slice();
+    bad[700] = bad[700]!.replace(/,(\d+)$/, ',oops');
+    const badInput = join(dir, 'quoted-bad.csv');
+    await writeFile(badInput, `${bad.join('\r\n')}\r\n`);
+    const oneThreadError = await collect(readBatches(badInput, typed)).catch((e: unknown) => e);
+    const splitError = await scoreFiles(linear, badInput, join(dir, 'never.parquet'), {
+      pool,
+      splitSize: { bytes: 300 },
+    }).catch((e: unknown) => e);
+    expect((splitError as Error).message).toBe((oneThreadError as Error).message);
+    expect((splitError as Error).message).toMatch(/line \d+/);
+  });
+
   it('a failing model leaves no output file and no temporary file', async () => {
     const fails = join(dir, 'fails');
     await mkdir(fails);
