@@ -1,7 +1,7 @@
 /**
- * Streaming CSV: parse incrementally into typed column batches, and write batches back so that a
- * scored file can be scored again (integers without `.0`, floats exact, nulls empty, strings
- * always quoted so `"007"` stays a string even where the column type is inferred).
+ * Streaming CSV: parse incrementally into typed column batches (writing: `csv-format.ts`, whose
+ * output reads back the same: strings always quoted so `"007"` stays a string even where the
+ * column type is inferred).
  *
  * Reading parses BYTES straight into typed columns (`csv-records.ts`, the one CSV parser): the
  * file is read in large chunks, complete records are parsed, a record cut off by a chunk's end
@@ -11,7 +11,7 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { type DataType, type RecordBatch, Type } from 'apache-arrow';
+import type { DataType, RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { Schema, ValueType } from '../signature/types.js';
 import { throwIfAborted } from './file-errors.js';
@@ -19,7 +19,6 @@ import type { CsvRecord } from './csv-tokenizer.js';
 import { csvTypeIsInferred, inferCsvTypes } from './csv-infer.js';
 import { type CsvColumnSpec, CsvRecordParser } from './csv-records.js';
 import { csvHeader } from './csv-split.js';
-import { jsonValue } from './json-values.js';
 import { TextBatchAssembler, assembleBatch, signatureColumnTypes } from './text-columns.js';
 
 /** Options of {@link readCsvBatches}. */
@@ -338,93 +337,4 @@ function csvError(file: string, e: unknown): unknown {
     });
   }
   return e;
-}
-
-function quote(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`;
-}
-
-/** Formats a float so it re-reads as the same float and as a float (`1.0`, not `1`). */
-export function formatCsvFloat(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return 'inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-inf';
-  const s = String(v);
-  return /^-?\d+$/.test(s) ? `${s}.0` : s;
-}
-
-type CellFormatter = (v: unknown) => string;
-
-function cellFormatter(type: DataType): CellFormatter {
-  switch (type.typeId) {
-    case Type.Int:
-      return (v) => String(v);
-    case Type.Float:
-      return (v) => formatCsvFloat(v as number);
-    case Type.Bool:
-      return (v) => (v ? 'true' : 'false');
-    case Type.Utf8:
-    case Type.LargeUtf8:
-      return (v) => quote(v as string);
-    case Type.Dictionary:
-      return cellFormatter((type as unknown as { dictionary: DataType }).dictionary);
-    case Type.Timestamp:
-    case Type.Date:
-      return (v) => jsonValue(v, type) as string;
-    case Type.Binary:
-    case Type.LargeBinary:
-    case Type.FixedSizeBinary:
-      return (v) => quote(jsonValue(v, type) as string);
-    default:
-      // Lists, structs, maps: JSON text, which the reader parses back against the signature.
-      return (v) => {
-        const j = jsonValue(v, type);
-        return typeof j === 'number' ? String(j) : quote(JSON.stringify(j));
-      };
-  }
-}
-
-/**
- * Turns batches into CSV text: a header row, then one line per row (`\n` line ends).
- */
-export class CsvEncoder {
-  private header: string | null = null;
-
-  /**
-   * Encodes one batch (the header is emitted before the first batch only).
-   *
-   * @param batch - the batch
-   * @returns CSV text ending with a newline
-   */
-  encode(batch: RecordBatch): string {
-    const fields = batch.schema.fields;
-    const parts: string[] = [];
-    if (this.header === null) {
-      this.header = fields.map((f) => (/[",\r\n]/.test(f.name) ? quote(f.name) : f.name)).join(',');
-      parts.push(this.header, '\n');
-    }
-    const cols = fields.map((f, i) => ({ vec: batch.getChildAt(i), fmt: cellFormatter(f.type) }));
-    for (let r = 0; r < batch.numRows; r++) {
-      for (let c = 0; c < cols.length; c++) {
-        if (c > 0) parts.push(',');
-        const col = cols[c];
-        const v: unknown = col?.vec?.get(r);
-        if (v !== null && v !== undefined && col !== undefined) parts.push(col.fmt(v));
-      }
-      parts.push('\n');
-    }
-    return parts.join('');
-  }
-
-  /**
-   * The header line for a file with no batches, from the output schema.
-   *
-   * @param names - the column names
-   * @returns the header text (empty if a header was already written)
-   */
-  headerOnly(names: readonly string[]): string {
-    if (this.header !== null) return '';
-    this.header = names.map((n) => (/[",\r\n]/.test(n) ? quote(n) : n)).join(',');
-    return `${this.header}\n`;
-  }
 }

@@ -1,6 +1,6 @@
 /**
  * Streaming NDJSON (JSON Lines): one JSON object per line, read incrementally into typed column
- * batches and written one object per row.
+ * batches (writing: `ndjson-format.ts`).
  *
  * Reading goes through the byte parser of `ndjson-split.ts` (the same one every split of a
  * split-parallel read uses): the file is read in large chunks, a line cut by a chunk end is
@@ -10,9 +10,6 @@
  *
  * Columns are the keys of the first batch's objects (in order of first appearance); a key first
  * seen in a later batch is dropped with a warning, because a batch must not change the schema.
- * When writing, int64 values that are not safe JavaScript integers are written as decimal
- * strings (so they re-read exactly into an Int64 column); NaN and infinities become null;
- * binary is base64; timestamps are ISO text.
  *
  * @module
  */
@@ -22,7 +19,6 @@ import { ModelError } from '../errors.js';
 import type { Schema } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { throwIfAborted } from './file-errors.js';
-import { jsonValue } from './json-values.js';
 import { NdjsonRecordParser, inferNdjsonColumns } from './ndjson-split.js';
 import { assembleBatch } from './text-columns.js';
 
@@ -187,25 +183,4 @@ export async function* readNdjsonBatches(
   } finally {
     await handle?.close();
   }
-}
-
-/**
- * Encodes a batch as NDJSON text, one object per row.
- *
- * @param batch - the batch
- * @returns the lines, each ending with `\n`
- */
-export function encodeNdjson(batch: RecordBatch): string {
-  const cols = batch.schema.fields.map((f, i) => ({
-    name: f.name,
-    type: f.type as DataType,
-    vec: batch.getChildAt(i),
-  }));
-  const out: string[] = [];
-  for (let r = 0; r < batch.numRows; r++) {
-    const row: Record<string, unknown> = {};
-    for (const c of cols) row[c.name] = jsonValue(c.vec?.get(r), c.type, 'string');
-    out.push(JSON.stringify(row), '\n');
-  }
-  return out.join('');
 }
