@@ -14,6 +14,14 @@ describe('udf/shared/columns', () => {
     expect(Array.from(readFloat64(table, 'l'))).toEqual([5, -(2 ** 40)]);
   });
 
+  it('reads int64 and uint64 exactly up to 2^53 (through the 32-bit halves)', () => {
+    const edge = [0n, -1n, 1n, 2n ** 32n - 1n, -(2n ** 32n), 2n ** 53n - 1n, -(2n ** 53n - 1n)];
+    const signed = tableFromArrays({ v: BigInt64Array.from(edge) });
+    expect(Array.from(readFloat64(signed, 'v'))).toEqual(edge.map(Number));
+    const unsigned = tableFromArrays({ v: BigUint64Array.from([0n, 2n ** 63n, 2n ** 53n - 1n]) });
+    expect(Array.from(readFloat64(unsigned, 'v'))).toEqual([0, 2 ** 63, 2 ** 53 - 1]);
+  });
+
   it('concatenates chunks and maps nulls to NaN without touching the input', () => {
     const a = new Table({ v: vectorFromArray([1, null], new Float64()) });
     const b = new Table({ v: vectorFromArray([null, 4], new Float64()) });

@@ -44,8 +44,15 @@ export function readFloat64(table: Table, name: string): Float64Array {
   if (values instanceof Float64Array) {
     out = values;
   } else if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    // Through the two 32-bit halves: reading a BigInt64Array element allocates a BigInt.
+    // Exact below 2^53 in magnitude; beyond, within one rounding of Number(value).
     out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+    const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    const signed = values instanceof BigInt64Array;
+    for (let i = 0; i < values.length; i++) {
+      const hi = words[2 * i + 1]!;
+      out[i] = (signed ? hi : hi >>> 0) * 4294967296 + (words[2 * i]! >>> 0);
+    }
   } else if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
     out = Float64Array.from(values as unknown as ArrayLike<number>);
   } else {
