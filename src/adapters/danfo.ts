@@ -34,7 +34,6 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import type { DataFrame, Series } from 'danfojs-node';
 import {
   Bool,
   DataType,
@@ -48,10 +47,59 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { arrowTypeName } from '../signature/arrow-types.js';
 import { parseIsoDatetime } from '../signature/iso-datetime.js';
 import { adoptTable, adoptVector } from './arrow-guards.js';
 
-type DanfoModule = typeof import('danfojs-node');
+/**
+ * A danfo.js DataFrame as jsfunc's public types describe it: the public members jsfunc reads,
+ * by shape. danfojs-node is an optional peer dependency, so jsfunc's declarations never import
+ * its types (a project without danfo compiles against jsfunc with `skipLibCheck: false`). A
+ * danfojs-node `DataFrame` is a `DanfoDataFrame`; the frames jsfunc returns are danfojs-node
+ * `DataFrame`s, to type as one with `as DataFrame` (`import type { DataFrame } from
+ * 'danfojs-node'`) for danfo's full API.
+ */
+export interface DanfoDataFrame {
+  /** `false` for a DataFrame. */
+  readonly $isSeries: boolean;
+  /** Column names, in order. */
+  readonly columns: string[];
+  /** danfo dtypes (`float32`, `int32`, `string`, `boolean`, `datetime`), one per column. */
+  readonly dtypes: string[];
+  /** `[rows, columns]`. */
+  readonly shape: number[];
+  /** Row labels. */
+  readonly index: (string | number)[];
+  /** The values, row-major (one array per row). */
+  readonly values: unknown;
+  /** One column as a Series. */
+  column(name: string): DanfoSeries;
+}
+
+/**
+ * A danfo.js Series as jsfunc's public types describe it (see {@link DanfoDataFrame}): a
+ * danfojs-node `Series` is one; the Series jsfunc returns are danfojs-node `Series`.
+ */
+export interface DanfoSeries {
+  /** `true` for a Series. */
+  readonly $isSeries: boolean;
+  /** The Series name, in a list. */
+  readonly columns: string[];
+  /** The one dtype, in a list. */
+  readonly dtypes: string[];
+  /** `[rows, 1]`. */
+  readonly shape: number[];
+  /** Row labels. */
+  readonly index: (string | number)[];
+  /** The values, in row order. */
+  readonly values: unknown;
+}
+
+/** The parts of the danfojs-node module used to build frames (loaded lazily). */
+interface DanfoModule {
+  DataFrame: new (data: unknown, options?: Record<string, unknown>) => DanfoDataFrame;
+  Series: new (data: unknown, options?: Record<string, unknown>) => DanfoSeries;
+}
 
 let danfoModule: DanfoModule | undefined;
 
@@ -80,7 +128,7 @@ type Shape = Record<string, unknown>;
  * @param x - any value
  * @returns whether `x` is a danfo DataFrame
  */
-export function isDanfoFrame(x: unknown): x is DataFrame {
+export function isDanfoFrame(x: unknown): x is DanfoDataFrame {
   if (typeof x !== 'object' || x === null) return false;
   const s = x as Shape;
   return (
@@ -96,7 +144,7 @@ export function isDanfoFrame(x: unknown): x is DataFrame {
  * @param x - any value
  * @returns whether `x` is a danfo Series
  */
-export function isDanfoSeries(x: unknown): x is Series {
+export function isDanfoSeries(x: unknown): x is DanfoSeries {
   if (typeof x !== 'object' || x === null) return false;
   const s = x as Shape;
   return s['$isSeries'] === true && Array.isArray(s['$dtypes']);
@@ -115,7 +163,7 @@ export interface DanfoColumns {
  * @param df - a danfo DataFrame
  * @returns column names, danfo dtypes and the value arrays
  */
-export function danfoColumns(df: DataFrame): DanfoColumns {
+export function danfoColumns(df: DanfoDataFrame): DanfoColumns {
   const frame = df as unknown as FrameInternals;
   const names = frame.$columns.map(String);
   const dtypes = frame.$dtypes.map(String);
@@ -240,7 +288,7 @@ function danfoColumnToVector(name: string, dtype: string, values: unknown[]): Ve
  * @returns a Table with one column per DataFrame column, in order
  * @throws {ModelError} E_INPUT_INVALID for an unsupported dtype or a value that does not fit it
  */
-export function danfoToTable(df: DataFrame): Table {
+export function danfoToTable(df: DanfoDataFrame): Table {
   const { names, dtypes, values } = danfoColumns(df);
   const columns = names.map((n, i) => danfoColumnToVector(n, dtypes[i]!, values[i]!));
   return tableFromVectors(names, columns);
@@ -294,8 +342,8 @@ function vectorToDanfoColumn(vector: Vector, name: string): DanfoColumn {
   }
   throw new ModelError(
     'E_INPUT_INVALID',
-    `Column ${name} has Arrow type ${String(type)}, which danfo cannot hold (supported: numbers, booleans, strings, timestamps).`,
-    { details: { column: name, type: String(type) } }
+    `Column ${name} has Arrow type ${arrowTypeName(type)}, which danfo cannot hold (supported: numbers, booleans, strings, timestamps).`,
+    { details: { column: name, type: arrowTypeName(type) } }
   );
 }
 
@@ -306,7 +354,7 @@ function vectorToDanfoColumn(vector: Vector, name: string): DanfoColumn {
  * @returns a DataFrame with the same columns, in order, and mapped dtypes
  * @throws {ModelError} E_INPUT_INVALID for a column type danfo cannot hold (List, Struct, Binary, ...)
  */
-export function tableToDanfo(table: Table): DataFrame {
+export function tableToDanfo(table: Table): DanfoDataFrame {
   const t = adoptTable(table);
   const names = t.schema.fields.map((f) => f.name);
   const cols = names.map((n, i) => vectorToDanfoColumn(t.getChildAt(i)!, n));
@@ -341,7 +389,7 @@ export function tableToDanfo(table: Table): DataFrame {
  * @returns a Series with the mapped dtype
  * @throws {ModelError} E_INPUT_INVALID for a type danfo cannot hold
  */
-export function vectorToDanfoSeries(vector: Vector, name?: string): Series {
+export function vectorToDanfoSeries(vector: Vector, name?: string): DanfoSeries {
   const v = adoptVector(vector);
   const col = vectorToDanfoColumn(v, name ?? '0');
   const { Series: SeriesCtor } = danfo();

@@ -109,11 +109,56 @@ interface TypeShape {
   toString(): string;
 }
 
+/**
+ * An Arrow type's name for messages: Arrow's own type string (`Utf8`, `List<Int32>`,
+ * `Timestamp<MICROSECOND, UTC>`), except decimals, which Arrow prints as `Decimal[10e+2]` and
+ * this writes as SQL and Spark do, `decimal(10,2)` (precision, scale), nested types included
+ * (`List<decimal(10,2)>`).
+ *
+ * @param type - The Arrow type (from any copy of apache-arrow).
+ * @returns The name.
+ */
+export function arrowTypeName(type: DataType): string {
+  return nameOf(type as unknown as TypeShape);
+}
+
+function nameOf(t: TypeShape): string {
+  const child = (i: number): string => {
+    const f = t.children?.[i];
+    return f === undefined ? '?' : nameOf(f.type);
+  };
+  const fields = (list: TypeShape['children']): string =>
+    (list ?? []).map((f) => `${f.name}:${nameOf(f.type)}`).join(', ');
+  switch (t.typeId) {
+    case Type.Decimal: {
+      const d = t as unknown as { precision: number; scale: number };
+      return `decimal(${d.precision},${d.scale})`;
+    }
+    case Type.List:
+      return `List<${child(0)}>`;
+    case Type.LargeList:
+      return `LargeList<${child(0)}>`;
+    case Type.FixedSizeList:
+      return `FixedSizeList[${(t as unknown as { listSize: number }).listSize}]<${child(0)}>`;
+    case Type.Struct:
+      return `Struct<{${fields(t.children)}}>`;
+    case Type.Map:
+      return `Map<{${fields(t.children?.[0]?.type.children)}}>`;
+    case Type.Dictionary: {
+      const d = t as unknown as { indices: TypeShape; dictionary: TypeShape };
+      return `Dictionary<${nameOf(d.indices)}, ${nameOf(d.dictionary)}>`;
+    }
+    default:
+      return String(t);
+  }
+}
+
 function unsupported(type: TypeShape, why = ''): ModelError {
+  const name = nameOf(type);
   return new ModelError(
     'E_SIGNATURE_INVALID',
-    `Arrow type ${String(type)} has no MLflow equivalent${why}`,
-    { details: { arrowType: String(type) } }
+    `Arrow type ${name} has no MLflow equivalent${why}`,
+    { details: { arrowType: name } }
   );
 }
 

@@ -8,6 +8,15 @@
  * keep the null bitmap. Columns that already have the target type are passed through untouched,
  * and a table that needs no change at all is returned as the same object (zero-copy).
  *
+ * A missing **optional** column is added as an all-null column of its signature type (Arrow
+ * `Null` for `any`), so the model always finds every input it declares. MLflow skips it instead
+ * (its `_enforce_named_col_schema` leaves the column out of the DataFrame); a Python model
+ * reading it gets a `KeyError`, a JS model `getChild(name) === null`, so jsfunc fills it in.
+ *
+ * A column that a UDF column mapping renamed (`columns: ['distance_d']` feeding the signature
+ * input `distance`) carries its source name in the field metadata key
+ * {@link SOURCE_COLUMN_KEY}; messages name that source column and the input it feeds.
+ *
  * Tensor schemas: the model receives a Table with **one column per tensor spec** (named after
  * the spec, or `"0"` for the unnamed tensor). Row `i` is the `i`-th slice along the first
  * dimension: a tensor of shape `(-1,)` is a primitive column of its dtype, and a tensor of shape
@@ -23,17 +32,21 @@
  */
 import {
   Field,
+  Null,
   RecordBatch,
   Schema as ArrowSchema,
   Struct,
   Table,
+  Type,
   Utf8,
   makeData,
+  vectorFromArray,
 } from 'apache-arrow';
-import type { Data } from 'apache-arrow';
+import type { Data, DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { adoptTable } from '../adapters/arrow-guards.js';
+import { arrowTypeFor } from './arrow-types.js';
 import { enforceTensorSchema } from './enforce-tensor-schema.js';
 import { enforceValue } from './enforce-value.js';
 import { isNamedSchema, isTensorSchema } from './schema.js';
@@ -44,14 +57,22 @@ import type { ColSpec, Schema, TensorSpec } from './types.js';
 export { dtypeName } from './schema-mismatch.js';
 
 /**
+ * Field metadata key naming the table column a mapped column came from (set by the UDF's
+ * column mapping when the names differ), so enforcement messages name the column the user
+ * passed rather than only the signature input it feeds.
+ */
+export const SOURCE_COLUMN_KEY = 'jsfunc.source_column';
+
+/**
  * Checks `table` against an input schema and returns the table the model receives.
  *
  * @param table - the input (any Arrow copy; a foreign table is adopted zero-copy)
  * @param schema - the model's input schema; `null` returns `table` unchanged
  * @param warn - receives the "extra inputs ignored" warning; defaults to {@link defaultWarn}
  * @returns a table with the schema's columns in schema order and Arrow types from
- *   `arrowTypeFor` (or, for tensor schemas, one column per tensor; see the module doc).
- *   The same object when nothing had to change.
+ *   `arrowTypeFor` (or, for tensor schemas, one column per tensor; see the module doc). An
+ *   optional column absent from `table` is there, all null, typed by its spec (Arrow `Null`
+ *   for `any`). The same object when nothing had to change.
  * @throws {ModelError} E_SCHEMA_MISMATCH when a required input is missing, a column's type
  *   cannot be safely converted, nested data breaks an Array/Object/Map spec, or a tensor's
  *   shape or dtype does not match
@@ -70,10 +91,8 @@ export function enforceSchema(
   const picked: { index: number; spec: ColSpec }[] = [];
   if (isNamedSchema(schema)) {
     checkNamedColumns(names, schema, warn);
-    for (const spec of specs) {
-      const index = names.indexOf(spec.name!);
-      if (index >= 0) picked.push({ index, spec });
-    }
+    // index -1: an optional column the input lacks (checkNamedColumns passed every required one).
+    for (const spec of specs) picked.push({ index: names.indexOf(spec.name!), spec });
   } else {
     if (names.length < specs.length) {
       throw new ModelError(
@@ -86,11 +105,25 @@ export function enforceSchema(
     }
     specs.forEach((spec, index) => picked.push({ index, spec }));
   }
+  const batchLengths = input.batches.map((b) => b.numRows);
   const columns = picked.map(({ index, spec }) => {
+    if (index < 0) {
+      const type = arrowTypeFor(spec.type) ?? new Null();
+      const byLength = new Map<number, Data>();
+      const data = batchLengths.map((n) => {
+        let d = byLength.get(n);
+        if (d === undefined) byLength.set(n, (d = nullData(type, n)));
+        return d;
+      });
+      return { name: spec.name!, data, same: false };
+    }
     const name = names[index]!;
     const vector = input.getChildAt(index)!;
+    const source = input.schema.fields[index]!.metadata.get(SOURCE_COLUMN_KEY);
     const data = vector.data.map((d) =>
-      enforceValue(d, spec.type, { column: name, path: [] }, spec.required, true)
+      withSourceColumn(name, source, () =>
+        withFix(() => enforceValue(d, spec.type, { column: name, path: [] }, spec.required, true))
+      )
     );
     return { name, data, same: data.every((d, i) => d === vector.data[i]) };
   });
@@ -100,8 +133,64 @@ export function enforceSchema(
   return assembleTable(
     columns.map((c) => c.name),
     columns.map((c) => c.data),
-    input.batches.map((b) => b.numRows)
+    batchLengths
   );
+}
+
+/** `length` nulls of `type`, with zeroed value buffers (so `toArray()` has `length` entries). */
+function nullData(type: DataType, length: number): Data {
+  if (type.typeId === Type.Null) return makeData({ type: type as Null, length, nullCount: length });
+  return vectorFromArray(new Array<null>(length).fill(null), type).data[0]!;
+}
+
+/** JS numbers are float64: a float -> int refusal names the fixes (MLflow's rule stays). */
+const FLOAT_TO_INT_HINT =
+  ' Hint: JavaScript numbers are float64. Declare the column double in the signature ' +
+  "(inferSignature does for JS numbers unless given { integers: 'long' }), or send it as an " +
+  'integer column (Arrow Int32/Int64, or an Int32Array/BigInt64Array).';
+const INT64_TO_FLOAT_HINT =
+  ' Hint: int64 converts to a floating-point column only when every value is 0, 1 or null ' +
+  '(MLflow rule). Declare the column long in the signature, or cast it to Float64 first.';
+
+/** Adds a hint to MLflow's float <-> int64 refusals naming what to change. */
+function withFix<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!ModelError.is(e) || e.code !== 'E_SCHEMA_MISMATCH' || e.message.includes(' Hint: '))
+      throw e;
+    const { found, expected, path } = e.details as Record<string, unknown>;
+    if (path !== '' || typeof found !== 'string' || typeof expected !== 'string') throw e;
+    const hint =
+      /^float/.test(found) && /^u?int/.test(expected)
+        ? FLOAT_TO_INT_HINT
+        : found === 'int64' && /^float/.test(expected)
+          ? INT64_TO_FLOAT_HINT
+          : '';
+    if (hint === '') throw e;
+    throw new ModelError(e.code, e.message + hint, { details: e.details, cause: e.cause });
+  }
+}
+
+/**
+ * Names the table column a mapped input came from: `column distance` becomes
+ * `column distance_d (signature input distance)`, and the details say both.
+ */
+function withSourceColumn<T>(name: string, source: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (source === undefined || source === name || !ModelError.is(e)) throw e;
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const message = e.message.replace(
+      new RegExp(`\\b([Cc]olumn) ${escaped}(?=$|[\\s.:,(])`),
+      (_m, word: string) => `${word} ${source} (signature input ${name})`
+    );
+    throw new ModelError(e.code, message, {
+      details: { ...e.details, column: source, input: name },
+      cause: e.cause,
+    });
+  }
 }
 
 /** Builds a table from per-column chunk lists that share the same batch boundaries. */

@@ -16,6 +16,44 @@ import { sortProperties, validateSchema } from './schema-json.js';
 import type { ColSpec, ModelSignature, ParamSpec, Property, Schema, ValueType } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
+// Options
+
+/** Options of {@link inferSignature} and {@link inferSchema}. */
+export interface InferSignatureOptions {
+  /**
+   * The type of plain JS numbers in a column (or array items, object properties, map values)
+   * that holds only whole numbers. Default `'double'`.
+   *
+   * - `'double'`: a JS `number` is a float64, so `1` is stored like `1.5` and the column is
+   *   `double`, whatever the example's values happen to be. The model receives a
+   *   `Float64Array`, and tables built from JS numbers (`tableFromArrays`, Float64) fit it.
+   * - `'long'`: MLflow's Python rule (a Python `int` infers `long`). The model receives a
+   *   `BigInt64Array` (values are `bigint`), and Float64 data is refused for the column, as
+   *   MLflow refuses float64 -> int64; choose it when the data to score holds int64 columns
+   *   (Parquet written by pandas, Arrow Int64).
+   *
+   * `bigint` values always infer `long`, fractional numbers and NaN always `double`; typed
+   * arrays and Arrow data keep their own types (`Int32Array` -> integer, Int64 -> long), and
+   * params are unaffected (an integral param is `long`, and params stay JS numbers).
+   */
+  integers?: 'double' | 'long';
+}
+
+type FilledOptions = Required<InferSignatureOptions>;
+
+function fillOptions(options: InferSignatureOptions | undefined): FilledOptions {
+  const integers = options?.integers ?? 'double';
+  if (integers !== 'double' && integers !== 'long') {
+    throw new ModelError(
+      'E_OPTION_INVALID',
+      `options.integers must be 'double' or 'long', got ${describeJsValue(integers)}`,
+      { details: { option: 'integers' } }
+    );
+  }
+  return { integers };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Plain JS values
 
 function invalid(message: string, details: Record<string, unknown> = {}): ModelError {
@@ -72,7 +110,17 @@ class TypeAcc {
   missing = 0;
   present = 0;
 
-  constructor(private readonly where: string) {}
+  constructor(
+    private readonly where: string,
+    private readonly options: FilledOptions
+  ) {}
+
+  /** The type of the numbers seen: bigint -> long, fractions/NaN -> double, else the option. */
+  private numberType(): 'long' | 'double' {
+    if (this.hasBigint) return 'long';
+    if (this.hasFraction) return 'double';
+    return this.options.integers;
+  }
 
   add(v: unknown): void {
     if (isMissing(v)) {
@@ -99,11 +147,11 @@ class TypeAcc {
       this.setFixed({ type: 'array', items: typedArrayElementType(v)! }, v);
     else if (Array.isArray(v)) {
       this.setKind('array', v);
-      this.items ??= new TypeAcc(`${this.where} items`);
+      this.items ??= new TypeAcc(`${this.where} items`, this.options);
       for (const x of v) this.items.add(x);
     } else if (v instanceof Map) {
       this.setKind('map', v);
-      this.mapValues ??= new TypeAcc(`${this.where} values`);
+      this.mapValues ??= new TypeAcc(`${this.where} values`, this.options);
       for (const [k, x] of v as Map<unknown, unknown>) {
         if (typeof k !== 'string')
           throw invalid(`${this.where}: map keys must be strings, found ${describeJsValue(k)}`);
@@ -116,7 +164,7 @@ class TypeAcc {
       for (const [k, x] of Object.entries(v)) {
         let p = this.props.get(k);
         if (p === undefined) {
-          p = { acc: new TypeAcc(`${this.where} property '${k}'`), present: 0 };
+          p = { acc: new TypeAcc(`${this.where} property '${k}'`, this.options), present: 0 };
           this.props.set(k, p);
         }
         p.acc.add(x);
@@ -129,7 +177,7 @@ class TypeAcc {
 
   private kindName(): string {
     if (this.kind === 'fixed' && this.fixed !== null) return describeValueType(this.fixed);
-    if (this.kind === 'number') return this.hasFraction ? 'double' : 'long';
+    if (this.kind === 'number') return this.numberType();
     return this.kind ?? 'nothing';
   }
 
@@ -159,7 +207,7 @@ class TypeAcc {
       case null:
         return null;
       case 'number':
-        return { type: this.hasFraction ? 'double' : 'long' };
+        return { type: this.numberType() };
       case 'fixed':
         return this.fixed;
       case 'array':
@@ -187,9 +235,10 @@ class TypeAcc {
 function columnFromValues(
   values: Iterable<unknown>,
   where: string,
-  name: string | undefined
+  name: string | undefined,
+  options: FilledOptions
 ): ColSpec {
-  const acc = new TypeAcc(where);
+  const acc = new TypeAcc(where, options);
   for (const v of values) acc.add(v);
   const type = acc.result();
   const spec: ColSpec = {
@@ -282,7 +331,12 @@ function isArrayLikeColumn(x: unknown): boolean {
   return Array.isArray(x) || typedArrayElementType(x) !== null || isArrowVector(x);
 }
 
-function columnFromArrayLike(x: unknown, where: string, name: string | undefined): ColSpec {
+function columnFromArrayLike(
+  x: unknown,
+  where: string,
+  name: string | undefined,
+  options: FilledOptions
+): ColSpec {
   if (isArrowVector(x)) return columnFromVector(x as unknown as VectorShape, name);
   const typed = typedArrayElementType(x);
   if (typed !== null) {
@@ -290,7 +344,7 @@ function columnFromArrayLike(x: unknown, where: string, name: string | undefined
     if (name !== undefined) spec.name = name;
     return spec;
   }
-  return columnFromValues(x as unknown[], where, name);
+  return columnFromValues(x as unknown[], where, name, options);
 }
 
 /** Unnamed schemas cannot hold optional inputs (an MLflow schema rule), so they stay required. */
@@ -305,10 +359,17 @@ function unnamed(spec: ColSpec): ColSpec {
  *   (object of arrays, typed arrays or Arrow Vectors), a single array or typed array (one unnamed
  *   column), a plain object of scalars (one row), or a scalar.
  * @param what - `inputs` or `outputs`, for messages.
+ * @param options - see {@link InferSignatureOptions} (default: whole JS numbers infer `double`).
  * @returns The schema.
  * @throws {ModelError} E_SIGNATURE_INVALID for empty data, mixed-type columns, or unsupported values.
+ * @throws {ModelError} E_OPTION_INVALID for an unknown `options.integers`.
  */
-export function inferSchema(data: unknown, what = 'inputs'): Schema {
+export function inferSchema(
+  data: unknown,
+  what = 'inputs',
+  options?: InferSignatureOptions
+): Schema {
+  const opts = fillOptions(options);
   if (isArrowTable(data) || isArrowRecordBatch(data)) {
     const source = data as unknown as {
       schema: { fields: FieldShape[] };
@@ -324,7 +385,7 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
     return validateSchema(specs, what);
   }
   if (isArrowVector(data) || typedArrayElementType(data) !== null) {
-    return validateSchema([unnamed(columnFromArrayLike(data, what, undefined))], what);
+    return validateSchema([unnamed(columnFromArrayLike(data, what, undefined, opts))], what);
   }
   if (Array.isArray(data)) {
     if (data.length === 0) throw invalid(`Cannot infer ${what} from an empty array`);
@@ -347,14 +408,15 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
             columnFromValues(
               rows.map((r) => (Object.hasOwn(r, n) ? r[n] : undefined)),
               `column '${n}'`,
-              n
+              n,
+              opts
             )
           )
         ),
         what
       );
     }
-    return validateSchema([unnamed(columnFromValues(data, what, undefined))], what);
+    return validateSchema([unnamed(columnFromValues(data, what, undefined, opts))], what);
   }
   if (isPlainObject(data)) {
     const entries = Object.entries(data);
@@ -368,16 +430,18 @@ export function inferSchema(data: unknown, what = 'inputs'): Schema {
         );
       }
       return validateSchema(
-        entries.map(([k, v]) => withColumn(k, () => columnFromArrayLike(v, `column '${k}'`, k))),
+        entries.map(([k, v]) =>
+          withColumn(k, () => columnFromArrayLike(v, `column '${k}'`, k, opts))
+        ),
         what
       );
     }
     // A plain object that is not all columns is one row, like MLflow's dict of scalars.
-    return inferSchema([data], what);
+    return inferSchema([data], what, opts);
   }
   if (data === null || data === undefined)
     throw invalid(`Cannot infer ${what} from ${String(data)}`);
-  return validateSchema([unnamed(columnFromValues([data], what, undefined))], what);
+  return validateSchema([unnamed(columnFromValues([data], what, undefined, opts))], what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +501,9 @@ function inferParam(name: string, value: unknown): ParamSpec {
       shape: null,
     });
   if (isPlainObject(value)) {
-    const acc = new TypeAcc(`param '${name}'`);
+    // Params keep MLflow's rule: an integral value is `long` (params reach the model as JS
+    // values, so no BigInt64Array surprise; an integral param is usually a count).
+    const acc = new TypeAcc(`param '${name}'`, { integers: 'long' });
     acc.add(value);
     return validateParamDefault({
       name,
@@ -486,42 +552,51 @@ export function inferParamSpecs(params: unknown): ParamSpec[] {
  * Infers a model signature from example input, output and params, like MLflow's
  * `infer_signature`.
  *
- * Plain JS values infer: boolean; integral numbers → long, other numbers → double (NaN counts
- * as missing and makes the column double); bigint → long; string; Uint8Array/Buffer → binary;
+ * Plain JS values infer: boolean; numbers → double (a JS `number` is a float64; pass
+ * `{ integers: 'long' }` for MLflow's Python rule, where whole numbers infer `long`: see
+ * {@link InferSignatureOptions}); bigint → long; string; Uint8Array/Buffer → binary;
  * Date → datetime; arrays → array<items>; typed arrays → array of their element type (as a
  * column: the element type itself); plain objects → object (properties absent or null in some
- * rows are optional); Map → map. A named column holding null/undefined is optional; an all-null
- * column is `any` and optional. Unnamed schemas (a single array / typed array / Vector) stay
- * required, because MLflow does not allow unnamed optional inputs.
+ * rows are optional); Map → map. NaN counts as missing. A named column holding null/undefined
+ * is optional; an all-null column is `any` and optional. Unnamed schemas (a single array /
+ * typed array / Vector) stay required, because MLflow does not allow unnamed optional inputs.
+ * Arrow data keeps its own types (Int64 → long, Int32 → integer, Float64 → double, ...).
  *
  * @example
  * ```ts
- * const sig = await inferSignature([{ x: 1.5, tag: 'a' }], new Float64Array([0.2]), { k: 3 });
- * // inputs  [{"type": "double", "name": "x", ...}, {"type": "string", "name": "tag", ...}]
+ * const sig = await inferSignature([{ x: 1.5, passengers: 2, tag: 'a' }], new Float64Array([0.2]), { k: 3 });
+ * // inputs  x: double, passengers: double, tag: string
  * // outputs [{"type": "double", "required": true}]
  * // params  [{"name": "k", "default": 3, "shape": null, "type": "long"}]
+ * const mlflowLike = await inferSignature([{ passengers: 2 }], undefined, undefined, { integers: 'long' });
+ * // inputs  passengers: long (the model then receives a BigInt64Array)
  * ```
  *
  * @param input - Example input: Arrow Table / RecordBatch (types via `valueTypeFor`; a column
  *   with nulls is optional), rows, columns, or any form {@link inferSchema} takes.
  * @param output - Example output, same forms plus a single array / typed array / Arrow Vector
  *   as one unnamed column. Omitted → `outputs: null`.
- * @param params - Example params as a plain object. Omitted → `params: null`.
+ * @param params - Example params as a plain object. Omitted → `params: null`. Integral numbers
+ *   infer `long` here whatever `options.integers` says.
+ * @param options - `integers`: the type of whole JS numbers in input and output data,
+ *   `'double'` (default) or `'long'`.
  * @returns The signature.
  * @throws {ModelError} E_SIGNATURE_INVALID when a column mixes types, data is empty, or a
  *   value has no MLflow type.
+ * @throws {ModelError} E_OPTION_INVALID for an unknown `options.integers`.
  */
 export function inferSignature(
   input: unknown,
   output?: unknown,
-  params?: unknown
+  params?: unknown,
+  options?: InferSignatureOptions
 ): Promise<ModelSignature> {
   // Async so that inference failures arrive as rejections (and future inputs such as danfo
   // frames, which convert asynchronously, fit the same contract).
   return new Promise((resolve) =>
     resolve({
-      inputs: inferSchema(input, 'inputs'),
-      outputs: output === undefined ? null : inferSchema(output, 'outputs'),
+      inputs: inferSchema(input, 'inputs', options),
+      outputs: output === undefined ? null : inferSchema(output, 'outputs', options),
       params: params === undefined ? null : inferParamSpecs(params),
     })
   );

@@ -8,6 +8,7 @@ import { DataType } from 'apache-arrow';
 import type { Data } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { WarnFn } from '../warnings.js';
+import { arrowTypeName } from './arrow-types.js';
 import { optionalInputNames, requiredInputNames } from './schema.js';
 import type { Schema } from './types.js';
 
@@ -52,16 +53,17 @@ export function checkNamedColumns(actual: readonly string[], schema: Schema, war
 
 /**
  * The numpy-style name of an Arrow type: `int32`, `uint8`, `float64`, `bool`; Arrow's type
- * string (`Utf8`, `List<Int32>`) for everything else.
+ * string (`Utf8`, `List<Int32>`) for everything else, decimals as `decimal(10,2)`
+ * ({@link arrowTypeName}).
  * @param type - an Arrow data type
  * @returns the name used in enforcement messages
  */
 export function dtypeName(type: DataType): string {
   if (DataType.isInt(type)) return `${type.isSigned ? 'int' : 'uint'}${type.bitWidth}`;
   if (DataType.isFloat(type))
-    return ['float16', 'float32', 'float64'][type.precision] ?? String(type);
+    return ['float16', 'float32', 'float64'][type.precision] ?? arrowTypeName(type);
   if (DataType.isBool(type)) return 'bool';
-  return String(type);
+  return arrowTypeName(type);
 }
 
 /** Where a value sits: its column and the path below it. */

@@ -17,6 +17,11 @@
  *   optional inputs; jsfunc does better). Missing required inputs fail here, naming them and
  *   the available columns. An unnamed signature or no signature needs explicit columns.
  *
+ * Messages name the option as both the API and the CLI spell it (`columns` / `--columns`), and
+ * point out a table column whose name differs from the one asked for only in case. A column fed
+ * to the model under another name carries its table name in field metadata
+ * (`SOURCE_COLUMN_KEY`), so enforcement errors name the column the user passed.
+ *
  * A {@link ColumnMapping} is plain data so it can travel with every task to the workers.
  *
  * @module
@@ -24,6 +29,8 @@
 import { Data, Field, RecordBatch, Schema as ArrowSchema, Struct, Table, Type } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { arrowTypeName } from '../signature/arrow-types.js';
+import { SOURCE_COLUMN_KEY } from '../signature/enforce-schema.js';
 import {
   inputNames,
   isNamedSchema,
@@ -57,6 +64,29 @@ function mismatch(message: string, details: Record<string, unknown>): ModelError
   return new ModelError('E_SCHEMA_MISMATCH', message, { details });
 }
 
+/** How to pass columns, in both spellings: the API's option and the CLI's flag. */
+const COLUMNS_OPTION = '`columns` (`--columns` on the command line)';
+
+/**
+ * The available columns whose names equal `wanted` but for case, for `Delay` vs `delay`.
+ * @returns `{ 'delay': 'Delay' }` style pairs, for the names that have one such column
+ */
+function caseTwins(wanted: readonly string[], available: readonly string[]): Map<string, string> {
+  const twins = new Map<string, string>();
+  for (const w of wanted) {
+    const found = available.filter((a) => a !== w && a.toLowerCase() === w.toLowerCase());
+    if (found.length === 1) twins.set(w, found[0]!);
+  }
+  return twins;
+}
+
+/** ` Column names are case-sensitive: the table has 'Delay', not 'delay'.` or nothing. */
+function caseHint(twins: Map<string, string>): string {
+  if (twins.size === 0) return '';
+  const pairs = [...twins].map(([w, a]) => `'${a}', not '${w}'`).join('; ');
+  return ` Column names are case-sensitive: the table has ${pairs}.`;
+}
+
 /**
  * Resolves which table columns feed the model and what they are called, with MLflow
  * `spark_udf` rules (see the module documentation).
@@ -84,9 +114,11 @@ export function resolveColumns(
   if (columns !== undefined && columns.length > 0) {
     for (const c of columns) {
       if (!byName.has(c)) {
+        const twins = caseTwins([c], available);
         throw mismatch(
-          `Column '${c}' passed to the UDF is not in the table. Available columns: ${quoteList(available)}.`,
-          { column: c, available }
+          `Column '${c}' given in ${COLUMNS_OPTION} is not in the table. Available columns: ` +
+            `${quoteList(available)}.${caseHint(twins)}`,
+          { column: c, available, ...(twins.size > 0 ? { caseMatch: twins.get(c) } : {}) }
         );
       }
     }
@@ -135,7 +167,7 @@ export function resolveColumns(
   if (schema === null) {
     throw mismatch(
       'Attempting to apply udf on zero columns because no column names were specified as ' +
-        'arguments or inferred from the model signature. Pass the columns to score.',
+        `arguments or inferred from the model signature. Pass the columns to score in ${COLUMNS_OPTION}.`,
       { available }
     );
   }
@@ -145,9 +177,9 @@ export function resolveColumns(
       only?.kind === 'tensor'
         ? `an unnamed ${only.dtype} tensor of shape (${only.shape.join(', ')}${only.shape.length === 1 ? ',' : ''}), ` +
           'but its column names cannot be inferred from the model signature. Pass the columns ' +
-          'that make up the tensor, in order.'
+          `that make up the tensor, in order, in ${COLUMNS_OPTION}.`
         : `${schema.length} columns, but the model signature is unnamed so their names cannot ` +
-          'be inferred. Pass the columns to score, in signature order.';
+          `be inferred. Pass the columns to score, in signature order, in ${COLUMNS_OPTION}.`;
     throw mismatch(
       `Cannot apply udf because no column names specified. The udf expects ${expects}`,
       {
@@ -159,10 +191,17 @@ export function resolveColumns(
   const required = new Set(requiredInputNames(schema));
   const missing = inputNames(schema).filter((n) => required.has(n) && !byName.has(n));
   if (missing.length > 0) {
+    const twins = caseTwins(missing, available);
     throw mismatch(
       `Model input is missing required columns ${quoteList(missing)}. The table has columns ` +
-        `${quoteList(available)}. Pass columns to map table columns onto the signature by position.`,
-      { missing, available }
+        `${quoteList(available)}.${caseHint(twins)} To feed table columns with other names, ` +
+        `list them in ${COLUMNS_OPTION}: they map by position onto the signature's inputs ` +
+        `${quoteList(inputNames(schema).map(String))}.`,
+      {
+        missing,
+        available,
+        ...(twins.size > 0 ? { caseMatches: Object.fromEntries(twins) } : {}),
+      }
     );
   }
   return {
@@ -205,7 +244,12 @@ export function applyMapping(table: Table, mapping: ColumnMapping): Table {
     const schema = new ArrowSchema(
       mapping.pairs.map((p, k) => {
         const f = table.schema.fields[idx[k] as number] as Field;
-        return new Field(p.target, f.type, f.nullable, f.metadata);
+        // A renamed column remembers its table name, for enforcement messages.
+        const metadata =
+          p.source === p.target
+            ? f.metadata
+            : new Map([...f.metadata, [SOURCE_COLUMN_KEY, p.source]]);
+        return new Field(p.target, f.type, f.nullable, metadata);
       })
     );
     const batches = table.batches.map((b) => {
@@ -221,9 +265,12 @@ export function applyMapping(table: Table, mapping: ColumnMapping): Table {
   const si = find(mapping.source);
   const sf = table.schema.fields[si] as Field;
   if (sf.type.typeId !== Type.Struct) {
-    throw mismatch(`Column '${mapping.source}' is not a struct (found ${String(sf.type)}).`, {
-      column: mapping.source,
-    });
+    throw mismatch(
+      `Column '${mapping.source}' is not a struct (found ${arrowTypeName(sf.type)}).`,
+      {
+        column: mapping.source,
+      }
+    );
   }
   const schema = new ArrowSchema(
     (sf.type as Struct).children.map((f) => new Field(f.name, f.type, true, f.metadata))

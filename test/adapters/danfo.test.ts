@@ -3,6 +3,8 @@ import { Bool, Float64, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow
 import { DataFrame, Series } from 'danfojs-node';
 import {
   danfoToTable,
+  type DanfoDataFrame,
+  type DanfoSeries,
   isDanfoFrame,
   isDanfoSeries,
   tableToDanfo,
@@ -26,6 +28,17 @@ describe('danfo adapter', () => {
       if (before === undefined) delete process.env['TZ'];
       else process.env['TZ'] = before;
     }
+  });
+
+  it('declares danfo objects structurally: danfojs-node objects fit, results are danfo objects', () => {
+    // Compile-time half: jsfunc's declarations never import danfojs-node (an optional peer), yet
+    // danfo's own classes satisfy them and jsfunc's results can be typed as danfo's classes.
+    const frame: DanfoDataFrame = new DataFrame({ a: [1, 2] });
+    const series: DanfoSeries = frame.column('a');
+    const back = tableToDanfo(danfoToTable(frame)) as DataFrame;
+    expect(back).toBeInstanceOf(DataFrame);
+    expect([frame.shape, series.shape, back.columns]).toEqual([[2, 1], [2, 1], ['a']]);
+    expect(vectorToDanfoSeries(vectorFromArray([1, 2], new Int32()))).toBeInstanceOf(Series);
   });
 
   it('recognises DataFrames and Series by shape', () => {
@@ -100,7 +113,9 @@ describe('danfo adapter', () => {
       i: vectorFromArray([3, null, -4, 9], new Int32()),
       s: vectorFromArray(['x', 'y', null, 'w'], new Utf8()),
     });
-    const df = tableToDanfo(table);
+    // The declared type is structural (jsfunc's types never import danfo); the value is a
+    // danfojs-node DataFrame, typed as one for danfo's full API.
+    const df = tableToDanfo(table) as DataFrame;
     const own = new DataFrame(
       { f: [0.5, NaN, 7, -1], i: [3, NaN, -4, 9], s: ['x', 'y', null, 'w'] },
       { dtypes: ['float32', 'int32', 'string'] }

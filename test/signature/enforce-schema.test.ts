@@ -71,21 +71,58 @@ describe('enforceSchema: column names', () => {
     });
     const { warn, messages } = collect();
     const out = enforceSchema(t, schema, warn);
-    expect(out.schema.fields.map((f) => f.name)).toEqual(['a', 'b']);
+    // c is optional and absent: added, all null (see below).
+    expect(out.schema.fields.map((f) => f.name)).toEqual(['a', 'b', 'c']);
     expect(out.getChild('a')!.toArray()).toEqual(new Float64Array([3, 4]));
     expect(out.getChild('b')!.toArray()).toEqual(['p', 'q']);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain("`['x']`");
   });
 
-  it('skips a missing optional column and keeps a present one', () => {
+  it('adds a missing optional column as all nulls of its type, and keeps a present one', () => {
     const t = tableFromArrays({ b: ['z'], a: new Float64Array([1]) });
-    expect(enforceSchema(t, schema).schema.fields.map((f) => f.name)).toEqual(['a', 'b']);
+    const filled = enforceSchema(t, schema);
+    expect(filled.schema.fields.map((f) => f.name)).toEqual(['a', 'b', 'c']);
+    expect(String(filled.getChild('c')!.type)).toBe('Int64');
+    expect([...filled.getChild('c')!]).toEqual([null]);
     const t2 = tableFromArrays({ a: new Float64Array([1]), b: ['z'], c: new Int32Array([7]) });
     const out = enforceSchema(t2, schema);
     expect(out.schema.fields.map((f) => f.name)).toEqual(['a', 'b', 'c']);
     expect(DataType.isInt(out.getChild('c')!.type) && out.getChild('c')!.type.bitWidth).toBe(64);
     expect(out.getChild('c')!.get(0)).toBe(7n);
+  });
+
+  it('fills missing optional columns of any type, batch by batch, with nulls the model can read', () => {
+    const specs: Schema = [
+      col('a', 'double'),
+      col('arr', { type: 'array', items: { type: 'double' } }, false),
+      col(
+        'obj',
+        { type: 'object', properties: [{ name: 'k', type: { type: 'string' }, required: true }] },
+        false
+      ),
+      col('m', { type: 'map', values: { type: 'long' } }, false),
+      col('t', 'datetime', false),
+      col('anything', { type: 'any' }, false),
+    ];
+    const two = new Table([
+      ...tableFromArrays({ a: new Float64Array([1, 2]) }).batches,
+      ...tableFromArrays({ a: new Float64Array([3, 4, 5]) }).batches,
+    ]);
+    const out = enforceSchema(two, specs);
+    expect(out.batches.map((b) => b.numRows)).toEqual([2, 3]);
+    expect(out.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
+      'a:Float64',
+      'arr:List<Float64>',
+      'obj:Struct<{k:Utf8}>',
+      'm:Map<{key:Utf8, value:Int64}>',
+      't:Timestamp<MILLISECOND>',
+      'anything:Null',
+    ]);
+    for (const name of ['arr', 'obj', 'm', 't', 'anything']) {
+      const v = out.getChild(name)!;
+      expect([v.length, v.nullCount, v.get(4)]).toEqual([5, 5, null]);
+    }
   });
 
   it('checks an optional column type when present', () => {
@@ -255,9 +292,36 @@ describe('enforceSchema: numeric widening', () => {
       DataType.isFloat(enforceSchema(new Table({ a: v }), [col('a', 'float')]).getChild('a')!.type)
     ).toBe(true);
     const bad = new Table({ a: vectorFromArray([0n, 2n], new Int64()) });
-    expect(errorOf(() => enforceSchema(bad, [col('a', 'double')])).message).toBe(
-      'Incompatible input types for column a. Can not safely convert int64 to float64.'
+    const e = errorOf(() => enforceSchema(bad, [col('a', 'double')]));
+    expect(e.message).toBe(
+      'Incompatible input types for column a. Can not safely convert int64 to float64. ' +
+        'Hint: int64 converts to a floating-point column only when every value is 0, 1 or null ' +
+        '(MLflow rule). Declare the column long in the signature, or cast it to Float64 first.'
     );
+    expect(e.details).toMatchObject({ column: 'a', found: 'int64', expected: 'float64' });
+  });
+
+  it('refuses float64 -> int64 as MLflow does, naming the fixes for JS numbers', () => {
+    // tableFromArrays makes Float64 columns from JS numbers; a `long` signature refuses them.
+    const t = tableFromArrays({ passengers: [1, 2] });
+    const e = errorOf(() => enforceSchema(t, [col('passengers', 'long')]));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toBe(
+      'Incompatible input types for column passengers. Can not safely convert float64 to int64. ' +
+        'Hint: JavaScript numbers are float64. Declare the column double in the signature ' +
+        "(inferSignature does for JS numbers unless given { integers: 'long' }), or send it as " +
+        'an integer column (Arrow Int32/Int64, or an Int32Array/BigInt64Array).'
+    );
+    expect(e.details).toMatchObject({ column: 'passengers', found: 'float64', expected: 'int64' });
+    // Either fix works: a double signature, or integer data.
+    const asDouble = enforceSchema(t, [col('passengers', 'double')]);
+    expect(asDouble.getChild('passengers')!.toArray()).toEqual(new Float64Array([1, 2]));
+    const ints = tableFromArrays({ passengers: BigInt64Array.from([1n, 2n]) });
+    expect(
+      enforceSchema(ints, [col('passengers', 'long')])
+        .getChild('passengers')!
+        .get(1)
+    ).toBe(2n);
   });
 
   it('adds the missing-values Hint for integral floats with nulls targeting integers', () => {
@@ -266,8 +330,12 @@ describe('enforceSchema: numeric widening', () => {
     expect(e.message).toMatch(
       /^Incompatible input types for column a\. Can not safely convert float64 to int32\. Hint:/
     );
+    expect(e.message).not.toContain('JavaScript numbers');
+    // Fractions: not MLflow's missing-values hint, but the JS one (declare the column double).
     const t2 = new Table({ a: vectorFromArray([1.5, null], new Float64()) });
-    expect(errorOf(() => enforceSchema(t2, [col('a', 'integer')])).message).not.toContain('Hint');
+    const e2 = errorOf(() => enforceSchema(t2, [col('a', 'integer')]));
+    expect(e2.message).not.toContain('missing values');
+    expect(e2.message).toContain('Hint: JavaScript numbers are float64.');
   });
 
   it('a sliced chunk keeps its null bitmap alignment through a cast', () => {

@@ -1,26 +1,105 @@
 import { describe, it, expect } from 'vitest';
-import { Table, tableFromJSON, vectorFromArray, Float32, Int16, Utf8 } from 'apache-arrow';
-import { inferSignature } from '../../src/signature/infer-signature.js';
+import {
+  Table,
+  tableFromArrays,
+  tableFromJSON,
+  vectorFromArray,
+  Float32,
+  Int16,
+  Int64,
+  Utf8,
+} from 'apache-arrow';
+import { inferSignature, type InferSignatureOptions } from '../../src/signature/infer-signature.js';
+import { enforceSchema } from '../../src/signature/enforce-schema.js';
 import { paramsToJson, schemaToJson, signatureToDict } from '../../src/signature/schema-json.js';
 import type { ColSpec } from '../../src/signature/types.js';
 
-async function inputsJson(input: unknown): Promise<string> {
-  return schemaToJson((await inferSignature(input)).inputs!);
+async function inputsJson(input: unknown, options?: InferSignatureOptions): Promise<string> {
+  return schemaToJson((await inferSignature(input, undefined, undefined, options)).inputs!);
 }
+
+/** MLflow's Python rule for whole numbers: the MLflow test cases below use it. */
+const MLFLOW_INTS: InferSignatureOptions = { integers: 'long' };
+
+describe('JS numbers (one number type: float64)', () => {
+  it('infer double by default, whole or not, so Float64 data fits the signature', async () => {
+    const sig = await inferSignature([{ passengers: 1, fare: 2.5 }]);
+    expect(schemaToJson(sig.inputs!)).toBe(
+      '[{"type": "double", "name": "passengers", "required": true}, {"type": "double", "name": "fare", "required": true}]'
+    );
+    // The newcomer's path: a table from JS numbers (Float64) is accepted as is.
+    const table = tableFromArrays({ passengers: [1, 2], fare: [2.5, 3] });
+    const input = enforceSchema(table, sig.inputs, () => {});
+    expect(input.getChild('passengers')!.toArray()).toBeInstanceOf(Float64Array);
+  });
+
+  it("apply to nested values and outputs too; { integers: 'long' } gives MLflow's long", async () => {
+    const rows = [{ a: [1, 2], o: { k: 3 }, m: new Map([['x', 4]]) }];
+    expect(await inputsJson(rows)).toBe(
+      '[{"type": "array", "items": {"type": "double"}, "name": "a", "required": true}, ' +
+        '{"type": "object", "properties": {"k": {"type": "double", "required": true}}, "name": "o", "required": true}, ' +
+        '{"type": "map", "values": {"type": "double"}, "name": "m", "required": true}]'
+    );
+    expect(await inputsJson(rows, MLFLOW_INTS)).toBe(
+      '[{"type": "array", "items": {"type": "long"}, "name": "a", "required": true}, ' +
+        '{"type": "object", "properties": {"k": {"type": "long", "required": true}}, "name": "o", "required": true}, ' +
+        '{"type": "map", "values": {"type": "long"}, "name": "m", "required": true}]'
+    );
+    const out = await inferSignature([{ x: 1 }], [0, 1], undefined, MLFLOW_INTS);
+    expect(schemaToJson(out.outputs!)).toBe('[{"type": "long", "required": true}]');
+    expect(schemaToJson((await inferSignature([{ x: 1 }], [0, 1])).outputs!)).toBe(
+      '[{"type": "double", "required": true}]'
+    );
+  });
+
+  it('keep bigint as long, fractions as double, and typed arrays and Arrow types as they are', async () => {
+    expect(await inputsJson([{ b: 1n }, { b: 2 }])).toBe(
+      '[{"type": "long", "name": "b", "required": true}]'
+    );
+    expect(await inputsJson([{ f: 1 }, { f: 1.5 }], MLFLOW_INTS)).toBe(
+      '[{"type": "double", "name": "f", "required": true}]'
+    );
+    expect(await inputsJson({ i: new Int32Array(1), l: new BigInt64Array(1) })).toBe(
+      '[{"type": "integer", "name": "i", "required": true}, {"type": "long", "name": "l", "required": true}]'
+    );
+    const arrow = new Table({ n: vectorFromArray([1n, 2n], new Int64()) });
+    expect(await inputsJson(arrow)).toBe('[{"type": "long", "name": "n", "required": true}]');
+  });
+
+  it('leave params alone: an integral param is long (it stays a JS number)', async () => {
+    const sig = await inferSignature([{ x: 1 }], undefined, { k: 3 });
+    expect(paramsToJson(sig.params!)).toBe(
+      '[{"name": "k", "default": 3, "shape": null, "type": "long"}]'
+    );
+  });
+
+  it('reject an unknown integers option', async () => {
+    await expect(
+      inferSignature([{ x: 1 }], undefined, undefined, {
+        integers: 'int' as unknown as 'long',
+      })
+    ).rejects.toMatchObject({
+      code: 'E_OPTION_INVALID',
+      message: expect.stringMatching(
+        /options\.integers must be 'double' or 'long', got string "int"/
+      ),
+    });
+  });
+});
 
 describe('inference from rows (array of plain objects)', () => {
   it('marks keys missing from some rows optional (test_schema.py test_schema_inference_on_dictionary_of_strings)', async () => {
-    expect(await inputsJson([{ a: 1 }, { a: 1, b: ['a', 'b'] }])).toBe(
+    expect(await inputsJson([{ a: 1 }, { a: 1, b: ['a', 'b'] }], MLFLOW_INTS)).toBe(
       '[{"type": "long", "name": "a", "required": true}, {"type": "array", "items": {"type": "string"}, "name": "b", "required": false}]'
     );
     // test_schema_inference_on_list_of_dicts
-    expect(await inputsJson([{ a: 1 }, { b: 'a' }])).toBe(
+    expect(await inputsJson([{ a: 1 }, { b: 'a' }], MLFLOW_INTS)).toBe(
       '[{"type": "long", "name": "a", "required": false}, {"type": "string", "name": "b", "required": false}]'
     );
   });
 
   it('reads a key missing from a row as missing even when Object.prototype has it', async () => {
-    expect(await inputsJson([{ a: 1, constructor: 2 }, { a: 2 }])).toBe(
+    expect(await inputsJson([{ a: 1, constructor: 2 }, { a: 2 }], MLFLOW_INTS)).toBe(
       '[{"type": "long", "name": "a", "required": true}, ' +
         '{"type": "long", "name": "constructor", "required": false}]'
     );
@@ -37,13 +116,18 @@ describe('inference from rows (array of plain objects)', () => {
       buf: Buffer.from('hi'),
       t: new Date(0),
     };
-    expect(await inputsJson([row])).toBe(
+    expect(await inputsJson([row], MLFLOW_INTS)).toBe(
       '[{"type": "boolean", "name": "b", "required": true}, {"type": "long", "name": "i", "required": true}, {"type": "double", "name": "d", "required": true}, {"type": "long", "name": "big", "required": true}, {"type": "string", "name": "s", "required": true}, {"type": "binary", "name": "bin", "required": true}, {"type": "binary", "name": "buf", "required": true}, {"type": "datetime", "name": "t", "required": true}]'
     );
   });
 
   it('widens integers to double when a column also holds fractions or NaN', async () => {
-    const sig = await inferSignature([{ x: 1 }, { x: 1.5 }, { y: NaN }, { y: 2 }]);
+    const sig = await inferSignature(
+      [{ x: 1 }, { x: 1.5 }, { y: NaN }, { y: 2 }],
+      undefined,
+      undefined,
+      MLFLOW_INTS
+    );
     expect(sig.inputs).toEqual([
       { kind: 'column', name: 'x', type: { type: 'double' }, required: false },
       { kind: 'column', name: 'y', type: { type: 'double' }, required: false },
@@ -66,7 +150,7 @@ describe('inference from rows (array of plain objects)', () => {
 
   it('infers arrays of objects with optional properties (test_schema.py test_nested_array_object_to_and_from_dict)', async () => {
     const data = [{ p: 'a', arr: [{ p2: true, arr2: [1, 2, 3] }, { arr2: [2, 3, 4] }] }];
-    expect(await inputsJson(data)).toBe(
+    expect(await inputsJson(data, MLFLOW_INTS)).toBe(
       '[{"type": "string", "name": "p", "required": true}, {"type": "array", "items": {"type": "object", "properties": {"arr2": {"type": "array", "items": {"type": "long"}, "required": true}, "p2": {"type": "boolean", "required": false}}}, "name": "arr", "required": true}]'
     );
   });

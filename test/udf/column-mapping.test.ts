@@ -247,3 +247,77 @@ describe('applyMapping', () => {
     expect(e.code).toBe('E_SCHEMA_MISMATCH');
   });
 });
+
+describe('messages a newcomer reads (issue 12)', () => {
+  const flights: Schema = [
+    { kind: 'column', name: 'delay', type: { type: 'double' }, required: true },
+    { kind: 'column', name: 'distance', type: { type: 'long' }, required: true },
+  ];
+
+  it('names the option in both spellings and hints when only the case differs', () => {
+    const table = tableFromArrays({ Delay: [1], distance: BigInt64Array.from([2n]) });
+    const e = errorOf(() => resolveColumns(flights, table.schema));
+    expect(e.code).toBe('E_SCHEMA_MISMATCH');
+    expect(e.message).toBe(
+      "Model input is missing required columns ['delay']. The table has columns ['Delay', " +
+        "'distance']. Column names are case-sensitive: the table has 'Delay', not 'delay'. To " +
+        'feed table columns with other names, list them in `columns` (`--columns` on the command ' +
+        "line): they map by position onto the signature's inputs ['delay', 'distance']."
+    );
+    expect(e.details).toMatchObject({ missing: ['delay'], caseMatches: { delay: 'Delay' } });
+    // No hint when nothing matches but for case.
+    const other = tableFromArrays({ x: [1], distance: BigInt64Array.from([2n]) });
+    expect(errorOf(() => resolveColumns(flights, other.schema)).message).not.toContain(
+      'case-sensitive'
+    );
+  });
+
+  it('hints at the case of an explicit column too', () => {
+    const table = tableFromArrays({ Delay: [1], distance: BigInt64Array.from([2n]) });
+    const e = errorOf(() => resolveColumns(flights, table.schema, ['delay', 'distance']));
+    expect(e.message).toBe(
+      "Column 'delay' given in `columns` (`--columns` on the command line) is not in the table. " +
+        "Available columns: ['Delay', 'distance']. Column names are case-sensitive: the table " +
+        "has 'Delay', not 'delay'."
+    );
+    expect(e.details).toMatchObject({ column: 'delay', caseMatch: 'Delay' });
+  });
+
+  it('names the table column the user passed when its values do not fit the input it feeds', () => {
+    const table = tableFromArrays({ delay: [1.5], distance_d: [2.5] });
+    const mapping = resolveColumns(flights, table.schema, ['delay', 'distance_d']);
+    const input = applyMapping(table, mapping);
+    expect(input.schema.fields.map((f) => f.metadata.get('jsfunc.source_column'))).toEqual([
+      undefined,
+      'distance_d',
+    ]);
+    const e = errorOf(() => enforceSchema(input, flights, () => {}));
+    expect(e.message).toMatch(
+      /^Incompatible input types for column distance_d \(signature input distance\)\. Can not safely convert float64 to int64\. Hint: /
+    );
+    expect(e.details).toMatchObject({ column: 'distance_d', input: 'distance' });
+    // Unrenamed columns keep the plain wording.
+    const plain = new Table({
+      delay: vectorFromArray([true]),
+      distance: vectorFromArray([2n]),
+    });
+    const e2 = errorOf(() =>
+      enforceSchema(applyMapping(plain, resolveColumns(flights, plain.schema)), flights)
+    );
+    expect(e2.message).toBe(
+      'Incompatible input types for column delay. Can not safely convert bool to float64.'
+    );
+  });
+
+  it('hands the model a missing optional input as an all-null column of its type', () => {
+    const withOptional: Schema = [...flights, { ...col('passengers', false) }];
+    const table = tableFromArrays({ delay: [1, 2], distance: BigInt64Array.from([3n, 4n]) });
+    const mapping = resolveColumns(withOptional, table.schema);
+    const input = enforceSchema(applyMapping(table, mapping), withOptional);
+    const passengers = input.getChild('passengers');
+    expect(passengers).not.toBeNull();
+    expect(String(passengers!.type)).toBe('Int64');
+    expect([...passengers!]).toEqual([null, null]);
+    expect(passengers!.toArray()).toHaveLength(2);
+  });
+});
