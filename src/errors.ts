@@ -130,6 +130,12 @@ export const ErrorCodes = {
     status: 400,
     exitCode: 42,
   },
+  E_REGISTRY_UNAVAILABLE: {
+    description:
+      'An MLflow tracking server could not be reached or failed (network error, timeout, 5xx).',
+    status: 503,
+    exitCode: 44,
+  },
   E_DATASET_INCOMPLETE: {
     description:
       'A dataset output cannot be committed: a shard has not finished or shards disagree.',
