@@ -34,7 +34,7 @@ import { ModelError } from '../errors.js';
 import type { PredictInput } from '../package/types.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
 import { isNamedSchema, isTensorSchema, requiredInputNames } from '../signature/schema.js';
-import type { Schema, TensorSpec, ValueType } from '../signature/types.js';
+import type { ColSpec, Schema, TensorSpec, ValueType } from '../signature/types.js';
 import {
   adoptRecordBatch,
   adoptTable,
@@ -43,16 +43,11 @@ import {
   isArrowTableLike,
   isArrowVectorLike,
 } from './arrow-guards.js';
-import {
-  danfoColumns,
-  danfoToTable,
-  isDanfoFrame,
-  isDanfoSeries,
-  tableFromVectors,
-} from './danfo.js';
+import { danfoColumns, danfoToTable, isDanfoFrame, isDanfoSeries } from './danfo.js';
 import { coerce, numericFast } from './coerce-value.js';
 import { inferType } from './infer-type.js';
 import { isPlainObject, ownValue, typeName } from './plain-object.js';
+import { tableOfVectors } from './record-batch.js';
 import { tensorVector } from './tensor-vector.js';
 
 /** What a column's values are converted to: a column type, a tensor spec, or inferred. */
@@ -147,7 +142,9 @@ function fromArray(input: readonly unknown[], schema: Schema | null): Table {
   }
   if (Array.isArray(first) && !tensorColumnSchema(schema)) {
     // Array of arrays: positional columns "0", "1", ...
-    const width = Math.max(...input.map((r) => (Array.isArray(r) ? r.length : 0)));
+    // A loop: spreading many rows into Math.max overflows the stack.
+    let width = 0;
+    for (const r of input) if (Array.isArray(r) && r.length > width) width = r.length;
     input.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== width) {
         throw new ModelError(
@@ -201,17 +198,31 @@ function emptyTable(schema: Schema | null): Table {
     names.push(spec.name ?? String(i));
     vectors.push(vectorFromArray([], arrowTypeFor(spec.type) ?? new Null()));
   });
-  return tableFromVectors(names, vectors);
+  return tableOfVectors(names, vectors);
 }
 
-function targetFor(schema: Schema | null, name: string, index: number): Target {
-  if (schema === null) return null;
-  if (isTensorSchema(schema)) {
-    const spec = isNamedSchema(schema) ? schema.find((s) => s.name === name) : schema[0];
-    return spec === undefined ? null : { kind: 'tensor', spec };
+/**
+ * The conversion target of each column, by name or position. The schema's names are indexed
+ * once (the first spec of a name wins, as `find` did): one lookup per column keeps a request
+ * with many columns linear.
+ */
+function targetsFor(schema: Schema | null): (name: string, index: number) => Target {
+  if (schema === null) return () => null;
+  const byName = new Map<string, Schema[number]>();
+  if (isNamedSchema(schema)) {
+    for (const spec of schema)
+      if (spec.name !== undefined && !byName.has(spec.name)) byName.set(spec.name, spec);
   }
-  const spec = isNamedSchema(schema) ? schema.find((s) => s.name === name) : schema[index];
-  return spec === undefined ? null : { kind: 'value', type: spec.type };
+  if (isTensorSchema(schema)) {
+    return (name) => {
+      const spec = isNamedSchema(schema) ? byName.get(name) : schema[0];
+      return spec === undefined ? null : { kind: 'tensor', spec: spec as TensorSpec };
+    };
+  }
+  return (name, index) => {
+    const spec = (isNamedSchema(schema) ? byName.get(name) : schema[index]) as ColSpec | undefined;
+    return spec === undefined ? null : { kind: 'value', type: spec.type };
+  };
 }
 
 function fromColumns(
@@ -227,8 +238,9 @@ function fromColumns(
       details: { lengths: Object.fromEntries(names.map((n, i) => [n, lengths[i]])) },
     });
   }
-  const vectors = columns.map((c, i) => toVector(names[i]!, c, targetFor(schema, names[i]!, i)));
-  return tableFromVectors(names, vectors);
+  const targetFor = targetsFor(schema);
+  const vectors = columns.map((c, i) => toVector(names[i]!, c, targetFor(names[i]!, i)));
+  return tableOfVectors(names, vectors);
 }
 
 function toVector(name: string, values: ArrayLike<unknown> | Vector, target: Target): Vector {

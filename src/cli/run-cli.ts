@@ -7,6 +7,11 @@
  * Every failure is one line on stderr, `jsfunc: E_CODE: message`; `--verbose` adds the stack
  * and the cause chain.
  *
+ * Interrupts: when `io.signal` was aborted with an E_INTERRUPTED reason (the bin does so on
+ * SIGINT/SIGTERM), a command that then fails reports that interruption (`jsfunc: E_INTERRUPTED:
+ * interrupted by SIGINT`, exit 130), whatever error the abort made it throw (E_ABORTED,
+ * E_POOL_CLOSED, ...); `--verbose` shows that error as the cause.
+ *
  * @module
  */
 import { ModelError, serializeError, type WireError } from '../errors.js';
@@ -144,8 +149,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const ctx: CommandContext = { io, verbose: values['verbose'] === true || verbose, warn };
     return await command.run(values, positionals, ctx);
   } catch (error) {
-    const { text, exitCode } = describeFailure(error, verbose);
+    const { text, exitCode } = describeFailure(interruption(io.signal, error) ?? error, verbose);
     io.stderr.write(text);
     return exitCode;
   }
+}
+
+/**
+ * The E_INTERRUPTED error to report instead of `error` when `signal` was aborted with an
+ * E_INTERRUPTED reason (see the module comment), else undefined.
+ */
+function interruption(signal: AbortSignal | undefined, error: unknown): ModelError | undefined {
+  const reason: unknown = signal?.aborted === true ? signal.reason : undefined;
+  if (!ModelError.is(reason) || reason.code !== 'E_INTERRUPTED') return undefined;
+  if (error === reason) return reason;
+  return new ModelError(reason.code, reason.message, { details: reason.details, cause: error });
 }

@@ -14,14 +14,14 @@
  *
  * @module
  */
-import { type DataType, type RecordBatch, Table } from 'apache-arrow';
+import { type DataType, Field, type RecordBatch, Table } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
 import type { Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
 import { CsvRowSink } from './csv.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { jsonValue } from './json-values.js';
 import {
-  assembleBatch,
   buildColumnData,
   convertJson,
   inferJsonType,
@@ -42,17 +42,15 @@ const REQUIRED_INPUT_FORMAT =
   'The input must be a JSON dictionary with exactly one of the input fields ' +
   `{${MLFLOW_INPUT_KEYS.map((k) => `'${k}'`).join(', ')}}`;
 
-/** MLflow's note about the 2.0 scoring protocol change, appended to request-format errors. */
-export const SCORING_PROTOCOL_CHANGE_INFO =
-  'IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0. If you are ' +
-  'seeing this error, you are likely using an outdated scoring request format. To resolve the ' +
-  "error, either update your request format or adjust your MLflow Model's requirements file to " +
-  "specify an older version of MLflow (for example, change the 'mlflow' requirement specifier " +
-  "to 'mlflow==1.30.0'). If you are making a request using the MLflow client " +
-  '(e.g. via `mlflow.pyfunc.spark_udf()`), upgrade your MLflow client to a version >= 2.0 in ' +
-  'order to use the new request format. For more information about the updated MLflow ' +
-  'Model scoring protocol in MLflow 2.0, see ' +
-  'https://mlflow.org/docs/latest/models.html#deploy-mlflow-models.';
+/**
+ * The request shapes jsfunc accepts, for messages about a body of another shape (MLflow's own
+ * message there is about its 1.x protocol and Python requirements files, which mean nothing
+ * for a jsfunc package).
+ */
+export const ACCEPTED_REQUEST_SHAPES =
+  'Accepted shapes: {"dataframe_split": {"columns": [...], "data": [[...], ...]}}, ' +
+  '{"dataframe_records": [{"column": value, ...}, ...]}, {"instances": [...]}, ' +
+  '{"inputs": {"column": [...], ...} or [...]}; each may have a sibling "params": {...}.';
 
 /** A parsed scoring request. */
 export interface MlflowRequest {
@@ -123,11 +121,13 @@ export function parseMlflowRequest(body: string | unknown, schema?: Schema | nul
     }
   }
   if (Array.isArray(decoded)) {
-    throw invalid(`Invalid input. ${REQUIRED_INPUT_FORMAT}. Received a list.`);
+    throw invalid(
+      `Invalid input. ${REQUIRED_INPUT_FORMAT}. Received a list. ${ACCEPTED_REQUEST_SHAPES}`
+    );
   }
   if (!isDict(decoded)) {
     throw invalid(
-      `Invalid input. ${REQUIRED_INPUT_FORMAT}. Received unexpected input type '${pyType(decoded)}'.`
+      `Invalid input. ${REQUIRED_INPUT_FORMAT}. Received unexpected input type '${pyType(decoded)}'. ${ACCEPTED_REQUEST_SHAPES}`
     );
   }
   const keys = Object.keys(decoded).filter((k) =>
@@ -138,7 +138,7 @@ export function parseMlflowRequest(body: string | unknown, schema?: Schema | nul
       .map((k) => `'${k}'`)
       .join(', ')}]`;
     throw invalid(
-      `${REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: ${got}. ${SCORING_PROTOCOL_CHANGE_INFO}`,
+      `${REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: ${got}. ${ACCEPTED_REQUEST_SHAPES}`,
       { keys: Object.keys(decoded) }
     );
   }
@@ -195,7 +195,7 @@ function splitColumns(data: unknown): Columns {
   if (names !== undefined && names !== null && !Array.isArray(names))
     throw bad('columns must be a list');
   const asRows = rows.map((r) => (Array.isArray(r) ? (r as unknown[]) : [r]));
-  const width = Array.isArray(names) ? names.length : Math.max(0, ...asRows.map((r) => r.length));
+  const width = Array.isArray(names) ? names.length : longest(asRows);
   for (const r of asRows) {
     if (r.length !== width)
       throw bad(`${width} columns passed, passed data had ${r.length} columns`);
@@ -246,7 +246,7 @@ function dictsToColumns(rows: readonly Record<string, unknown>[]): Columns {
 }
 
 function rowsToColumns(rows: readonly unknown[][]): Columns {
-  const width = Math.max(0, ...rows.map((r) => r.length));
+  const width = longest(rows);
   const cols: Columns = new Map();
   for (let c = 0; c < width; c++)
     cols.set(
@@ -254,6 +254,13 @@ function rowsToColumns(rows: readonly unknown[][]): Columns {
       rows.map((r) => r[c] ?? null)
     );
   return cols;
+}
+
+/** The longest row's length (a loop: spreading many rows into Math.max overflows the stack). */
+function longest(rows: readonly (readonly unknown[])[]): number {
+  let width = 0;
+  for (const r of rows) if (r.length > width) width = r.length;
+  return width;
 }
 
 function namedColumns(schema: Schema | null | undefined): string[] {
@@ -398,7 +405,9 @@ function columnsToTable(cols: Columns, schema: Schema | null | undefined): Table
     types.push(arrowType);
     return buildColumnData(arrowType, converted);
   });
-  return new Table([assembleBatch(names, types, datas, length)]);
+  // Built in linear time: a request may carry very many columns (see record-batch.ts).
+  const fields = names.map((n, i) => new Field(n, types[i]!, true));
+  return new Table([recordBatchOf(fields, datas, length)]);
 }
 
 /**

@@ -10,6 +10,14 @@
  *   handle), and this module also watches every thread's `exit` event and reports an unexpected
  *   exit to tinypool as an `error`, so the held batch fails and a replacement thread starts.
  * - tasks carry SharedArrayBuffer-backed columns; nothing is structured-cloned but descriptors.
+ * - tinypool 2.2's `destroy()` waits for each worker with `events.once(wrapper, 'exit')`, which
+ *   also listens for `error`; its error listener calls `wrapper.removeListener`, a method the
+ *   thread wrapper lacks. So a worker that reported an error while the pool was closing (model
+ *   code throwing from a timer after its reply, a worker dying at start-up under a small heap
+ *   limit) threw a TypeError out of an event listener and killed the process hosting the pool.
+ *   Every wrapper gets `removeListener`/`off` here (delegating to its `Worker`), and
+ *   {@link ModelPool.close} tolerates a failing `destroy()`, waits for every thread's own `exit`,
+ *   and destroys the replacement workers tinypool starts when one fails mid-destroy.
  *
  * Several UDFs share one default pool per worker count ({@link acquireDefaultPool}): it is
  * created lazily, reference counted, and destroyed when the last UDF using it closes, so ten
@@ -25,6 +33,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import { ModelError } from '../errors.js';
 import { compiledUrl } from './compiled-url.js';
@@ -77,8 +86,10 @@ export function workerEntryUrl(): URL {
 export class ModelPool {
   readonly #pool: Tinypool;
   readonly #watched = new WeakSet<object>();
+  readonly #pending = new Set<PendingRun>();
   readonly workers: number;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   /**
    * @param options - see {@link PoolOptions}; already validated
@@ -106,7 +117,13 @@ export class ModelPool {
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     // With no tasks queued, a crashed idle worker's error is emitted on the pool.
-    this.#pool.on('error', () => undefined);
+    // A worker that fails while starting (a heap limit too small to boot, a broken install) is
+    // not replaced by tinypool, and a task queued behind it would wait forever: once no thread
+    // is left, the waiting runs fail with that error instead.
+    this.#pool.on('error', (error: unknown) => {
+      if (this.#closed || this.#pool.threads.length > 0) return;
+      for (const pending of this.#pending) pending.fail(error);
+    });
     this.#watchThreads();
   }
 
@@ -127,18 +144,35 @@ export class ModelPool {
    * @param options - abort signal
    * @returns the worker's reply
    * @throws {ModelError} E_POOL_CLOSED after close; E_WORKER_CRASHED when the worker died while
-   *   holding the task; the signal's AbortError (tinypool's) when aborted
+   *   holding the task, or when no worker thread is left and a new one fails to start; the
+   *   signal's AbortError (tinypool's) when aborted
    */
   async run<R>(task: PoolTask, options: PoolRunOptions = {}): Promise<R> {
     if (this.#closed) throw poolClosed();
     this.#watchThreads();
+    // Our own signal, so a run can be taken off tinypool's queue when no worker can start.
+    const controller = new AbortController();
+    let startFailure: { error: unknown } | undefined;
+    const pending: PendingRun = {
+      fail: (error) => {
+        startFailure ??= { error };
+        controller.abort();
+      },
+    };
+    const onAbort = () => controller.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted === true) controller.abort();
+    this.#pending.add(pending);
     try {
-      return (await this.#pool.run(task, options.signal ? { signal: options.signal } : {})) as R;
+      return (await this.#pool.run(task, { signal: controller.signal })) as R;
     } catch (error) {
+      if (startFailure !== undefined) throw workerCrashed(startFailure.error);
       if (isAbortError(error)) throw error;
       if (this.#closed) throw poolClosed(error);
       throw workerCrashed(error);
     } finally {
+      this.#pending.delete(pending);
+      options.signal?.removeEventListener('abort', onAbort);
       // Replacement workers appear after crashes; watch them too.
       this.#watchThreads();
     }
@@ -148,16 +182,41 @@ export class ModelPool {
    * Destroys the pool: terminates every worker (releasing their models). Tasks still running
    * fail with E_POOL_CLOSED. Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
     this.#closed = true;
-    await this.#pool.destroy();
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /**
+   * Why rounds: when a worker reports an error while tinypool destroys the pool, tinypool's own
+   * error handler "replaces" it (the pool's worker set is already empty, so it starts a whole
+   * new set), and `destroy()` rejects with that worker's error without waiting for the others.
+   * Each round therefore waits for the `exit` of every thread it saw, whatever `destroy()` did,
+   * and the next round destroys whatever tinypool started meanwhile. Never rejects: nothing a
+   * model does may make closing fail or, worse, throw where nobody can catch it.
+   */
+  async #shutdown(): Promise<void> {
+    for (let round = 0; round < kMaxCloseRounds; round++) {
+      this.#watchThreads();
+      const threads = this.#pool.threads;
+      if (round > 0 && threads.length === 0) return;
+      const exits = threads.map((thread) => exitOf(thread));
+      try {
+        await this.#pool.destroy();
+      } catch {
+        // A worker's error during destroy (see above): its thread is ending anyway.
+      }
+      await Promise.all(exits);
+      if (this.#pool.threads.length === 0) return;
+    }
   }
 
   #watchThreads(): void {
     for (const thread of this.#pool.threads) {
       if (this.#watched.has(thread)) continue;
       this.#watched.add(thread);
+      patchRemoveListener(thread);
       thread.once('exit', (code: number) => {
         // A thread tinypool removed itself (abort, crash, destroy) is no longer listed; one that
         // is still listed ended on its own. Tell tinypool through the event it does handle.
@@ -172,6 +231,49 @@ export class ModelPool {
       });
     }
   }
+}
+
+/** A run in flight, failed from outside when no worker thread can start. */
+interface PendingRun {
+  fail(error: unknown): void;
+}
+
+/** Rounds of {@link ModelPool.close}: each one destroys the workers tinypool started meanwhile. */
+const kMaxCloseRounds = 5;
+
+/** A tinypool thread wrapper (tinypool's `ThreadWorker`). */
+type TinypoolThread = Tinypool['threads'][number];
+
+/** The `Worker` a tinypool thread wrapper drives (its `thread` field), if it is one. */
+function innerWorker(wrapper: TinypoolThread): Worker | undefined {
+  const inner = (wrapper as unknown as { thread?: unknown }).thread;
+  return inner instanceof Worker ? inner : undefined;
+}
+
+/**
+ * Gives a tinypool thread wrapper the `removeListener`/`off` that `events.once` (used by
+ * tinypool's `destroy()`) calls from its error listener; see the module comment.
+ */
+function patchRemoveListener(wrapper: TinypoolThread): void {
+  const target = wrapper as unknown as Record<string, unknown>;
+  const inner = innerWorker(wrapper);
+  if (inner === undefined || typeof target['removeListener'] === 'function') return;
+  const remove = (event: string, listener: (...args: unknown[]) => void): unknown => {
+    inner.removeListener(event, listener);
+    return wrapper;
+  };
+  target['removeListener'] = remove;
+  target['off'] = remove;
+}
+
+/** Resolves once the wrapper's thread has exited (at once when it already has). */
+function exitOf(wrapper: TinypoolThread): Promise<void> {
+  const inner = innerWorker(wrapper);
+  // A Worker's threadId is -1 once the thread no longer runs.
+  if (inner === undefined || inner.threadId === -1) return Promise.resolve();
+  return new Promise((resolve) => {
+    inner.once('exit', () => resolve());
+  });
 }
 
 function isAbortError(error: unknown): boolean {

@@ -20,10 +20,11 @@ export interface PoolTask {
   /** `file:` URL of the compiled handler module (its default export runs the task). */
   handler: string;
   /**
-   * A one-element Int32Array over a SharedArrayBuffer: the worker stores 1 and notifies when
-   * it starts the task, so the caller can start a timeout at start rather than at enqueue.
+   * The task's shared progress array (`task-progress.ts`): the worker records when it starts
+   * the task and when a model load starts and ends, so the caller can time the task and the
+   * load from their real start, and count a load even when the worker dies before replying.
    */
-  started?: Int32Array;
+  progress?: Int32Array;
 }
 
 /** What a handler returns: a postable value and the buffers to move (not copy) with it. */

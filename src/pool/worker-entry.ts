@@ -18,6 +18,7 @@ import Tinypool from 'tinypool';
 import { ModelError, serializeError, type WireError } from '../errors.js';
 import { kWorkerExitMarker } from './pool.js';
 import type { PoolTask, TaskHandler, TaskReply } from './protocol.js';
+import { markStarted } from './task-progress.js';
 import { beginTask, clearModelCache } from './worker-runtime.js';
 
 let exitRequest: { code: number } | undefined;
@@ -69,12 +70,9 @@ function handlerOf(url: string): Promise<TaskHandler> {
  * @returns a {@link TaskReply}; the handler's transfer list is moved, not copied
  */
 export default async function run(task: PoolTask): Promise<unknown> {
-  if (task.started !== undefined) {
-    // Lets the caller start the task timeout when work starts, not when it was queued.
-    Atomics.store(task.started, 0, 1);
-    Atomics.notify(task.started, 0);
-  }
-  const stats = beginTask();
+  // Lets the caller start the task timeout when work starts, not when it was queued.
+  if (task.progress !== undefined) markStarted(task.progress, threadId);
+  const stats = beginTask(task.progress);
   const meta = () => ({
     threadId,
     loaded: stats.loaded,

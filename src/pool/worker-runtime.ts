@@ -12,6 +12,7 @@ import Tinypool from 'tinypool';
 import type { LoadedModel } from '../package/types.js';
 import { ModelCache, releaseModel } from './model-cache.js';
 import type { PoolWorkerData } from './pool.js';
+import { markLoadEnded, markLoading, type TaskProgress } from './task-progress.js';
 
 /** Counters of the task running in this worker. */
 export interface CurrentTask {
@@ -23,6 +24,8 @@ export interface CurrentTask {
 
 let cache: ModelCache<LoadedModel> | undefined;
 let current: CurrentTask = newTask();
+/** The running task's shared progress array, if its caller sent one. */
+let progress: TaskProgress | undefined;
 
 function newTask(): CurrentTask {
   return { loaded: false, loadMs: 0, predictMs: 0, warnings: [] };
@@ -31,10 +34,12 @@ function newTask(): CurrentTask {
 /**
  * Starts the counters of a new task (called by `worker-entry` only).
  *
+ * @param taskProgress - the task's shared progress array, where model loads are reported
  * @returns the fresh counters
  */
-export function beginTask(): CurrentTask {
+export function beginTask(taskProgress?: TaskProgress): CurrentTask {
   current = newTask();
+  progress = taskProgress;
   return current;
 }
 
@@ -75,7 +80,25 @@ export async function cachedModel(
   bytes: number,
   load: () => Promise<LoadedModel>
 ): Promise<LoadedModel> {
-  const lookup = await workerModelCache().getOrLoad(key, bytes, load);
+  const reportTo = progress;
+  const reported =
+    reportTo === undefined
+      ? load
+      : async () => {
+          // The caller times the load from here (its load timeout) and counts a completed load
+          // even if this worker dies before replying.
+          markLoading(reportTo);
+          const started = performance.now();
+          try {
+            const model = await load();
+            markLoadEnded(reportTo, true, performance.now() - started);
+            return model;
+          } catch (error) {
+            markLoadEnded(reportTo, false, performance.now() - started);
+            throw error;
+          }
+        };
+  const lookup = await workerModelCache().getOrLoad(key, bytes, reported);
   if (lookup.loaded) current.loaded = true;
   current.loadMs += lookup.loadMs;
   return lookup.value;

@@ -6,7 +6,12 @@
  * @module
  */
 import type { Schema as ArrowSchema } from 'apache-arrow';
-import { openDatasetOutput, type DatasetCommit, type ShardSpec } from '../io/dataset-output.js';
+import {
+  openDatasetOutput,
+  removeStaleTempFiles,
+  type DatasetCommit,
+  type ShardSpec,
+} from '../io/dataset-output.js';
 import type { Format } from '../io/format.js';
 import { createPieceWriter } from './piece-writer.js';
 import type { Piece } from './split-task.js';
@@ -45,6 +50,8 @@ export interface OutputSink {
  * @returns the sink
  */
 export function fileOutput(path: string, format: Format, schema: ArrowSchema): OutputSink {
+  // Temporary files that killed runs (SIGKILL, a third Ctrl-C) left next to this output.
+  const stale = removeStaleTempFiles(path).catch(() => []);
   const writer = createPieceWriter(path, format, schema);
   return {
     async write(_index, piece) {
@@ -52,9 +59,13 @@ export function fileOutput(path: string, format: Format, schema: ArrowSchema): O
     },
     async finish() {
       await writer.close();
+      await stale;
       return null;
     },
-    abort: () => writer.abort(),
+    abort: async () => {
+      await writer.abort();
+      await stale;
+    },
   };
 }
 

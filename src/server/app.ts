@@ -9,12 +9,16 @@
  * MLflow's body `{"error_code", "message", "stack_trace"?}` plus our stable code as
  * `jsfunc_code`. Content-type problems answer 415 in plain text, as MLflow does.
  *
+ * Stack traces: MLflow sends them in `stack_trace`; they name files and install paths of the
+ * server (`file:///home/...`), so here they go to the server log ({@link ScoringAppOptions.log})
+ * and are sent only with {@link ScoringAppOptions.debugErrors}.
+ *
  * @module
  */
 import type { Table } from 'apache-arrow';
 import { ModelError, type ErrorCode } from '../errors.js';
 import {
-  SCORING_PROTOCOL_CHANGE_INFO,
+  ACCEPTED_REQUEST_SHAPES,
   formatPredictions,
   parseCsvRequest,
   parseMlflowRequest,
@@ -78,10 +82,26 @@ export interface ScoringAppOptions {
   warn?: WarnFn;
   /** The text `GET /version` answers. Default {@link jsfuncVersion}(). */
   version?: string;
+  /**
+   * Send each error's stack trace to the client in `stack_trace`, as MLflow does. Stack traces
+   * name the server's files and install paths: for debugging only. Default false.
+   */
+  debugErrors?: boolean;
+  /**
+   * The server log: receives one entry per error answer that has a stack trace (model errors,
+   * CSV parse errors, failures of the server itself), with the stack and cause chain.
+   * Default: a line on stderr.
+   */
+  log?: (text: string) => void;
 }
 
 /** Defaults of {@link ScoringAppOptions}. */
-export const kDefaultScoringAppOptions = { timeoutMs: 60_000 } as const;
+export const kDefaultScoringAppOptions = { timeoutMs: 60_000, debugErrors: false } as const;
+
+/** The default server log: `text` on stderr. */
+export const defaultServerLog = (text: string): void => {
+  process.stderr.write(`${text}\n`);
+};
 
 /** A scoring app: one function from request to response. */
 export interface ScoringApp {
@@ -129,8 +149,10 @@ export function createScoringApp(model: LoadedModel, options: ScoringAppOptions 
   const timeoutMs = checkTimeoutMs(options.timeoutMs);
   const warn = options.warn ?? defaultWarn;
   const version = options.version ?? jsfuncVersion();
+  const log = options.log ?? defaultServerLog;
+  const debugErrors = options.debugErrors ?? kDefaultScoringAppOptions.debugErrors;
 
-  const route = async (request: ScoringRequest): Promise<ScoringResponse> => {
+  const route = async (request: ScoringRequest, stacks: Stacks): Promise<ScoringResponse> => {
     const path = pathOf(request.url);
     const method = request.method.toUpperCase();
     switch (path) {
@@ -140,16 +162,47 @@ export function createScoringApp(model: LoadedModel, options: ScoringAppOptions 
       case '/version':
         return onlyMethods(method, ['GET', 'HEAD']) ?? text(200, version, JSON_TYPE, method);
       case '/invocations':
-        return onlyMethods(method, ['POST']) ?? (await invocations(model, request, warn));
+        return onlyMethods(method, ['POST']) ?? (await invocations(model, request, warn, stacks));
       default:
         return json(404, { detail: 'Not Found' });
     }
   };
 
-  return {
-    model,
-    handle: (request) => withTimeout(route(request), timeoutMs),
+  const handle = async (request: ScoringRequest): Promise<ScoringResponse> => {
+    const stacks = stackPolicy(debugErrors, log, request);
+    return withTimeout(
+      route(request, stacks).catch((e: unknown) => internalError(e, stacks)),
+      timeoutMs
+    );
   };
+  return { model, handle };
+}
+
+/**
+ * What happens to a stack trace: always logged (with the cause chain), returned for the body
+ * only with `debugErrors`.
+ */
+type Stacks = (error: unknown, status: number) => string | undefined;
+
+function stackPolicy(debug: boolean, log: (text: string) => void, request: ScoringRequest): Stacks {
+  return (error, status) => {
+    const code = ModelError.is(error) ? ` ${error.code}` : '';
+    try {
+      const target = `${String(request.method)} ${String(request.url)}`;
+      log(`jsfunc serve: ${target} -> ${status}${code}: ${errorChain(error)}`);
+    } catch {
+      // a failing log must not turn an error answer into a crash
+    }
+    return debug ? (errorStack(error) ?? String(error)) : undefined;
+  };
+}
+
+/** The stack (or message) of `error` and of its causes, for the server log. */
+function errorChain(error: unknown, depth = 0): string {
+  const head = errorStack(error) ?? String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause === undefined || depth >= 5) return head;
+  return `${head}\nCaused by: ${errorChain(cause, depth + 1)}`;
 }
 
 const JSON_TYPE = 'application/json';
@@ -200,7 +253,7 @@ async function withTimeout(
     timer = setTimeout(() => resolve(text(504, TIMEOUT_MESSAGE, TEXT_TYPE)), timeoutMs);
   });
   try {
-    return await Promise.race([work.catch(internalError), timeout]);
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -238,7 +291,8 @@ function contentTypeError(raw: string | undefined): ScoringResponse | { mime: st
   if (unknown.length > 0) {
     return text(
       415,
-      `Unrecognized content type parameters: ${unknown.join(', ')}. ${SCORING_PROTOCOL_CHANGE_INFO}`,
+      `Unrecognized content type parameters: ${unknown.join(', ')}. Only 'charset' is read: ` +
+        `the request's form comes from its body. ${ACCEPTED_REQUEST_SHAPES}`,
       TEXT_TYPE
     );
   }
@@ -319,7 +373,8 @@ function parseRequest(model: LoadedModel, mime: string, text: string): ParsedReq
 async function invocations(
   model: LoadedModel,
   request: ScoringRequest,
-  warn: WarnFn
+  warn: WarnFn,
+  stacks: Stacks
 ): Promise<ScoringResponse> {
   const rawType = header(request, 'content-type');
   const checked = contentTypeError(rawType);
@@ -329,14 +384,14 @@ async function invocations(
   try {
     parsed = parseRequest(model, checked.mime, decodeBody(request.body));
   } catch (e) {
-    return parseError(e, checked.mime);
+    return parseError(e, checked.mime, stacks);
   }
 
   let result: unknown;
   try {
     result = await model.predict(parsed.table, parsed.params, { warn });
   } catch (e) {
-    return predictError(e, parsed.table);
+    return predictError(e, parsed.table, stacks);
   }
 
   let body: string;
@@ -348,7 +403,7 @@ async function invocations(
     return errorResponse(500, {
       error_code: 'INTERNAL_ERROR',
       message: `The model output cannot be written as JSON: ${errorMessage(e)}`,
-      stack_trace: errorStack(e),
+      stack_trace: stacks(e, 500),
       jsfunc_code: 'E_MODEL_OUTPUT',
     });
   }
@@ -400,13 +455,16 @@ export function errorResponse(status: number, body: ScoringErrorBody): ScoringRe
   return json(status, out);
 }
 
-/** Parsing failures: MLflow raises them as BAD_REQUEST; CSV ones carry the traceback. */
-function parseError(e: unknown, mime: string): ScoringResponse {
-  if (!ModelError.is(e)) return internalError(e);
+/**
+ * Parsing failures: MLflow raises them as BAD_REQUEST; CSV ones carry the traceback (logged,
+ * and sent only with `debugErrors`).
+ */
+function parseError(e: unknown, mime: string, stacks: Stacks): ScoringResponse {
+  if (!ModelError.is(e)) return internalError(e, stacks);
   return errorResponse(e.status, {
     error_code: mlflowErrorCode(e.status),
     message: e.message,
-    ...(mime === 'text/csv' ? { stack_trace: errorStack(e) } : {}),
+    ...(mime === 'text/csv' ? { stack_trace: stacks(e, e.status) } : {}),
     jsfunc_code: e.code,
   });
 }
@@ -422,12 +480,12 @@ function describeTable(table: Table): string {
  * "Failed to predict data" prefix; anything the model itself threw becomes BAD_REQUEST with
  * the generic message and the stack trace.
  */
-function predictError(e: unknown, table: Table): ScoringResponse {
+function predictError(e: unknown, table: Table, stacks: Stacks): ScoringResponse {
   if (!ModelError.is(e) || e.code === 'E_MODEL_PREDICT') {
     return errorResponse(400, {
       error_code: 'BAD_REQUEST',
       message: UNEXPECTED_MODEL_ERROR,
-      stack_trace: errorStack(e) ?? String(e),
+      stack_trace: stacks(e, 400),
       jsfunc_code: 'E_MODEL_PREDICT',
     });
   }
@@ -440,7 +498,7 @@ function predictError(e: unknown, table: Table): ScoringResponse {
 }
 
 /** A failure of the app itself; MLflow's framework answers these with 500. */
-function internalError(e: unknown): ScoringResponse {
+function internalError(e: unknown, stacks: Stacks): ScoringResponse {
   if (ModelError.is(e)) {
     return errorResponse(e.status, {
       error_code: mlflowErrorCode(e.status),
@@ -451,6 +509,6 @@ function internalError(e: unknown): ScoringResponse {
   return errorResponse(500, {
     error_code: 'INTERNAL_ERROR',
     message: `Internal error while handling the request: ${errorMessage(e)}`,
-    stack_trace: errorStack(e),
+    stack_trace: stacks(e, 500),
   });
 }

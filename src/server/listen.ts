@@ -5,12 +5,21 @@
  * The body is read whole (MLflow's server does the same) under a byte limit: a request whose
  * `Content-Length` or streamed size passes it gets 413 and the connection is closed.
  *
+ * The model load has a time limit (`loadTimeoutMs`, default 2 minutes, E_LOAD_TIMEOUT), and error
+ * bodies carry no stack traces unless `debugErrors` is set (they go to `log`).
+ *
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ModelError } from '../errors.js';
 import { loadModel } from '../package/load-model.js';
+import {
+  checkLoadTimeoutMs,
+  kDefaultLoadTimeoutMs,
+  withLoadTimeout,
+} from '../pool/load-timeout.js';
+import { releaseModel } from '../pool/model-cache.js';
 import type { LoadedModel } from '../package/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { checkTimeoutMs, createScoringApp, errorResponse, type ScoringApp } from './app.js';
@@ -29,6 +38,18 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   /** Receives load-time and per-request warnings. Default {@link defaultWarn}. */
   warn?: WarnFn;
+  /**
+   * Most milliseconds loading the model may take before `serve` fails with E_LOAD_TIMEOUT.
+   * `Infinity`: no limit. Default 120000 (see `pool/load-timeout.ts`).
+   */
+  loadTimeoutMs?: number;
+  /**
+   * Send stack traces in error bodies (`stack_trace`, as MLflow does). They name the server's
+   * files and install paths: for debugging only. Default false: they only go to `log`.
+   */
+  debugErrors?: boolean;
+  /** The server log (stack traces of error answers). Default: stderr. */
+  log?: (text: string) => void;
   /** Aborting it closes the server, like calling `close()` (wire SIGINT to it). Default none. */
   signal?: AbortSignal;
   /**
@@ -45,6 +66,8 @@ export const kDefaultServeOptions = {
   timeoutMs: 60_000,
   maxBodyBytes: 100 * 1024 * 1024,
   closeGraceMs: 10_000,
+  loadTimeoutMs: kDefaultLoadTimeoutMs,
+  debugErrors: false,
 } as const;
 
 /** A running scoring server. */
@@ -155,9 +178,17 @@ export function createRequestListener(
         body,
       });
       if (!res.headersSent) res.writeHead(out.status, out.headers).end(out.body);
-    })().catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500).end(String(e));
-      else res.destroy();
+    })().catch(() => {
+      // Only a failing socket write gets here (the app never rejects): no details to send.
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const out = errorResponse(500, {
+        error_code: 'INTERNAL_ERROR',
+        message: 'Internal error while handling the request',
+      });
+      res.writeHead(out.status, out.headers).end(out.body);
     });
   };
 }
@@ -171,8 +202,9 @@ export function createRequestListener(
  *   body limit 100 MiB
  * @returns the running server; call `close()` to stop it
  * @throws {ModelError} E_OPTION_INVALID for a bad option or when the port cannot be bound;
- *   E_ABORTED when `signal` is already aborted; any `loadModel` error (E_MLMODEL_MISSING,
- *   E_MODEL_IMPORT, E_MODEL_LOAD, ...)
+ *   E_ABORTED when `signal` is already aborted (or aborts while loading: the signal's reason
+ *   when it is a ModelError); E_LOAD_TIMEOUT when loading takes longer than `loadTimeoutMs`;
+ *   any `loadModel` error (E_MLMODEL_MISSING, E_MODEL_IMPORT, E_MODEL_LOAD, ...)
  * @example
  * ```ts
  * const server = await serve('out/linear', { port: 0 });
@@ -195,12 +227,26 @@ export async function serve(modelPath: string, options: ServeOptions = {}): Prom
   checkInteger('maxBodyBytes', maxBodyBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('closeGraceMs', closeGraceMs, 0, 2 ** 31 - 1);
   const timeoutMs = checkTimeoutMs(options.timeoutMs);
+  const loadTimeoutMs = checkLoadTimeoutMs(options.loadTimeoutMs, 'options.loadTimeoutMs');
   const aborted = () =>
     new ModelError('E_ABORTED', `serve(${JSON.stringify(modelPath)}) was aborted before listening`);
   if (options.signal?.aborted === true) throw aborted();
 
-  const model = await loadModel(modelPath, { modelConfig: options.modelConfig, warn });
-  const app = createScoringApp(model, { timeoutMs, warn });
+  const model = await withLoadTimeout(
+    loadModel(modelPath, { modelConfig: options.modelConfig, warn }),
+    {
+      modelPath,
+      loadTimeoutMs,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      release: releaseModel,
+    }
+  );
+  const app = createScoringApp(model, {
+    timeoutMs,
+    warn,
+    debugErrors: options.debugErrors === true,
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  });
   const server = createServer(createRequestListener(app, maxBodyBytes));
 
   await new Promise<void>((resolve, reject) => {

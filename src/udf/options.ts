@@ -6,6 +6,7 @@
 import type { DataType } from 'apache-arrow';
 import { availableParallelism } from 'node:os';
 import { ModelError } from '../errors.js';
+import { checkLoadTimeoutMs, kDefaultLoadTimeoutMs } from '../pool/load-timeout.js';
 import type { ModelPool } from '../pool/pool.js';
 import type { Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
@@ -34,6 +35,12 @@ export interface SparkUdfOptions {
    * Default: none.
    */
   timeoutMs?: number;
+  /**
+   * Most milliseconds a worker may spend loading the model (from the start of the load, on the
+   * first task each worker runs). A load over it fails the task with E_LOAD_TIMEOUT and its
+   * worker is terminated and replaced. `Infinity`: no limit. Default 120000 (2 minutes).
+   */
+  loadTimeoutMs?: number;
   /** How many times a batch whose worker died (E_WORKER_CRASHED) is re-run. Default 0. */
   retries?: number;
   /** Aborts every call of this UDF: running tasks are stopped, calls reject with E_ABORTED. */
@@ -57,6 +64,7 @@ export interface FilledSparkUdfOptions {
   workers: number;
   batchSize: number;
   timeoutMs: number | undefined;
+  loadTimeoutMs: number;
   retries: number;
   signal: AbortSignal | undefined;
   pool: ModelPool | undefined;
@@ -70,6 +78,7 @@ export const kDefaultSparkUdfOptions = Object.freeze({
   params: {},
   modelConfig: {},
   batchSize: 65_536,
+  loadTimeoutMs: kDefaultLoadTimeoutMs,
   retries: 0,
   warn: defaultWarn,
   inFlightPerWorker: 2,
@@ -84,6 +93,7 @@ const kKnown = new Set([
   'workers',
   'batchSize',
   'timeoutMs',
+  'loadTimeoutMs',
   'retries',
   'signal',
   'pool',
@@ -157,6 +167,7 @@ export function resolveSparkUdfOptions(
       timeoutMs
     );
   }
+  const loadTimeoutMs = checkLoadTimeoutMs(o['loadTimeoutMs'], 'options.loadTimeoutMs');
   const signal = o['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw invalid('options.signal', 'must be an AbortSignal', signal);
@@ -182,6 +193,7 @@ export function resolveSparkUdfOptions(
     workers: p?.workers ?? workers ?? availableParallelism(),
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
     timeoutMs: timeoutMs as number | undefined,
+    loadTimeoutMs,
     retries: (retries as number | undefined) ?? kDefaultSparkUdfOptions.retries,
     signal: signal as AbortSignal | undefined,
     pool: p,

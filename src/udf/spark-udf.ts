@@ -37,6 +37,12 @@ import { packageIdentity } from '../package/package-hash.js';
 import { acquireDefaultPool, releaseDefaultPool, type ModelPool } from '../pool/pool.js';
 import { compiledUrl } from '../pool/compiled-url.js';
 import type { PoolTask, TaskReply, TaskSuccess } from '../pool/protocol.js';
+import {
+  completedLoad,
+  createTaskProgress,
+  watchTask,
+  type TaskProgress,
+} from '../pool/task-progress.js';
 import { decodeVector, encodeTable } from '../pool/transfer.js';
 import { enforceParams } from '../signature/enforce-params.js';
 import type { Params, Schema as SignatureSchema } from '../signature/types.js';
@@ -68,7 +74,11 @@ export interface SparkUdfStats {
   batches: number;
   /** Rows scored successfully. */
   rows: number;
-  /** Times a worker loaded this UDF's model (cache misses). */
+  /**
+   * Times a worker loaded this UDF's model (cache misses), counting completed loads only: a load
+   * whose worker died before replying is counted too (the worker reports it through the task's
+   * shared progress array), a load that failed or was cut by the load timeout is not.
+   */
   modelLoads: number;
   /** Milliseconds workers spent loading the model. */
   loadMs: number;
@@ -586,7 +596,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   async runTask<V>(handler: string, fields: object): Promise<TaskSuccess<V>> {
     const { opts, pool } = this.#s;
     const controller = new AbortController();
-    let reason: 'timeout' | 'abort' | 'close' | undefined;
+    let reason: 'timeout' | 'load' | 'abort' | 'close' | undefined;
     const onAbort = () => {
       reason ??= 'abort';
       controller.abort();
@@ -599,24 +609,18 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#cancel.signal.addEventListener('abort', onCancel, { once: true });
     if (opts.signal?.aborted === true) onAbort();
     if (this.#cancel.signal.aborted) onCancel();
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const started =
-      opts.timeoutMs === undefined ? undefined : new Int32Array(new SharedArrayBuffer(4));
-    if (started !== undefined) {
-      // The worker flips `started` when it picks the task up: the timeout covers running the
-      // task, not waiting behind the other in-flight tasks.
-      const wait = waitAsync(started, 0, 0);
-      const arm = () => {
-        if (settled) return;
-        timer = setTimeout(() => {
-          reason ??= 'timeout';
-          controller.abort();
-        }, opts.timeoutMs);
-      };
-      if (wait.async) void wait.value.then(arm);
-      else arm();
-    }
+    // The worker reports when it starts the task and when a model load starts and ends: the
+    // timeout covers running the task (not waiting behind the other in-flight tasks), the load
+    // timeout covers the load, and a load finished by a worker that then died is still counted.
+    const progress = createTaskProgress();
+    const stopWatch = watchTask(
+      progress,
+      { timeoutMs: opts.timeoutMs, loadTimeoutMs: opts.loadTimeoutMs },
+      (limit) => {
+        reason ??= limit === 'load' ? 'load' : 'timeout';
+        controller.abort();
+      }
+    );
     const task: PoolTask & ModelTaskFields = {
       ...fields,
       handler,
@@ -627,19 +631,18 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       params: this.params,
       ...(opts.modelConfig !== undefined ? { modelConfig: opts.modelConfig } : {}),
       ...(opts.predictFn !== undefined ? { predictFn: opts.predictFn } : {}),
-      ...(started !== undefined ? { started } : {}),
+      progress,
     };
     const t0 = performance.now();
     let reply: TaskReply<V>;
     try {
       reply = await pool.run<TaskReply<V>>(task, { signal: controller.signal });
     } catch (error) {
+      this.#accountLostLoad(progress);
       if (controller.signal.aborted && reason !== undefined) throw this.#abortError(reason, error);
       throw error;
     } finally {
-      settled = true;
-      clearTimeout(timer);
-      if (started !== undefined) Atomics.notify(started, 0); // release a pending waitAsync
+      stopWatch();
       opts.signal?.removeEventListener('abort', onAbort);
       this.#cancel.signal.removeEventListener('abort', onCancel);
     }
@@ -654,12 +657,31 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     return reply;
   }
 
-  #account(reply: TaskReply<unknown>, elapsed: number): void {
-    let w = this.#perWorker.get(reply.threadId);
+  #worker(threadId: number): WorkerStats {
+    let w = this.#perWorker.get(threadId);
     if (w === undefined) {
-      w = { threadId: reply.threadId, batches: 0, rows: 0, loads: 0, loadMs: 0, predictMs: 0 };
-      this.#perWorker.set(reply.threadId, w);
+      w = { threadId, batches: 0, rows: 0, loads: 0, loadMs: 0, predictMs: 0 };
+      this.#perWorker.set(threadId, w);
     }
+    return w;
+  }
+
+  /**
+   * Counts the model load of a task that ended without a reply (its worker died, or it was
+   * aborted): the worker reported the completed load through the task's progress array.
+   */
+  #accountLostLoad(progress: TaskProgress): void {
+    const load = completedLoad(progress);
+    if (load === null) return;
+    const w = this.#worker(load.threadId);
+    this.#stats.modelLoads++;
+    w.loads++;
+    this.#stats.loadMs += load.loadMs;
+    w.loadMs += load.loadMs;
+  }
+
+  #account(reply: TaskReply<unknown>, elapsed: number): void {
+    const w = this.#worker(reply.threadId);
     if (reply.loaded) {
       this.#stats.modelLoads++;
       w.loads++;
@@ -671,7 +693,15 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#stats.waitMs += Math.max(0, elapsed - reply.loadMs - reply.predictMs);
   }
 
-  #abortError(reason: 'timeout' | 'abort' | 'close', cause: unknown): ModelError {
+  #abortError(reason: 'timeout' | 'load' | 'abort' | 'close', cause: unknown): ModelError {
+    if (reason === 'load') {
+      const { loadTimeoutMs } = this.#s.opts;
+      return new ModelError(
+        'E_LOAD_TIMEOUT',
+        `Loading the model ${this.modelUri} on a worker took longer than loadTimeoutMs=${loadTimeoutMs}; the worker was terminated`,
+        { cause, details: { loadTimeoutMs, modelUri: this.modelUri } }
+      );
+    }
     if (reason === 'timeout') {
       return new ModelError(
         'E_TIMEOUT',
@@ -704,9 +734,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           cause: error,
         });
     const { batchIndex, rowStart, rowEnd } = slice;
+    // Rows of the caller's input, which is what the caller knows; the batch index and the
+    // model stay in the details.
     const wrapped = new ModelError(
       base.code,
-      `Batch ${batchIndex} (rows ${rowStart}..${rowEnd - 1}) of ${this.modelUri} failed: ${base.message}`,
+      `Rows ${rowStart}..${rowEnd - 1} of the input failed: ${base.message}`,
       {
         details: { ...base.details, batchIndex, rowStart, rowEnd, modelUri: this.modelUri },
         cause: base.cause ?? base,
@@ -786,14 +818,6 @@ function describeValue(x: unknown): string {
 function emptyVector(type: DataType): Vector {
   return vectorFromArray([], type) as Vector;
 }
-
-type WaitAsyncResult =
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
-// Node 20 has Atomics.waitAsync (V8); TypeScript's ES2023 lib does not declare it.
-const waitAsync = (
-  Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult }
-).waitAsync;
 
 function sameNames(a: Schema, b: Schema): boolean {
   return (

@@ -162,13 +162,15 @@ describe('parseMlflowRequest: MLflow error messages', () => {
     const none = errorOf(() => parseMlflowRequest({ columns: ['a'], data: [[1]] }));
     expect(
       none.message.startsWith(
-        `${prefix}. Received dictionary with input fields: ['columns', 'data']. IMPORTANT:`
+        `${prefix}. Received dictionary with input fields: ['columns', 'data']. Accepted shapes:`
       )
     ).toBe(true);
     const two = errorOf(() => parseMlflowRequest({ inputs: [1], instances: [1] }));
     expect(two.message).toContain("Received dictionary with input fields: ['inputs', 'instances']");
     const list = errorOf(() => parseMlflowRequest('[1, 2]'));
-    expect(list.message).toBe(`Invalid input. ${prefix}. Received a list.`);
+    expect(
+      list.message.startsWith(`Invalid input. ${prefix}. Received a list. Accepted shapes:`)
+    ).toBe(true);
     for (const e of [none, two, list]) expect(e.code).toBe('E_INPUT_INVALID');
   });
 

@@ -30,25 +30,37 @@ const signature: ModelSignature = {
 const root = mkdtempSync(join(tmpdir(), 'jsfunc-server-'));
 let model: LoadedModel;
 let app: ScoringApp;
+/** The same model with `debugErrors`: stack traces in error bodies. */
+let debugApp: ScoringApp;
 const warnings: string[] = [];
+const serverLog: string[] = [];
 
 beforeAll(async () => {
   const dir = join(root, 'mode');
   await saveModel(dir, { model: MODEL, signature });
   model = await loadModel(dir, { warn: (m) => warnings.push(m) });
-  app = createScoringApp(model, { warn: (m) => warnings.push(m) });
+  app = createScoringApp(model, { warn: (m) => warnings.push(m), log: (t) => serverLog.push(t) });
+  debugApp = createScoringApp(model, {
+    warn: () => undefined,
+    log: () => undefined,
+    debugErrors: true,
+  });
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** `contentType` null sends no Content-Type header. */
-function post(body: string | Buffer, contentType: string | null = 'application/json') {
+function post(
+  body: string | Buffer,
+  contentType: string | null = 'application/json',
+  to: ScoringApp = app
+) {
   const req: ScoringRequest = {
     method: 'POST',
     url: '/invocations',
     headers: contentType === null ? {} : { 'Content-Type': contentType },
     body,
   };
-  return app.handle(req);
+  return to.handle(req);
 }
 
 function bodyJson(res: ScoringResponse): Record<string, unknown> {
@@ -164,7 +176,7 @@ describe('POST /invocations: content types (415, text/plain)', () => {
     ['application/json; charset=latin-1', 'The scoring server only supports UTF-8'],
     [
       'application/json; format=pandas-split',
-      'Unrecognized content type parameters: format. IMPORTANT: The MLflow Model scoring protocol',
+      "Unrecognized content type parameters: format. Only 'charset' is read: the request's form comes from its body. Accepted shapes:",
     ],
     [
       'text/plain',
@@ -240,14 +252,16 @@ describe('POST /invocations: error bodies', () => {
     expect(body['message']).toContain('not valid UTF-8');
   });
 
-  it('empty or malformed CSV -> 400 BAD_REQUEST with stack_trace', async () => {
+  it('empty or malformed CSV -> 400 BAD_REQUEST; stack_trace only with debugErrors', async () => {
     const empty = await error(post('', 'text/csv'), 400);
     expect(empty['error_code']).toBe('BAD_REQUEST');
     expect(empty['message']).toContain('Failed to parse input as a Pandas DataFrame');
-    expect(typeof empty['stack_trace']).toBe('string');
+    expect(empty['stack_trace']).toBeUndefined();
     const bad = await error(post('x\nnot-a-number\n', 'text/csv'), 400);
     expect(bad['message']).toContain('Failed to parse input as a Pandas DataFrame');
-    expect(typeof bad['stack_trace']).toBe('string');
+    expect(bad['stack_trace']).toBeUndefined();
+    const debug = await error(post('x\nnot-a-number\n', 'text/csv', debugApp), 400);
+    expect(typeof debug['stack_trace']).toBe('string');
   });
 
   it('a schema mismatch -> 400 INVALID_PARAMETER_VALUE "Failed to predict data"', async () => {
@@ -270,18 +284,24 @@ describe('POST /invocations: error bodies', () => {
     expect(body['message']).toContain('factor');
   });
 
-  it('an error thrown by the model -> 400 BAD_REQUEST, generic message and stack_trace', async () => {
-    const body = await error(
-      post(JSON.stringify({ inputs: { x: [1] }, params: { mode: 'throw' } })),
-      400
-    );
+  it('an error thrown by the model -> 400 BAD_REQUEST, generic message; the stack goes to the log', async () => {
+    serverLog.length = 0;
+    const request = JSON.stringify({ inputs: { x: [1] }, params: { mode: 'throw' } });
+    const body = await error(post(request), 400);
     expect(body['error_code']).toBe('BAD_REQUEST');
     expect(body['jsfunc_code']).toBe('E_MODEL_PREDICT');
     expect(body['message']).toBe(
       'Encountered an unexpected error while evaluating the model. Verify that the serialized ' +
         'input Dataframe is compatible with the model for inference.'
     );
-    expect(body['stack_trace']).toContain('boom from the model');
+    // Issue 8 item 12: no stack trace, no install path in the body by default.
+    expect(body['stack_trace']).toBeUndefined();
+    expect(JSON.stringify(body)).not.toMatch(/file:\/\/|\/node_modules\/|\bat \S+ \(/);
+    expect(serverLog).toHaveLength(1);
+    expect(serverLog[0]).toMatch(/^jsfunc serve: POST \/invocations -> 400 E_MODEL_PREDICT: /);
+    expect(serverLog[0]).toContain('boom from the model');
+    const debug = await error(post(request, 'application/json', debugApp), 400);
+    expect(debug['stack_trace']).toContain('boom from the model');
   });
 
   it('output that cannot be written as JSON -> 500 INTERNAL_ERROR', async () => {

@@ -9,16 +9,73 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ModelError } from '../../errors.js';
+import { removeStaleTempFiles } from '../../io/dataset-output.js';
 import { fileNotFound } from '../../io/file-errors.js';
 import { formatPredictions, parseCsvRequest, parseMlflowRequest } from '../../io/mlflow-json.js';
 import { loadModel } from '../../package/load-model.js';
+import { checkLoadTimeoutMs, withLoadTimeout } from '../../pool/load-timeout.js';
+import { releaseModel } from '../../pool/model-cache.js';
 import type { Params } from '../../signature/types.js';
-import { UsageError, optionalJsonObject, optionalString, type FlagValues } from '../args.js';
+import {
+  UsageError,
+  optionalInt,
+  optionalJsonObject,
+  optionalString,
+  type FlagValues,
+} from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 
 const usage =
-  'predict -m MODEL [-i INPUT|-] [-o OUTPUT] [-t json|csv] [--params JSON] [--model-config JSON]';
+  'predict -m MODEL [-i INPUT|-] [-o OUTPUT] [-t json|csv] [--params JSON] [--model-config JSON] ' +
+  '[--load-timeout-ms N]';
+
+/**
+ * Reads `--load-timeout-ms` (shared by `predict` and `serve`): milliseconds, 0 for no limit.
+ *
+ * @param values - parsed flags
+ * @returns the timeout (Infinity for 0), or undefined when absent (the default applies)
+ * @throws {ModelError} E_OPTION_INVALID when not a non-negative integer
+ */
+export function loadTimeoutFlag(values: FlagValues): number | undefined {
+  const ms = optionalInt(values, 'load-timeout-ms', 0);
+  return ms === 0 ? Number.POSITIVE_INFINITY : ms;
+}
+
+/**
+ * Waits for `work` unless `signal` aborts first (the bin aborts on SIGINT/SIGTERM): the work
+ * itself cannot be cancelled (a model's predict), only the waiting.
+ *
+ * @throws the signal's reason when it is a ModelError (E_INTERRUPTED from the bin), else E_ABORTED
+ */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      const reason: unknown = signal.reason;
+      reject(
+        ModelError.is(reason)
+          ? reason
+          : new ModelError('E_ABORTED', 'predict was aborted', { cause: reason })
+      );
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      }
+    );
+  });
+}
 
 /** Reads a flag given under its jsfunc name or its `mlflow models predict` name. */
 function either(values: FlagValues, name: string, alias: string): string | undefined {
@@ -75,6 +132,8 @@ Loads the model in this process and scores one request, like 'mlflow models pred
   -t, --content-type TYPE   json or csv; default: csv for a .csv input, else json
       --params JSON         inference params; merged over the body's "params" (flag wins)
       --model-config JSON   overrides of the saved model config
+      --load-timeout-ms N   fail with E_LOAD_TIMEOUT (exit 24) when loading the model takes
+                            longer (default 120000; 0: no limit)
   -v, --verbose             stack traces on errors
 
 JSON bodies take MLflow's forms, with an optional sibling "params":
@@ -82,6 +141,7 @@ JSON bodies take MLflow's forms, with an optional sibling "params":
   {"dataframe_records": [{...}, ...]}
   {"instances": [...]}      {"inputs": {...} or [...]}
 CSV has a header row. Values are cast to the input signature's types.
+Ctrl-C (SIGINT) or SIGTERM stops it with E_INTERRUPTED (exit 130).
 `,
   options: {
     model: { type: 'string', short: 'm' },
@@ -93,6 +153,7 @@ CSV has a header row. Values are cast to the input signature's types.
     'content-type': { type: 'string', short: 't' },
     params: { type: 'string' },
     'model-config': { type: 'string' },
+    'load-timeout-ms': { type: 'string' },
   },
   async run(values, _positionals, ctx) {
     const modelPath = either(values, 'model', 'model-uri');
@@ -102,10 +163,12 @@ CSV has a header row. Values are cast to the input signature's types.
     const type = contentType(optionalString(values, 'content-type'), input);
     const flagParams = optionalJsonObject(values, 'params');
     const modelConfig = optionalJsonObject(values, 'model-config');
+    const loadTimeoutMs = loadTimeoutFlag(values);
+    const signal = ctx.io.signal;
 
     let body: string;
     if (input === undefined || input === '-') {
-      body = await readStdin(ctx.io);
+      body = await unlessAborted(readStdin(ctx.io), signal);
     } else {
       try {
         body = await readFile(input, 'utf8');
@@ -114,10 +177,15 @@ CSV has a header row. Values are cast to the input signature's types.
       }
     }
 
-    const model = await loadModel(modelPath, {
-      warn: ctx.warn,
-      ...(modelConfig ? { modelConfig } : {}),
-    });
+    const model = await withLoadTimeout(
+      loadModel(modelPath, { warn: ctx.warn, ...(modelConfig ? { modelConfig } : {}) }),
+      {
+        modelPath,
+        loadTimeoutMs: checkLoadTimeoutMs(loadTimeoutMs, '--load-timeout-ms'),
+        ...(signal !== undefined ? { signal } : {}),
+        release: releaseModel,
+      }
+    );
     const schema = model.signature?.inputs ?? null;
     let table;
     let params: Params | undefined;
@@ -129,10 +197,15 @@ CSV has a header row. Values are cast to the input signature's types.
       params = request.params;
     }
     if (flagParams !== undefined) params = { ...(params ?? {}), ...flagParams };
-    const result = await model.predict(table, params);
+    const result = await unlessAborted(model.predict(table, params), signal);
     const text = `${formatPredictions(result)}\n`;
-    if (output === undefined || output === '-') ctx.io.stdout.write(text);
-    else await writeFileAtomic(output, text);
+    if (output === undefined || output === '-') {
+      ctx.io.stdout.write(text);
+    } else {
+      // Temporary files a killed run (SIGKILL) left next to the output.
+      await removeStaleTempFiles(output);
+      await writeFileAtomic(output, text);
+    }
     return 0;
   },
 };

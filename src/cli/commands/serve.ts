@@ -7,8 +7,11 @@
 import { serve } from '../../server/listen.js';
 import { optionalInt, optionalJsonObject, optionalString, requireString } from '../args.js';
 import type { Command } from '../command.js';
+import { loadTimeoutFlag } from './predict.js';
 
-const usage = 'serve -m MODEL [-p PORT] [--host HOST] [--timeout-ms N] [--model-config JSON]';
+const usage =
+  'serve -m MODEL [-p PORT] [--host HOST] [--timeout-ms N] [--load-timeout-ms N] ' +
+  '[--model-config JSON] [--debug-errors]';
 
 /** The `serve` command. */
 export const serveCommand: Command = {
@@ -26,15 +29,24 @@ text/csv, returning {"predictions": ...}; GET /ping, /health and /version. Error
   -p, --port N             TCP port (default 5000, as mlflow models serve; 0 picks a free one)
       --host HOST          interface to bind (default 127.0.0.1)
       --timeout-ms N       per-request limit, answered with 504 (default 60000)
+      --load-timeout-ms N  fail with E_LOAD_TIMEOUT (exit 24) when loading the model takes
+                           longer (default 120000; 0: no limit)
       --model-config JSON  overrides of the saved model config
+      --debug-errors       send stack traces in error bodies ("stack_trace", as MLflow does).
+                           They name this machine's files and install paths: debugging only.
+                           Without it they are only written to stderr (the server log).
   -v, --verbose            stack traces on errors
+
+Ctrl-C (SIGINT) or SIGTERM stops the server and exits 0 once in-flight requests have finished.
 `,
   options: {
     model: { type: 'string', short: 'm' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
     'timeout-ms': { type: 'string' },
+    'load-timeout-ms': { type: 'string' },
     'model-config': { type: 'string' },
+    'debug-errors': { type: 'boolean' },
   },
   async run(values, _positionals, ctx) {
     const model = requireString(values, 'model', 'serve');
@@ -42,8 +54,12 @@ text/csv, returning {"predictions": ...}; GET /ping, /health and /version. Error
       port: optionalInt(values, 'port', 0) ?? 5000,
       host: optionalString(values, 'host') ?? '127.0.0.1',
       timeoutMs: optionalInt(values, 'timeout-ms'),
+      loadTimeoutMs: loadTimeoutFlag(values),
       modelConfig: optionalJsonObject(values, 'model-config'),
       warn: ctx.warn,
+      debugErrors: values['debug-errors'] === true,
+      log: (text) => ctx.io.stderr.write(`${text}\n`),
+      ...(ctx.io.signal !== undefined ? { signal: ctx.io.signal } : {}),
     });
     ctx.io.stderr.write(`jsfunc: serving ${model} at ${server.url} (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
