@@ -30,14 +30,16 @@ import {
  * @param fields - one field per child, in order (names are not checked for uniqueness)
  * @param children - the column data, each of `length` rows
  * @param length - the row count (needed when there are no columns)
+ * @param metadata - the schema's metadata; default none
  * @returns the batch; its schema has exactly `fields`
  */
 export function recordBatchOf(
   fields: readonly Field[],
   children: readonly Data[],
-  length: number
+  length: number,
+  metadata?: Map<string, string> | null
 ): RecordBatch {
-  const schema = new Schema([...fields]);
+  const schema = new Schema([...fields], metadata ?? undefined);
   const data = makeData({
     type: new Struct([...fields]),
     length,

@@ -205,3 +205,15 @@ export function keyValueList(values: FlagValues, name: string): Record<string, s
   }
   return out;
 }
+
+/**
+ * Reads `--load-timeout-ms` (shared by `predict`, `serve` and `score`): milliseconds, 0 for no limit.
+ *
+ * @param values - parsed flags
+ * @returns the timeout (Infinity for 0), or undefined when absent (the default applies)
+ * @throws {ModelError} E_OPTION_INVALID when not a non-negative integer
+ */
+export function loadTimeoutFlag(values: FlagValues): number | undefined {
+  const ms = optionalInt(values, 'load-timeout-ms', 0);
+  return ms === 0 ? Number.POSITIVE_INFINITY : ms;
+}

@@ -24,12 +24,14 @@ import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { saveCommand } from './commands/save.js';
 import { scoreCommand } from './commands/score.js';
+import { streamCommand } from './commands/stream.js';
 
 /** The commands, in help order. */
 export const COMMANDS: readonly Command[] = [
   predictCommand,
   scoreCommand,
   commitCommand,
+  streamCommand,
   infoCommand,
   saveCommand,
   serveCommand,

@@ -32,6 +32,7 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
 import type { ByteSink } from './byte-sink.js';
 import { fileNotFound, malformedFile, throwIfAborted } from './file-errors.js';
@@ -371,8 +372,20 @@ export class IpcEncoder {
     checkSameSchema(this.schema, batch, this.wrote);
     if (!this.wrote) this.schema = batch.schema;
     this.wrote = true;
+    // Arrow's writer compares schemas by class (`instanceof`): a Float64 column built here and a
+    // Float(DOUBLE) one decoded from a worker's reply are the same type, yet a mismatch makes it
+    // start a new stream (or close). Batches that passed the check above take the file's schema.
+    const same =
+      batch.schema === this.schema
+        ? batch
+        : recordBatchOf(
+            this.schema!.fields,
+            batch.data.children,
+            batch.numRows,
+            this.schema!.metadata
+          );
     this.writer.write(
-      this.dictionaries === null ? batch : unifyDictionaries(batch, this.dictionaries)
+      this.dictionaries === null ? same : unifyDictionaries(same, this.dictionaries)
     );
     await this.flush();
   }

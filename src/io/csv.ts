@@ -15,11 +15,10 @@ import type { DataType, RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import type { Schema, ValueType } from '../signature/types.js';
 import { throwIfAborted } from './file-errors.js';
-import type { CsvRecord } from './csv-tokenizer.js';
 import { csvTypeIsInferred, inferCsvTypes } from './csv-infer.js';
 import { type CsvColumnSpec, CsvRecordParser } from './csv-records.js';
 import { csvHeader } from './csv-split.js';
-import { TextBatchAssembler, assembleBatch, signatureColumnTypes } from './text-columns.js';
+import { assembleBatch, signatureColumnTypes } from './text-columns.js';
 
 /** Options of {@link readCsvBatches}. */
 export interface CsvReadOptions {
@@ -255,74 +254,6 @@ export async function* readCsvChunks(
   } finally {
     source.destroy?.();
     await chunks.return?.();
-  }
-}
-
-/**
- * Collects tokenized CSV records (the first is the header) into typed batches.
- *
- * @deprecated Kept only for `parseCsvRequest` (mlflow-json.ts) until it moves to
- *   {@link parseCsvBatch}; it goes together with `csv-tokenizer.ts`.
- */
-export class CsvRowSink {
-  private assembler: TextBatchAssembler | null = null;
-  private width = 0;
-
-  /**
-   * @param file - the name used in error messages
-   * @param schema - the model input signature, or null
-   */
-  constructor(
-    private readonly file: string,
-    private readonly schema: Schema | null
-  ) {}
-
-  /** Data rows held and not yet flushed. */
-  get size(): number {
-    return this.assembler?.size ?? 0;
-  }
-
-  /**
-   * Adds a record: the first one is the header.
-   *
-   * @param r - the record
-   * @throws {ModelError} E_FORMAT_MALFORMED when the field count differs from the header's
-   */
-  add(r: CsvRecord): void {
-    if (this.assembler === null) {
-      const names = r.fields.map((n, i) => n ?? `Unnamed: ${i}`);
-      this.width = names.length;
-      this.assembler = new TextBatchAssembler(
-        names,
-        signatureColumnTypes(this.schema, names),
-        'csv',
-        this.file
-      );
-      return;
-    }
-    if (r.fields.length !== this.width) {
-      throw new ModelError(
-        'E_FORMAT_MALFORMED',
-        `${this.file}: line ${r.line}: expected ${this.width} fields (as in the header), found ${r.fields.length}.`,
-        { details: { file: this.file, line: r.line, expected: this.width, found: r.fields.length } }
-      );
-    }
-    this.assembler.push(r.fields, r.line, r.quoted);
-  }
-
-  /**
-   * Converts the held rows to a batch.
-   *
-   * @returns the batch (an empty one if the input had only a header)
-   */
-  flush(): RecordBatch {
-    if (this.assembler === null) throw new Error('CsvRowSink.flush before the header');
-    return this.assembler.flush();
-  }
-
-  /** Whether a header was seen. */
-  get hasHeader(): boolean {
-    return this.assembler !== null;
   }
 }
 

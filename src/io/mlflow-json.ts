@@ -18,8 +18,7 @@ import { type DataType, Field, type RecordBatch, Table } from 'apache-arrow';
 import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
 import type { Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
-import { CsvRowSink } from './csv.js';
-import { CsvTokenizer } from './csv-tokenizer.js';
+import { parseCsvBatch } from './csv.js';
 import { jsonValue } from './json-values.js';
 import {
   buildColumnData,
@@ -422,18 +421,13 @@ function columnsToTable(cols: Columns, schema: Schema | null | undefined): Table
  */
 export function parseCsvRequest(text: string, schema?: Schema | null): Table {
   try {
-    const tokenizer = new CsvTokenizer();
-    const sink = new CsvRowSink('CSV input', schema ?? null);
-    for (const r of [...tokenizer.push(text), ...tokenizer.end()]) sink.add(r);
-    if (!sink.hasHeader) return new Table();
-    return new Table([sink.flush()]);
+    const batch = parseCsvBatch(text, { schema: schema ?? null, name: 'CSV input' });
+    return batch === null ? new Table() : new Table([batch]);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    const line = (e as { line?: number }).line;
-    const where = line !== undefined && !ModelError.is(e) ? ` (line ${line})` : '';
     throw invalid(
       'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted ' +
-        `Pandas DataFrame produced using the \`pandas.DataFrame.to_csv()\` method. Error: '${msg}'${where}`,
+        `Pandas DataFrame produced using the \`pandas.DataFrame.to_csv()\` method. Error: '${msg}'`,
       ModelError.is(e) ? e.details : {},
       e
     );

@@ -35,13 +35,13 @@ import {
   type DataType,
   Field,
   Type as ArrowType,
-  RecordBatch,
-  Schema as ArrowSchema,
-  Struct,
+  type RecordBatch,
+  type Schema as ArrowSchema,
   Utf8,
   makeBuilder,
   makeData,
 } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
 import { shareData } from '../pool/shared-table.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
@@ -508,9 +508,7 @@ export function assembleBatch(
   length: number
 ): RecordBatch {
   const fields = names.map((n, i) => new Field(n, types[i] as DataType, true));
-  const schema = new ArrowSchema(fields);
-  const data = makeData({ type: new Struct(fields), length, nullCount: 0, children: datas });
-  return new RecordBatch(schema, data);
+  return recordBatchOf(fields, datas, length);
 }
 
 /**

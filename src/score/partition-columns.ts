@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { partitionColumns, partitionFields } from '../io/dataset.js';
 import type { SplitPartitions } from './split-task.js';
 
@@ -32,11 +33,5 @@ export function withPartitions(
       partitions.types
     ),
   ];
-  const data = makeData({
-    type: new Struct(fields),
-    length: batch.numRows,
-    children,
-    nullCount: 0,
-  });
-  return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
+  return recordBatchOf(fields, children, batch.numRows, batch.schema.metadata);
 }

@@ -5,16 +5,8 @@
  * @module
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import {
-  Field,
-  RecordBatch,
-  Schema as ArrowSchema,
-  Struct,
-  Utf8,
-  makeData,
-  type Data,
-  type DataType,
-} from 'apache-arrow';
+import { Field, Utf8, type Data, type DataType, type RecordBatch } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { readIpcFileBatches } from '../io/arrow-ipc.js';
 import { readCsvSplit } from '../io/csv-split.js';
 import { fileNotFound } from '../io/file-errors.js';
@@ -223,10 +215,7 @@ function columnsBatch(
     fields.push(new Field(c.name, type, true));
     children.push(data);
   });
-  return new RecordBatch(
-    new ArrowSchema(fields),
-    makeData({ type: new Struct(fields), length: rows, children, nullCount: 0 })
-  );
+  return recordBatchOf(fields, children, rows);
 }
 
 async function openInput(path: string): Promise<FileHandle> {

@@ -77,6 +77,11 @@ export interface ScoreFilesOptions {
   modelConfig?: Record<string, unknown>;
   /** Fail a split that runs longer than this on its worker (ms). Default: none. */
   timeoutMs?: number;
+  /**
+   * Most milliseconds a worker may spend loading the model (the worker is then replaced and
+   * the run fails with E_LOAD_TIMEOUT); `Infinity` for no limit. Default 120000.
+   */
+  loadTimeoutMs?: number;
   /** Re-run a split whose worker crashed, up to this many times. Default 0. */
   retries?: number;
   /** The input's format. Default: from the file extensions. */
@@ -228,6 +233,7 @@ export async function scoreFiles(
     ...(options.params !== undefined ? { params: options.params } : {}),
     ...(options.modelConfig !== undefined ? { modelConfig: options.modelConfig } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.loadTimeoutMs !== undefined ? { loadTimeoutMs: options.loadTimeoutMs } : {}),
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
     ...(signal !== undefined ? { signal } : {}),
   });

@@ -15,6 +15,7 @@ import {
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
+import { recordBatchOf } from '../adapters/record-batch.js';
 import { applyMapping } from './column-mapping.js';
 
 /**
@@ -40,13 +41,7 @@ export function appendResultColumn(batch: RecordBatch, name: string, vector: Vec
     fields[at] = field;
     children[at] = resultData;
   }
-  const data = makeData({
-    type: new Struct(fields),
-    length: batch.numRows,
-    children,
-    nullCount: 0,
-  });
-  return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
+  return recordBatchOf(fields, children, batch.numRows, batch.schema.metadata);
 }
 
 /**
@@ -84,11 +79,5 @@ export function flattenStructColumn(batch: RecordBatch, name: string): RecordBat
     .filter(([f]) => f.name !== name && !flatNames.has(f.name));
   const fields = [...keep.map(([f]) => f), ...flatFields];
   const children = [...keep.map(([, i]) => batch.data.children[i]!), ...partData];
-  const data = makeData({
-    type: new Struct(fields),
-    length: batch.numRows,
-    children,
-    nullCount: 0,
-  });
-  return new RecordBatch(new Schema(fields, batch.schema.metadata), data);
+  return recordBatchOf(fields, children, batch.numRows, batch.schema.metadata);
 }

@@ -26,7 +26,7 @@ describe('runCli', () => {
       code: 2,
       stdout: '',
       stderr: expect.stringMatching(
-        /^jsfunc: missing command\nusage: jsfunc <predict\|score\|commit\|info\|save\|serve>/
+        /^jsfunc: missing command\nusage: jsfunc <predict\|score\|commit\|stream\|info\|save\|serve>/
       ),
     });
     const unknown = await cli(['train']);

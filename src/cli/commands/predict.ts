@@ -18,7 +18,7 @@ import { releaseModel } from '../../pool/model-cache.js';
 import type { Params } from '../../signature/types.js';
 import {
   UsageError,
-  optionalInt,
+  loadTimeoutFlag,
   optionalJsonObject,
   optionalString,
   type FlagValues,
@@ -29,18 +29,6 @@ import { writeFileAtomic } from '../write-file-atomic.js';
 const usage =
   'predict -m MODEL [-i INPUT|-] [-o OUTPUT] [-t json|csv] [--params JSON] [--model-config JSON] ' +
   '[--load-timeout-ms N]';
-
-/**
- * Reads `--load-timeout-ms` (shared by `predict` and `serve`): milliseconds, 0 for no limit.
- *
- * @param values - parsed flags
- * @returns the timeout (Infinity for 0), or undefined when absent (the default applies)
- * @throws {ModelError} E_OPTION_INVALID when not a non-negative integer
- */
-export function loadTimeoutFlag(values: FlagValues): number | undefined {
-  const ms = optionalInt(values, 'load-timeout-ms', 0);
-  return ms === 0 ? Number.POSITIVE_INFINITY : ms;
-}
 
 /**
  * Waits for `work` unless `signal` aborts first (the bin aborts on SIGINT/SIGTERM): the work

@@ -17,6 +17,7 @@ import { FORMAT_EXTENSIONS, type Format } from '../../io/format.js';
 import { scoreFiles, type ScoreFilesSummary, type ScoreProgress } from '../../score/score-files.js';
 import { flattenStructColumn } from '../../udf/append-result.js';
 import {
+  loadTimeoutFlag,
   optionalInt,
   optionalJsonObject,
   optionalList,
@@ -28,7 +29,8 @@ import { Progress, formatCount } from '../progress.js';
 
 const usage =
   'score -m MODEL -i INPUT -o OUTPUT [--columns a,b] [--result-type T] [--output-column NAME] ' +
-  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--timeout-ms N] [--retries N] ' +
+  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--timeout-ms N] ' +
+  '[--load-timeout-ms N] [--retries N] ' +
   '[--output-format F] [--shard I/N] [--json]';
 
 /** What a finished `score` run reports (the `--json` summary). */
@@ -94,6 +96,7 @@ export async function scoreFile(
     params?: Record<string, unknown>;
     modelConfig?: Record<string, unknown>;
     timeoutMs?: number;
+    loadTimeoutMs?: number;
     retries?: number;
     outputFormat?: Format;
     shard?: ShardSpec;
@@ -177,6 +180,8 @@ last, which DuckDB, Polars, Spark and pandas read as one table.
       --params JSON        inference params, validated against the params schema
       --model-config JSON  overrides of the saved model config
       --timeout-ms N       fail a batch that runs longer than N ms on its worker
+      --load-timeout-ms N  fail when a worker takes longer than N ms to load the model
+                           (default 120000; 0 = no limit)
       --retries N          re-run a batch whose worker crashed, up to N times (default 0)
       --output-format F    format of a dataset OUTPUT directory: parquet, arrow, arrows, csv,
                            ndjson (default: the input's)
@@ -202,6 +207,7 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
     params: { type: 'string' },
     'model-config': { type: 'string' },
     'timeout-ms': { type: 'string' },
+    'load-timeout-ms': { type: 'string' },
     retries: { type: 'string' },
     'output-format': { type: 'string' },
     shard: { type: 'string' },
@@ -233,6 +239,7 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
         ...opt('params', optionalJsonObject(values, 'params')),
         ...opt('modelConfig', optionalJsonObject(values, 'model-config')),
         ...opt('timeoutMs', optionalInt(values, 'timeout-ms')),
+        ...opt('loadTimeoutMs', loadTimeoutFlag(values)),
         ...opt('retries', optionalInt(values, 'retries', 0)),
         ...opt('outputFormat', outputFormatFlag(optionalString(values, 'output-format'))),
         ...opt('shard', shardFlag(optionalString(values, 'shard'))),

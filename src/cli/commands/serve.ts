@@ -5,9 +5,14 @@
  * @module
  */
 import { serve } from '../../server/listen.js';
-import { optionalInt, optionalJsonObject, optionalString, requireString } from '../args.js';
+import {
+  loadTimeoutFlag,
+  optionalInt,
+  optionalJsonObject,
+  optionalString,
+  requireString,
+} from '../args.js';
 import type { Command } from '../command.js';
-import { loadTimeoutFlag } from './predict.js';
 
 const usage =
   'serve -m MODEL [-p PORT] [--host HOST] [--timeout-ms N] [--load-timeout-ms N] ' +
