@@ -31,6 +31,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { ModelError } from '../errors.js';
+import { frameToTable } from './frames.js';
 import type { PredictInput } from '../package/types.js';
 import { arrowTypeFor } from '../signature/arrow-types.js';
 import { isNamedSchema, isTensorSchema, requiredInputNames } from '../signature/schema.js';
@@ -69,6 +70,8 @@ export function toTable(input: PredictInput, schema?: Schema | null): Table {
   const s = schema ?? null;
   if (isArrowTableLike(input)) return adoptTable(input);
   if (isArrowRecordBatchLike(input)) return new Table(adoptRecordBatch(input));
+  const frame = frameToTable(input);
+  if (frame !== null) return frame;
   if (isDanfoFrame(input)) {
     if (s === null) return danfoToTable(input);
     const { names, values } = danfoColumns(input);

@@ -25,6 +25,9 @@ import {
   isArrowRecordBatchLike,
   isArrowTableLike,
 } from '../adapters/arrow-guards.js';
+import type { ArqueroTable } from '../adapters/arquero.js';
+import { toArrowInput, toBatchSource } from '../adapters/frames.js';
+import type { PolarsDataFrame, PolarsLazyFrame } from '../adapters/polars.js';
 import {
   danfoToTable,
   isDanfoFrame,
@@ -145,6 +148,14 @@ export interface SparkUdf {
     source: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
     options?: MapBatchesOptions
   ): AsyncGenerator<RecordBatch, void, undefined>;
+  /**
+   * Scores a Polars LazyFrame or DataFrame (streamed in `batchSize` slices) or an arquero table;
+   * yields objects of the same kind, each a slice with the result column.
+   */
+  mapBatches(
+    source: PolarsLazyFrame | PolarsDataFrame | ArqueroTable,
+    options?: MapBatchesOptions
+  ): AsyncGenerator<object, void, undefined>;
   /** Counters since creation. */
   stats(): SparkUdfStats;
   /**
@@ -312,8 +323,10 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
 
   apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
     return this.#call(async () => {
+      const frame = toArrowInput(input);
       const danfo = isDanfoFrame(input);
-      const vector = await this.#scoreTable(toArrowTable(input), columns);
+      const vector = await this.#scoreTable(frame?.table ?? toArrowTable(input), columns);
+      if (frame !== null) return frame.fromVector(vector);
       return danfo ? vectorToDanfoSeries(vector) : vector;
     });
   }
@@ -326,9 +339,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           `withColumn name must be a non-empty string, got ${String(name)}`
         );
       }
+      const frame = toArrowInput(input);
       const danfo = isDanfoFrame(input);
-      const table = toArrowTable(input);
+      const table = frame?.table ?? toArrowTable(input);
       const vector = await this.#scoreTable(table, columns);
+      if (frame !== null) return frame.withColumn(name, vector);
       // As Spark's withColumn: a column of that name is replaced in place, else appended.
       const at = table.schema.fields.findIndex((f) => f.name === name);
       const out =
@@ -347,9 +362,15 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   }
 
   async *mapBatches(
-    source: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+    source: AsyncIterable<RecordBatch> | Iterable<RecordBatch> | object,
     options: MapBatchesOptions = {}
   ): AsyncGenerator<RecordBatch, void, undefined> {
+    // Frames first: a Polars DataFrame is iterable and would otherwise be read as rows.
+    const frames = toBatchSource(source, this.#s.opts.batchSize);
+    if (frames !== null) {
+      const scored = this.mapBatches(frames.batches, options);
+      return yield* frames.wrap(scored) as AsyncGenerator<RecordBatch, void, undefined>;
+    }
     this.#assertOpen();
     const outputColumn = options.outputColumn ?? 'prediction';
     const columns = options.columns;
