@@ -76,8 +76,24 @@ function schemaRows(schema: Schema): { headers: string[]; rows: string[][] } {
   };
 }
 
+/** bigint (long param defaults) is not JSON: write it as its digits. */
+function bigintReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
 function cell(value: unknown, max = 40): string {
-  const text = typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
+  let text: string;
+  try {
+    text =
+      typeof value === 'string'
+        ? value
+        : value === undefined
+          ? ''
+          : (JSON.stringify(value, bigintReplacer) ?? String(value));
+  } catch {
+    // Circular or otherwise unprintable (a package's documents are depth-checked on reading).
+    text = Object.prototype.toString.call(value);
+  }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

@@ -6,7 +6,7 @@
  * |---|---|
  * | `loader_module` | always `jsfunc` |
  * | `code` | directory holding the bundled code (`code`) |
- * | `entry` | the bundle, relative to the package (`code/model.mjs`) |
+ * | `entry` | the bundle, relative to the package: `code/model.cjs` (a function body), or `code/model.mjs` (an ES module; the default when absent) |
  * | `export_name` | the export holding the model class (`default` unless given) |
  * | `predict_fn` | the method `predict` calls (`predict` unless given) |
  * | `config` | the saved `model_config` (MLflow's key name); omitted when none |
@@ -16,16 +16,39 @@
  *
  * Loading follows MLflow's `_load_context_model_and_signature`: resolve artifacts to absolute
  * paths inside the package, import the code, find and construct the class, then call
- * `loadContext(context)` exactly once.
+ * `loadContext(context)` exactly once. How the code is evaluated (and why a `.cjs` bundle can
+ * be garbage-collected when the model is dropped) is described in `package/load-bundle.ts`;
+ * how hostile exports are inspected, in `model-class.ts`.
+ *
+ * The model's code is foreign: an export may be a Proxy, a getter may throw. Every step that
+ * touches it (reading the export, `name`, `prototype`, the predict method, `loadContext`) is
+ * guarded, so such code fails with E_MODEL_IMPORT or E_MODEL_LOAD, never a bare exception.
  *
  * @module
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { ModelError } from '../errors.js';
+import {
+  cleanBundleStack,
+  evaluateBundle,
+  prepareBundle,
+  type BundleExports,
+} from '../package/load-bundle.js';
+import { readPackageFile, resolveInsidePackage } from '../package/package-file.js';
+import {
+  findModelClass,
+  guarded,
+  hasMethod,
+  loadError,
+  messageOf,
+  methodNames,
+  orElse,
+} from './model-class.js';
 import type { ModelContext } from '../package/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
-import { cleanBundleStack, prepareBundle } from '../package/bundle.js';
+
+/** Kept importable from here (the onnx flavor and older callers import it from this module). */
+export { resolveInsidePackage };
 
 /** The flavor name in MLmodel. */
 export const JS_FUNCTION_FLAVOR = 'js_function';
@@ -33,7 +56,10 @@ export const JS_FUNCTION_FLAVOR = 'js_function';
 export const JS_FUNCTION_LOADER_MODULE = 'jsfunc';
 /** Directory of the bundled code inside a package. */
 export const CODE_DIR = 'code';
-/** Default bundle path inside a package. */
+/**
+ * Bundle path of a package whose MLmodel names none (packages written before `entry` was
+ * recorded were ES modules). `saveModel` always records the entry it wrote.
+ */
 export const DEFAULT_ENTRY = 'code/model.mjs';
 
 /** One artifact entry of the flavor (MLflow's shape). */
@@ -126,57 +152,6 @@ export function parseJsFunctionFlavor(
 }
 
 /**
- * Resolves a path recorded in the package to an absolute path that must stay inside it.
- *
- * @param packageDir - Absolute package directory.
- * @param rel - The recorded relative path.
- * @param what - What the path names, for messages (e.g. `artifact "weights"`).
- * @returns The absolute path (symlinks resolved).
- * @throws {ModelError} E_ARTIFACT_PATH for absolute paths or paths leaving the package;
- *   E_ARTIFACT_MISSING when nothing exists there.
- */
-export async function resolveInsidePackage(
-  packageDir: string,
-  rel: string,
-  what: string
-): Promise<string> {
-  const escape = (found: string): ModelError =>
-    new ModelError(
-      'E_ARTIFACT_PATH',
-      `The ${what} path "${rel}" ${found}; package paths must be relative and stay inside "${packageDir}"`,
-      { details: { path: rel, package: packageDir } }
-    );
-  if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel) || rel.startsWith('\\'))
-    throw escape('is absolute');
-  const abs = resolve(packageDir, rel);
-  if (!isInside(packageDir, abs)) throw escape('leaves the package');
-  let real: string;
-  try {
-    await stat(abs);
-    real = await realpath(abs);
-  } catch (cause) {
-    throw new ModelError(
-      'E_ARTIFACT_MISSING',
-      `The ${what} "${rel}" does not exist in the package "${packageDir}"`,
-      {
-        details: { path: rel, package: packageDir },
-        cause,
-      }
-    );
-  }
-  // A symlink inside the package may point outside it.
-  const realRoot = await realpath(packageDir);
-  if (!isInside(realRoot, real))
-    throw escape(`resolves (through a symlink) to "${real}", outside the package`);
-  return abs;
-}
-
-function isInside(root: string, p: string): boolean {
-  const r = relative(root, p);
-  return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
-}
-
-/**
  * Maps every artifact of the flavor to an absolute path inside the package.
  *
  * @param packageDir - Absolute package directory.
@@ -257,40 +232,6 @@ export interface LoadedJsFunction {
   cleanStack(error: unknown): void;
 }
 
-type Ctor = new () => object;
-
-function describeExport(x: unknown): string {
-  if (x === undefined) return 'nothing (undefined)';
-  if (x === null) return 'null';
-  if (typeof x === 'function')
-    return 'a function that is not a constructor (an arrow function or method)';
-  if (typeof x === 'object') return `an object with keys [${Object.keys(x).join(', ')}]`;
-  return `a ${typeof x} (${JSON.stringify(x)})`;
-}
-
-function isConstructor(x: unknown): x is Ctor {
-  return typeof x === 'function' && typeof (x as { prototype?: unknown }).prototype === 'object';
-}
-
-function hasMethod(obj: object, name: string): boolean {
-  return typeof (obj as Record<string, unknown>)[name] === 'function';
-}
-
-function methodNames(proto: object | null): string[] {
-  const names = new Set<string>();
-  for (
-    let p = proto;
-    p !== null && p !== Object.prototype;
-    p = Object.getPrototypeOf(p) as object | null
-  ) {
-    for (const n of Object.getOwnPropertyNames(p)) {
-      if (n !== 'constructor' && typeof Object.getOwnPropertyDescriptor(p, n)?.value === 'function')
-        names.add(n);
-    }
-  }
-  return [...names];
-}
-
 /**
  * Runs the lifecycle of a `js_function` model: artifacts -> import -> class -> construct ->
  * `loadContext` once.
@@ -299,9 +240,11 @@ function methodNames(proto: object | null): string[] {
  * @param flavor - The typed flavor configuration.
  * @param options - See {@link LoadJsFunctionOptions}.
  * @returns The ready model.
- * @throws {ModelError} E_ARTIFACT_PATH / E_ARTIFACT_MISSING (artifacts or code file);
+ * @throws {ModelError} E_ARTIFACT_PATH / E_ARTIFACT_MISSING (artifacts or code file: outside
+ *   the package, absent, or, for the code file, a directory, a FIFO or another non-regular file);
  *   E_MODEL_IMPORT (import failed, external package missing, export not a class, no predict
- *   method); E_MODEL_LOAD (constructor or loadContext threw).
+ *   method, a getter or Proxy trap of the export threw); E_MODEL_LOAD (constructor or
+ *   loadContext threw).
  */
 export async function loadJsFunction(
   packageDir: string,
@@ -312,58 +255,59 @@ export async function loadJsFunction(
   const artifacts = Object.freeze(await resolveArtifacts(packageDir, flavor.artifacts));
   const modelConfig = Object.freeze(resolveModelConfig(flavor.config, options.modelConfig, warn));
   const predictFn = options.predictFn ?? flavor.predict_fn;
-  const entry = await resolveInsidePackage(packageDir, flavor.entry, 'model code file');
-
-  const code = await readFile(entry, 'utf8');
+  // Inside the package through symlinks, and a regular file (not a directory, not a FIFO).
+  const code = await readPackageFile(packageDir, flavor.entry, 'model code file');
+  const entry = resolve(packageDir, flavor.entry);
   const prepared = prepareBundle(code, entry);
-  let mod: Record<string, unknown>;
+  // Only the URLs: the stack cleaner outlives the load and must not keep the bundle text.
+  const where = { url: prepared.url, fileUrl: prepared.fileUrl };
+  const externals = prepared.resolved;
+  let mod: BundleExports;
   try {
-    mod = (await import(prepared.url)) as Record<string, unknown>;
+    mod = await evaluateBundle(prepared);
   } catch (cause) {
-    cleanBundleStack(cause, prepared);
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new ModelError('E_MODEL_IMPORT', `Importing model code "${entry}" failed: ${message}`, {
-      details: { file: entry },
-      cause,
-    });
+    cleanBundleStack(cause, where);
+    throw new ModelError(
+      'E_MODEL_IMPORT',
+      `Importing model code "${entry}" failed: ${messageOf(cause)}`,
+      { details: { file: entry }, cause }
+    );
   }
 
   const exportName = flavor.export_name;
-  const found = mod[exportName];
-  if (!isConstructor(found)) {
-    throw new ModelError(
-      'E_MODEL_IMPORT',
-      `Model code "${entry}" must export a class as "${exportName}", found ${describeExport(found)} ` +
-        `(exports: ${Object.keys(mod).join(', ') || 'none'})`,
-      { details: { file: entry, exportName } }
-    );
-  }
-  const className = found.name || exportName;
-  const onPrototype = hasMethod(found.prototype, predictFn);
+  const { ctor, className, onPrototype } = findModelClass(mod, entry, exportName, predictFn);
 
   let instance: object;
   try {
-    instance = new found();
+    instance = new ctor();
   } catch (cause) {
-    cleanBundleStack(cause, prepared);
+    cleanBundleStack(cause, where);
     throw loadError(`The constructor of model class ${className} threw`, entry, cause);
   }
-  if (!onPrototype && !hasMethod(instance, predictFn)) {
+  const hasPredict = guarded(
+    () => onPrototype || hasMethod(instance, predictFn),
+    (cause) => loadError(`Reading "${predictFn}" of the model instance threw`, entry, cause)
+  );
+  if (!hasPredict) {
+    const methods = orElse(() => methodNames(ctor.prototype as object | null).join(', '), '?');
     throw new ModelError(
       'E_MODEL_IMPORT',
       `Model class ${className} in "${entry}" has no method "${predictFn}" ` +
-        `(methods: ${methodNames(found.prototype).join(', ') || 'none'})`,
+        `(methods: ${methods || 'none'})`,
       { details: { file: entry, exportName, predictFn } }
     );
   }
 
   const context: ModelContext = Object.freeze({ artifacts, modelConfig });
-  const load = (instance as { loadContext?: unknown }).loadContext;
+  const load = guarded(
+    () => (instance as { loadContext?: unknown }).loadContext,
+    (cause) => loadError(`Reading loadContext of model class ${className} threw`, entry, cause)
+  );
   if (typeof load === 'function') {
     try {
       await (load as (c: ModelContext) => unknown).call(instance, context);
     } catch (cause) {
-      cleanBundleStack(cause, prepared);
+      cleanBundleStack(cause, where);
       throw loadError(`loadContext of model class ${className} threw`, entry, cause);
     }
   }
@@ -371,12 +315,7 @@ export async function loadJsFunction(
     instance,
     context,
     predictFn,
-    externals: prepared.resolved,
-    cleanStack: (error) => cleanBundleStack(error, prepared),
+    externals,
+    cleanStack: (error) => cleanBundleStack(error, where),
   };
-}
-
-function loadError(what: string, file: string, cause: unknown): ModelError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new ModelError('E_MODEL_LOAD', `${what}: ${message}`, { details: { file }, cause });
 }

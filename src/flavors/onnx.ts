@@ -37,8 +37,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { ModelError } from '../errors.js';
 import type { ModelContext } from '../package/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
+import { resolveInsidePackage } from '../package/package-file.js';
 import type { LoadJsFunctionOptions, LoadedJsFunction } from './js-function.js';
-import { resolveInsidePackage } from './js-function.js';
 import {
   outputsToTable,
   tableToFeeds,
@@ -409,7 +409,8 @@ export async function loadOnnx(
       { details: { option: 'predictFn' } }
     );
   }
-  const file = await resolveInsidePackage(packageDir, flavor.data, 'ONNX model file');
+  // A regular file: onnxruntime reads it natively, and a FIFO would block that read forever.
+  const file = await resolveInsidePackage(packageDir, flavor.data, 'ONNX model file', 'file');
 
   // Worker default < saved onnx_session_options < load-time modelConfig.
   const config: Record<string, unknown> = isMainThread ? {} : { intra_op_num_threads: 1 };

@@ -1,5 +1,5 @@
 /**
- * Bundling a model module into one self-contained ESM file, and preparing that file for import.
+ * Bundling a model module into one self-contained file, and evaluating that file at load.
  *
  * The problem: the bundle lives inside the package, which can be copied anywhere (`/tmp`, a
  * worker's scratch dir). A bare `import 'apache-arrow'` left in it would resolve from the
@@ -8,22 +8,24 @@
  * - every local import and every ordinary npm package is bundled in;
  * - host packages ({@link HOST_PACKAGES}, packages with native code, and any the caller names)
  *   stay external, rewritten to the placeholder specifier `jsfunc-external:<specifier>`;
- * - CommonJS code bundled into ESM needs `require`, `__filename` and `__dirname`; a banner
- *   defines them from the placeholder `jsfunc-bundle-url:` and esbuild's `define` points the
- *   free identifiers (and `import.meta.url`) at them, so user code that declares its own
- *   `require` or `__dirname` does not collide (esbuild renames those).
+ * - CommonJS code needs `require`, `__filename` and `__dirname`, and ES modules `import.meta`;
+ *   a banner defines them from the placeholder `jsfunc-bundle-url:` and esbuild's `define`
+ *   points the free identifiers at them, so user code that declares its own `require` or
+ *   `__dirname` does not collide (esbuild renames those).
  *
  * At load time {@link prepareBundle} replaces the placeholders: externals become the file URL
  * Node resolves *from jsfunc's own location* (so the model shares jsfunc's copy of
- * apache-arrow), and the bundle URL becomes the real `code/model.mjs` in the package. The text
- * is then imported as a `data:` URL tagged with `//# sourceURL=` so stack traces name the real
- * file. Nothing is written to disk at load, so read-only packages work.
+ * apache-arrow), and the bundle URL becomes the real bundle file in the package. Nothing is
+ * written to disk at load, so read-only packages work.
+ *
+ * Two formats, chosen here at save time: `code/model.cjs`, a CommonJS function body (the
+ * default: it can be garbage-collected with its model), or `code/model.mjs`, an ES module, for
+ * code with top-level `await`. How each is evaluated at load, and why, is in `load-bundle.ts`.
  *
  * @module
  */
-import { createRequire, isBuiltin } from 'node:module';
-import { dirname, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isBuiltin } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 // Types only: esbuild itself is imported when a model is saved, so loading a package (in every
 // worker thread) does not pay for importing it.
 import type * as esbuild from 'esbuild';
@@ -35,11 +37,30 @@ import {
   isNativePackage,
   packageNameOf,
 } from './environment.js';
+import {
+  BUNDLE_FILES,
+  BUNDLE_URL_PLACEHOLDER,
+  resolveFromJsfunc,
+  type BundleFormat,
+} from './load-bundle.js';
+
+// What loading uses, kept importable from here as before.
+export {
+  BUNDLE_FILES,
+  bundleFormatOf,
+  cleanBundleStack,
+  evaluateBundle,
+  prepareBundle,
+  resolveFromJsfunc,
+  type BundleExports,
+  type BundleFormat,
+  type PreparedBundle,
+} from './load-bundle.js';
 
 const EXTERNAL_PREFIX = 'jsfunc-external:';
-const BUNDLE_URL_PLACEHOLDER = '"jsfunc-bundle-url:"';
 
-const BANNER = [
+/** Banner of an ES module bundle (`code/model.mjs`). */
+const ESM_BANNER = [
   'import { createRequire as __jsfuncCreateRequire } from "node:module";',
   'import { fileURLToPath as __jsfuncFileURLToPath } from "node:url";',
   'import { dirname as __jsfuncPathDirname } from "node:path";',
@@ -47,6 +68,23 @@ const BANNER = [
   'const __jsfuncRequire = __jsfuncCreateRequire(__jsfuncBundleUrl);',
   'const __jsfuncFilename = __jsfuncFileURLToPath(__jsfuncBundleUrl);',
   'const __jsfuncDirname = __jsfuncPathDirname(__jsfuncFilename);',
+].join('\n');
+
+/**
+ * Banner of a function-body bundle (`code/model.cjs`). Strict like the ES module it replaces
+ * (the directive must come first); `require` here is the one {@link evaluateBundle} passes.
+ */
+const CJS_BANNER = [
+  '"use strict";',
+  'const { createRequire: __jsfuncCreateRequire } = require("node:module");',
+  'const { fileURLToPath: __jsfuncFileURLToPath, pathToFileURL: __jsfuncPathToFileURL } = require("node:url");',
+  'const { dirname: __jsfuncPathDirname } = require("node:path");',
+  `const __jsfuncBundleUrl = ${BUNDLE_URL_PLACEHOLDER};`,
+  'const __jsfuncRequire = __jsfuncCreateRequire(__jsfuncBundleUrl);',
+  'const __jsfuncFilename = __jsfuncFileURLToPath(__jsfuncBundleUrl);',
+  'const __jsfuncDirname = __jsfuncPathDirname(__jsfuncFilename);',
+  'const __jsfuncImportMeta = { url: __jsfuncBundleUrl, filename: __jsfuncFilename, dirname: __jsfuncDirname, ' +
+    'resolve: (s) => __jsfuncPathToFileURL(__jsfuncRequire.resolve(s)).href };',
 ].join('\n');
 
 /** Options for {@link bundleModel}. */
@@ -63,22 +101,44 @@ export interface BundleResult {
   bundled: Record<string, string | null>;
   /** Local source files that went into the bundle, relative to the model's directory. */
   inputs: string[];
+  /** The format written: `cjs` unless the code needs an ES module (top-level `await`). */
+  format: BundleFormat;
+  /** The file written: `model.cjs` or `model.mjs` in `outDir`. */
+  file: string;
 }
 
 /**
- * Bundles `entry` and everything it imports into one ESM file at `outFile`.
+ * Bundles `entry` and everything it imports into one file in `outDir`: `model.cjs` (a
+ * CommonJS function body, see the module comment) or, when the code uses top-level `await`,
+ * `model.mjs` (an ES module).
  *
  * @param entry - The model module (.ts, .js, .mjs, ...).
- * @param outFile - Where to write the bundle.
+ * @param outDir - The directory to write the bundle into.
  * @param options - See {@link BundleOptions}.
- * @returns The packages found, split into external and bundled.
+ * @returns The packages found, split into external and bundled, and the file written.
  * @throws {ModelError} E_SAVE_FAILED when esbuild fails (the message names the file and line).
  */
 export async function bundleModel(
   entry: string,
-  outFile: string,
+  outDir: string,
   options: BundleOptions = {}
 ): Promise<BundleResult> {
+  try {
+    return await bundleAs('cjs', entry, outDir, options);
+  } catch (error) {
+    // CommonJS cannot express top-level await: such code is written as an ES module.
+    if (!(ModelError.is(error) && error.details['topLevelAwait'] === true)) throw error;
+    return bundleAs('esm', entry, outDir, options);
+  }
+}
+
+async function bundleAs(
+  format: BundleFormat,
+  entry: string,
+  outDir: string,
+  options: BundleOptions
+): Promise<BundleResult> {
+  const outFile = join(resolve(outDir), BUNDLE_FILES[format]);
   const entryAbs = resolve(entry);
   const entryDir = dirname(entryAbs);
   const keepExternal = new Set([...HOST_PACKAGES, ...(options.external ?? [])]);
@@ -115,30 +175,47 @@ export async function bundleModel(
   let result: esbuild.BuildResult<{ metafile: true }>;
   try {
     const { build } = await import('esbuild');
+    const common = {
+      require: '__jsfuncRequire',
+      __filename: '__jsfuncFilename',
+      __dirname: '__jsfuncDirname',
+      'import.meta.url': '__jsfuncBundleUrl',
+    };
     result = await build({
       entryPoints: [entryAbs],
       absWorkingDir: entryDir,
-      outfile: resolve(outFile),
+      outfile: outFile,
       bundle: true,
-      format: 'esm',
+      format,
       platform: 'node',
       target: 'node20',
       write: true,
       metafile: true,
       logLevel: 'silent',
       legalComments: 'eof',
-      banner: { js: BANNER },
-      define: {
-        'import.meta.url': '__jsfuncBundleUrl',
-        require: '__jsfuncRequire',
-        __filename: '__jsfuncFilename',
-        __dirname: '__jsfuncDirname',
-      },
+      banner: { js: format === 'cjs' ? CJS_BANNER : ESM_BANNER },
+      define:
+        format === 'cjs'
+          ? {
+              ...common,
+              'import.meta.filename': '__jsfuncFilename',
+              'import.meta.dirname': '__jsfuncDirname',
+              'import.meta': '__jsfuncImportMeta',
+            }
+          : common,
+      // A function body has no import(): esbuild turns it into a require in a promise.
+      ...(format === 'cjs' ? { supported: { 'dynamic-import': false } } : {}),
       plugins: [plugin],
     });
   } catch (error) {
     const failure = error as Partial<esbuild.BuildFailure>;
     const first = failure.errors?.[0];
+    if (format === 'cjs' && failure.errors?.some((e) => /top-level await/i.test(e.text)) === true) {
+      throw new ModelError('E_SAVE_FAILED', 'top-level await needs an ES module bundle', {
+        details: { topLevelAwait: true },
+        cause: error,
+      });
+    }
     const where = first?.location
       ? `${resolve(entryDir, first.location.file)}:${first.location.line}:${first.location.column}`
       : entryAbs;
@@ -155,7 +232,13 @@ export async function bundleModel(
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes('node_modules/'))
     .map((p) => relative(entryDir, resolve(entryDir, p)));
-  return { external: sortKeys(external), bundled: sortKeys(bundled), inputs: inputs.sort() };
+  return {
+    external: sortKeys(external),
+    bundled: sortKeys(bundled),
+    inputs: inputs.sort(),
+    format,
+    file: basename(outFile),
+  };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
@@ -167,82 +250,4 @@ function hostVersion(name: string): string | null {
   const url = resolveFromJsfunc(name);
   const found = url === undefined ? undefined : findOwningPackage(name, url);
   return typeof found?.json['version'] === 'string' ? found.json['version'] : null;
-}
-
-/**
- * Resolves a bare specifier the way an `import` in jsfunc's own code would (ESM conditions),
- * falling back to CommonJS resolution from the current directory.
- *
- * @param specifier - A bare specifier, e.g. `apache-arrow` or `onnxruntime-node`.
- * @returns The resolved file URL, or undefined when it does not resolve.
- */
-export function resolveFromJsfunc(specifier: string): string | undefined {
-  try {
-    return import.meta.resolve(specifier);
-  } catch {
-    // fall through
-  }
-  try {
-    return pathToFileURL(createRequire(resolve('package.json')).resolve(specifier)).href;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The bundle text made ready to import, plus what its externals resolved to. */
-export interface PreparedBundle {
-  /** A `data:` URL holding the rewritten module. */
-  url: string;
-  /** The file URL of the bundle in the package (what stack traces should name). */
-  fileUrl: string;
-  /** External specifier -> resolved file URL. */
-  resolved: Record<string, string>;
-}
-
-/**
- * Replaces the placeholders of a bundle written by {@link bundleModel}.
- *
- * @param code - The bundle text.
- * @param bundleFile - Absolute path of the bundle inside the loaded package.
- * @returns The importable URL and the external resolutions.
- * @throws {ModelError} E_MODEL_IMPORT when an external package cannot be resolved.
- */
-export function prepareBundle(code: string, bundleFile: string): PreparedBundle {
-  const fileUrl = pathToFileURL(bundleFile).href;
-  const resolved: Record<string, string> = {};
-  let text = code.replace(BUNDLE_URL_PLACEHOLDER, JSON.stringify(fileUrl));
-  text = text.replace(/(["'])jsfunc-external:([^"']+)\1/g, (_m, _q: string, spec: string) => {
-    const url = resolved[spec] ?? resolveFromJsfunc(spec);
-    if (url === undefined) {
-      throw new ModelError(
-        'E_MODEL_IMPORT',
-        `Model code "${bundleFile}" imports the external package "${spec}", which cannot be resolved ` +
-          'from jsfunc or the current directory; install it next to jsfunc',
-        { details: { file: bundleFile, package: spec } }
-      );
-    }
-    resolved[spec] = url;
-    return JSON.stringify(url);
-  });
-  text += `\n//# sourceURL=${fileUrl}\n`;
-  const url = `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
-  return { url, fileUrl, resolved };
-}
-
-/**
- * Replaces the `data:` URL of a prepared bundle by its file URL in an error's stack (and its
- * causes'). V8 names function frames after `//# sourceURL`, but frames of the module's top-level
- * code still carry the (long) `data:` URL.
- *
- * @param error - Any thrown value; non-errors are left alone.
- * @param prepared - The bundle the error came from.
- */
-export function cleanBundleStack(
-  error: unknown,
-  prepared: Pick<PreparedBundle, 'url' | 'fileUrl'>
-): void {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e.stack?.includes(prepared.url))
-      e.stack = e.stack.split(prepared.url).join(prepared.fileUrl);
-  }
 }

@@ -12,11 +12,13 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
+import { jsonTextTooDeep, MAX_NESTING_DEPTH } from '../signature/nesting-depth.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
+import { readPackageFile } from './package-file.js';
 
 /** File name of the environment record inside a package. */
 export const JS_ENV_FILE_NAME = 'js_env.json';
@@ -162,38 +164,63 @@ export async function writeJsEnv(dir: string, env: JsEnv): Promise<void> {
 }
 
 /**
- * Reads `js_env.json` from a package directory.
+ * Reads `js_env.json` from a package directory, under the package file rule (inside the package
+ * through symlinks, a regular file: see `package-file.ts`).
  *
  * @param dir - Package directory.
  * @returns The recorded environment, or null when the file is absent.
- * @throws {ModelError} E_MLMODEL_INVALID when the file exists but is not valid JSON.
+ * @throws {ModelError} E_MLMODEL_INVALID when the file is not valid JSON or not the shape
+ *   jsfunc writes (versions are strings, `external` and `bundled` map names to a version or
+ *   null); E_ARTIFACT_PATH when it is a symlink leading out of the package; E_ARTIFACT_MISSING
+ *   when it is a FIFO, a directory or another non-regular file.
  */
 export async function readJsEnv(dir: string): Promise<JsEnv | null> {
+  const text = await readPackageFile(dir, JS_ENV_FILE_NAME, 'environment file', {
+    optional: true,
+  });
+  if (text === null) return null;
   const file = join(dir, JS_ENV_FILE_NAME);
-  let text: string;
+  const bad = (what: string, cause?: unknown): ModelError =>
+    new ModelError('E_MLMODEL_INVALID', `Invalid environment file "${file}": ${what}`, {
+      details: { file },
+      cause,
+    });
+  if (jsonTextTooDeep(text)) throw bad(`nested deeper than ${MAX_NESTING_DEPTH} levels`);
+  let parsed: unknown;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<JsEnv>;
-    return {
-      node_version: String(parsed.node_version ?? ''),
-      jsfunc_version: String(parsed.jsfunc_version ?? ''),
-      external: { ...parsed.external },
-      bundled: { ...parsed.bundled },
-    };
+    parsed = JSON.parse(text);
   } catch (cause) {
-    throw new ModelError(
-      'E_MLMODEL_INVALID',
-      `Invalid environment file "${file}": not valid JSON`,
-      {
-        details: { file },
-        cause,
-      }
-    );
+    throw bad('not valid JSON', cause);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw bad('expected a JSON object');
+  const env = parsed as Record<string, unknown>;
+  const version = (key: string): string => {
+    const v = env[key];
+    if (v === undefined || v === null) return '';
+    if (typeof v === 'number') return String(v);
+    if (typeof v !== 'string') throw bad(`"${key}" must be a string, found ${typeof v}`);
+    return v;
+  };
+  const versions = (key: string): Record<string, string | null> => {
+    const v = env[key];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v))
+      throw bad(`"${key}" must map package names to versions`);
+    const entries = Object.entries(v as Record<string, unknown>);
+    for (const [name, ver] of entries) {
+      if (ver !== null && typeof ver !== 'string')
+        throw bad(`"${key}.${name}" must be a version string or null, found ${typeof ver}`);
+    }
+    // fromEntries defines own properties: a "__proto__" package name stays a name.
+    return Object.fromEntries(entries) as Record<string, string | null>;
+  };
+  return {
+    node_version: version('node_version'),
+    jsfunc_version: version('jsfunc_version'),
+    external: versions('external'),
+    bundled: versions('bundled'),
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DataType,
@@ -17,6 +17,8 @@ import {
 } from 'apache-arrow';
 import { danfoToTable, isDanfoFrame } from '../adapters/danfo.js';
 import { ModelError } from '../errors.js';
+import { jsonTextTooDeep, MAX_NESTING_DEPTH } from '../signature/nesting-depth.js';
+import { readPackageFile } from './package-file.js';
 import type { InputExampleInfo } from './types.js';
 
 /** File name of the input example. */
@@ -134,23 +136,32 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function jsonValue(v: unknown): unknown {
+/**
+ * One cell as JSON. `depth` counts the levels of nesting: a cell holds the split frame's third
+ * level, and the limit keeps the recursion (here and in `JSON.stringify`) far from the stack's end.
+ */
+function jsonValue(v: unknown, depth = 3): unknown {
   if (v === undefined || v === null) return null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, jsonValue);
-  if (Array.isArray(v)) return v.map(jsonValue);
-  if (v instanceof Map)
-    return Object.fromEntries([...v].map(([k, x]) => [String(k), jsonValue(x)]));
-  if (typeof v === 'object') {
-    const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
-    // Arrow list cells are Vectors, struct cells are StructRows: both have toJSON.
-    if (typeof o.toJSON === 'function' && !isPlainObject(v)) return jsonValue(o.toJSON());
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonValue(x)]));
+  if (typeof v !== 'object') return v;
+  if (depth > MAX_NESTING_DEPTH) {
+    throw new ModelError(
+      'E_INPUT_INVALID',
+      `inputExample nests deeper than ${MAX_NESTING_DEPTH} levels`,
+      { details: { option: 'inputExample', limit: MAX_NESTING_DEPTH } }
+    );
   }
-  return v;
+  const inner = (x: unknown): unknown => jsonValue(x, depth + 1);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, inner);
+  if (Array.isArray(v)) return v.map(inner);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), inner(x)]));
+  const o = v as { toArray?: () => unknown; toJSON?: () => unknown };
+  // Arrow list cells are Vectors, struct cells are StructRows: both have toJSON.
+  if (typeof o.toJSON === 'function' && !isPlainObject(v)) return jsonValue(o.toJSON(), depth + 1);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, inner(x)]));
 }
 
 /**
@@ -179,15 +190,31 @@ export async function writeInputExample(dir: string, example: unknown): Promise<
 /**
  * Reads the input example a package recorded, as parsed JSON (split frames stay in split form).
  *
+ * The file is read under the package rule (see `package-file.ts`): its path stays inside the
+ * package through symlinks, and it is a regular file. A missing file or one that is not JSON
+ * gives null (MLflow packages of every age are shown); a hostile one is an error.
+ *
  * @param dir - Package directory.
  * @param info - The package's `saved_input_example_info`.
- * @returns The parsed example, or null when the file is missing or escapes the package.
+ * @returns The parsed example, or null when the file is missing or is not valid JSON.
+ * @throws {ModelError} E_ARTIFACT_PATH when the path is absolute or leaves the package (also
+ *   through a symlink); E_ARTIFACT_MISSING when it names a FIFO, a directory or another
+ *   non-regular file; E_FORMAT_MALFORMED when the JSON nests deeper than
+ *   {@link MAX_NESTING_DEPTH} levels.
  */
 export async function readInputExample(dir: string, info: InputExampleInfo): Promise<unknown> {
   const rel = info.artifact_path;
-  if (rel.startsWith('/') || rel.split(/[\\/]/).includes('..')) return null;
+  const text = await readPackageFile(dir, rel, 'input example', { optional: true });
+  if (text === null) return null;
+  if (jsonTextTooDeep(text)) {
+    throw new ModelError(
+      'E_FORMAT_MALFORMED',
+      `The input example "${rel}" in the package "${dir}" nests deeper than ${MAX_NESTING_DEPTH} levels`,
+      { details: { path: rel, package: dir, limit: MAX_NESTING_DEPTH } }
+    );
+  }
   try {
-    return JSON.parse(await readFile(join(dir, rel), 'utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return null;
   }

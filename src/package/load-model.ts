@@ -21,7 +21,7 @@ import { enforceParams } from '../signature/enforce-params.js';
 import { enforceSchema } from '../signature/enforce-schema.js';
 import type { ModelSignature, Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
-import { resolveFromJsfunc } from './bundle.js';
+import { resolveFromJsfunc } from './load-bundle.js';
 import { checkEnvironment, findOwningPackage, readJsEnv } from './environment.js';
 import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
 import type {
@@ -70,20 +70,24 @@ class JsLoadedModel implements LoadedModel {
     let table: Table = toTable(input, inputs ?? undefined);
     if (inputs !== null) table = enforceSchema(table, inputs, warn);
     const checkedParams = enforceParams(params, this.signature?.params ?? null, warn);
-    const fn = (this.instance as Record<string, unknown>)[this.predictFn] as (
-      context: ModelContext,
-      input: Table,
-      params: Params
-    ) => unknown;
     try {
-      return await fn.call(this.instance, this.context, table, checkedParams);
+      // Read inside the try: the method is the model's own property (a getter may throw).
+      const fn = (this.instance as Record<string, unknown>)[this.predictFn];
+      if (typeof fn !== 'function')
+        throw new TypeError(`${this.predictFn} is not a function (found ${typeof fn})`);
+      return await (fn as (context: ModelContext, input: Table, params: Params) => unknown).call(
+        this.instance,
+        this.context,
+        table,
+        checkedParams
+      );
     } catch (cause) {
       this.cleanStack(cause);
       // A ModelError was raised on purpose (a flavor's own input check, E_MODEL_OUTPUT, ...):
       // its code is the answer callers branch on, so it passes through unchanged. Only foreign
       // errors, the model's own failures, become E_MODEL_PREDICT.
       if (ModelError.is(cause)) throw cause;
-      const message = cause instanceof Error ? cause.message : String(cause);
+      const message = messageOf(cause);
       const error = new ModelError(
         'E_MODEL_PREDICT',
         `Model ${this.predictFn} failed: ${message}`,
@@ -93,14 +97,33 @@ class JsLoadedModel implements LoadedModel {
         }
       );
       // Keep the model's own frames visible where only `stack` is printed.
-      if (cause instanceof Error && cause.stack !== undefined)
-        error.stack = `${error.stack}\nCaused by: ${cause.stack}`;
+      const stack = cause instanceof Error ? stackOf(cause) : undefined;
+      if (stack !== undefined) error.stack = `${error.stack}\nCaused by: ${stack}`;
       throw error;
     }
   }
 
   unwrap<T = unknown>(): T {
     return this.instance as T;
+  }
+}
+
+/** The message of anything thrown, even a value whose `toString` throws. */
+function messageOf(cause: unknown): string {
+  try {
+    return cause instanceof Error ? String(cause.message) : String(cause);
+  } catch {
+    return Object.prototype.toString.call(cause);
+  }
+}
+
+/** An error's stack, or undefined when reading it throws (a getter of the model's own class). */
+function stackOf(error: Error): string | undefined {
+  try {
+    const stack: unknown = error.stack;
+    return typeof stack === 'string' ? stack : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,29 +13,50 @@
  * `'on'`, `'14.3'`), so MLflow reads our strings as strings. Reading uses the 1.1 schema without
  * its timestamp and sexagesimal tags, so an unquoted date stays the string it was written as.
  *
+ * Linear time on any input. The `yaml` package's own duplicate-key check compares each key with
+ * every earlier key of its mapping (40,000 keys took 10-13 s, 200,000 never finished), so it is
+ * turned off (`uniqueKeys: false`) and `checkYamlDocument` (`yaml-check.ts`) does the same check
+ * with a `Set` per mapping. Its `!!omap` tag has the same quadratic check and is not read (PyYAML's safe
+ * loader gives a list of pairs for it; jsfunc reads it as the plain sequence of one-key
+ * mappings it is written as). Alias resolution scans the document once per alias, so a
+ * document may hold at most {@link MAX_ALIAS_COUNT} aliases. Duplicate keys stay an error, as
+ * they were (PyYAML would keep the last value silently; an MLmodel written by MLflow never has
+ * them, so one that does was edited by hand or crafted).
+ *
+ * Limits: at most {@link MAX_ALIAS_COUNT} aliases, no alias inside the node it refers to (a
+ * cycle), and at most {@link MAX_NESTING_DEPTH} levels of nesting, aliases expanded.
+ *
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { parseDocument, stringify, type Tags } from 'yaml';
+import { LineCounter, parseDocument, stringify, type Tags } from 'yaml';
 import { ModelError } from '../errors.js';
+import { MAX_NESTING_DEPTH } from '../signature/nesting-depth.js';
 import { parseSignature, signatureToDict } from '../signature/schema-json.js';
 import type { ModelSignature } from '../signature/types.js';
+import { describeFileKind, isInside, readRegularFile } from './package-file.js';
+import { checkYamlDocument } from './yaml-check.js';
 import type { InputExampleInfo, ModelMetadata } from './types.js';
 
 /** File name of the model configuration inside a package. */
 export const MLMODEL_FILE_NAME = 'MLmodel';
 
 /**
- * Most YAML aliases one MLmodel may dereference. Real files use none; the bound stops a
- * "billion laughs" document from expanding into gigabytes.
+ * Most YAML aliases one MLmodel may hold (and dereference). Real files use none; the bound stops
+ * a "billion laughs" document from expanding into gigabytes, and keeps alias resolution (a scan
+ * of the document per alias) linear.
  */
-const MAX_ALIAS_COUNT = 50;
+export const MAX_ALIAS_COUNT = 50;
 
-/** Tags of YAML 1.1 that turn plain scalars into non-strings PyYAML's safe loader would not. */
+/**
+ * Tags of YAML 1.1 not read: `timestamp` turns plain scalars into dates PyYAML's safe loader
+ * would read as strings here; `omap` checks its keys in quadratic time.
+ */
 const DROPPED_READ_TAGS = new Set([
   'tag:yaml.org,2002:timestamp',
+  'tag:yaml.org,2002:omap',
   // intTime / floatTime share the int/float tag but carry a `format` of 'TIME'.
 ]);
 
@@ -57,20 +78,38 @@ function readTags(tags: Tags): Tags {
 export async function resolveMLmodelPath(path: string): Promise<string> {
   const abs = resolve(path);
   const st = await stat(abs).catch(() => undefined);
-  if (st?.isDirectory()) {
-    const file = join(abs, MLMODEL_FILE_NAME);
-    const fst = await stat(file).catch(() => undefined);
-    if (fst?.isFile()) return file;
-  } else if (st?.isFile()) {
-    return abs;
+  const file = st?.isDirectory() === true ? join(abs, MLMODEL_FILE_NAME) : abs;
+  const fst = file === abs ? st : await stat(file).catch(() => undefined);
+  if (fst?.isFile() === true) {
+    await checkMLmodelInside(file);
+    return file;
   }
+  const found = fst === undefined ? '' : `: it is ${describeFileKind(fst)}, not a regular file`;
   throw new ModelError(
     'E_MLMODEL_MISSING',
-    `Could not find an "MLmodel" configuration file at "${path}"`,
-    {
-      details: { path: abs },
-    }
+    `Could not find an "MLmodel" configuration file at "${path}"${found}`,
+    { details: { path: file === abs ? abs : file } }
   );
+}
+
+/**
+ * The MLmodel file, like every file of a package, must not be a symlink leading out of its
+ * directory: a package holding `MLmodel -> ~/.kube/config` would otherwise have jsfunc parse
+ * (and `info` print) a file the package's author chose.
+ */
+async function checkMLmodelInside(file: string): Promise<void> {
+  const dir = dirname(file);
+  const [real, realDir] = await Promise.all([
+    realpath(file),
+    realpath(dir).catch(() => resolve(dir)),
+  ]);
+  if (!isInside(realDir, real)) {
+    throw new ModelError(
+      'E_ARTIFACT_PATH',
+      `The MLmodel file "${file}" resolves (through a symlink) to "${real}", outside the package "${dir}"`,
+      { details: { path: file, package: dir } }
+    );
+  }
 }
 
 /**
@@ -84,19 +123,17 @@ export async function resolveMLmodelPath(path: string): Promise<string> {
  */
 export async function readMLmodel(path: string): Promise<ModelMetadata> {
   const file = await resolveMLmodelPath(path);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ModelError(
+  // Read through a non-blocking descriptor: the file may have been replaced by a FIFO since
+  // it was checked.
+  const real = await realpath(file).catch(() => file);
+  const text = await readRegularFile(real, (kind, cause) => {
+    const found = kind === undefined ? '' : `: it is ${kind}, not a regular file`;
+    return new ModelError(
       'E_MLMODEL_MISSING',
-      `Could not find an "MLmodel" configuration file at "${path}"`,
-      {
-        details: { path: file },
-        cause,
-      }
+      `Could not find an "MLmodel" configuration file at "${path}"${found}`,
+      { details: { path: file }, cause }
     );
-  }
+  });
   return parseMLmodel(text, file);
 }
 
@@ -129,9 +166,34 @@ function describeValue(x: unknown): string {
 export function parseMLmodel(text: string, source: string): ModelMetadata {
   let raw: unknown;
   try {
-    const doc = parseDocument(text, { version: '1.1', customTags: readTags, prettyErrors: true });
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, {
+      version: '1.1',
+      customTags: readTags,
+      prettyErrors: true,
+      uniqueKeys: false,
+      lineCounter,
+      // No process warnings from a library: problems are errors here, or nothing.
+      logLevel: 'error',
+    });
     const first = doc.errors[0];
-    if (first !== undefined) throw invalid(source, `malformed YAML: ${first.message}`, first);
+    if (first !== undefined) {
+      // The composer catches its own stack overflow and reports it as RESOURCE_EXHAUSTION.
+      if (first.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(first.message))
+        throw invalid(
+          source,
+          `nested too deeply (the limit is ${MAX_NESTING_DEPTH} levels)`,
+          first
+        );
+      throw invalid(source, `malformed YAML: ${first.message}`, first);
+    }
+    checkYamlDocument(doc, MAX_ALIAS_COUNT, (what, offset) => {
+      const at = offset === undefined ? undefined : lineCounter.linePos(offset);
+      return invalid(
+        source,
+        at === undefined ? what : `${what} at line ${at.line}, column ${at.col}`
+      );
+    });
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     if (ModelError.is(error)) throw error;

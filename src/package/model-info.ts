@@ -49,7 +49,10 @@ export interface ModelInfo {
  *
  * @param path - The package directory, or its `MLmodel` file.
  * @returns The summary.
- * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID.
+ * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID (the MLmodel);
+ *   E_ARTIFACT_PATH when the MLmodel, the input example or `js_env.json` leads out of the
+ *   package (also through a symlink); E_ARTIFACT_MISSING when one of them is a FIFO or another
+ *   non-regular file; E_FORMAT_MALFORMED when the input example nests too deeply.
  */
 export async function getModelInfo(path: string): Promise<ModelInfo> {
   const file = await resolveMLmodelPath(path);
@@ -59,8 +62,10 @@ export async function getModelInfo(path: string): Promise<ModelInfo> {
   const inputExample = info === null ? null : await readInputExample(dir, info);
   let env: JsEnv | null = null;
   if (meta.flavors[JS_FUNCTION_FLAVOR] !== undefined) {
+    // A malformed js_env.json is shown as absent (it is informational); a hostile one (a
+    // symlink out of the package, a FIFO) is refused like any other package file.
     env = await readJsEnv(dir).catch((e: unknown) => {
-      if (ModelError.is(e)) return null;
+      if (ModelError.is(e) && e.code === 'E_MLMODEL_INVALID') return null;
       throw e;
     });
   }

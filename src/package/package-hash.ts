@@ -4,10 +4,10 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { ModelError } from '../errors.js';
+import { openRegularFile } from './package-file.js';
 
 /** The identity of a package: sha256 over its files, and their total size. */
 export interface PackageIdentity {
@@ -48,7 +48,8 @@ export async function listPackageFiles(dir: string): Promise<[string, number][]>
  *
  * @param path - The package directory (or its `MLmodel` file).
  * @returns `{ hash, bytes }`.
- * @throws {ModelError} E_MLMODEL_MISSING when `path` is not a directory.
+ * @throws {ModelError} E_MLMODEL_MISSING when `path` is not a directory; E_ARTIFACT_MISSING when
+ *   a listed file is no longer a readable regular file.
  */
 export async function packageIdentity(path: string): Promise<PackageIdentity> {
   let st = await stat(path).catch(() => undefined);
@@ -78,5 +79,22 @@ export async function packageIdentity(path: string): Promise<PackageIdentity> {
 }
 
 async function hashFile(hash: Hash, file: string): Promise<void> {
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  // Opened without blocking and checked again: a file swapped for a FIFO after the listing
+  // would otherwise hold a libuv thread forever.
+  const handle = await openRegularFile(file);
+  if (handle === undefined) {
+    throw new ModelError(
+      'E_ARTIFACT_MISSING',
+      `Package file "${file}" is not a readable regular file`,
+      {
+        details: { file },
+      }
+    );
+  }
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false }))
+      hash.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
 }

@@ -4,7 +4,8 @@
  * ```
  * <path>/
  *   MLmodel                       flavors.js_function, signature, input example info, ...
- *   code/model.mjs                the model module and its local imports, bundled by esbuild
+ *   code/model.cjs                the model module and its local imports, bundled by esbuild
+ *                                 (code/model.mjs when it uses top-level await: see bundle.ts)
  *   artifacts/<name>/...          copies of the artifacts
  *   input_example.json            pandas split orient (when an example is given)
  *   serving_input_example.json    {"dataframe_split": ...}
@@ -19,13 +20,12 @@ import { basename, join, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
 import {
   CODE_DIR,
-  DEFAULT_ENTRY,
   JS_FUNCTION_FLAVOR,
   JS_FUNCTION_LOADER_MODULE,
   type ArtifactEntry,
   type JsFunctionFlavorConfig,
 } from '../flavors/js-function.js';
-import type { ModelSignature } from '../signature/types.js';
+import { signatureOption, type SignatureInput } from '../signature/signature-option.js';
 import { bundleModel } from './bundle.js';
 import { JS_ENV_FILE_NAME, jsfuncVersion, writeJsEnv } from './environment.js';
 import { writeInputExample } from './input-example.js';
@@ -39,8 +39,12 @@ export interface SaveModelOptions {
   model: ModelSource;
   /** Artifact name -> file or directory to copy into `artifacts/<name>/`. Default none. */
   artifacts?: Readonly<Record<string, string>>;
-  /** The model signature. Default none. */
-  signature?: ModelSignature | null;
+  /**
+   * The model signature. Default none. Either jsfunc's typed form (as `inferSignature`
+   * returns) or MLflow's, as an MLmodel file holds it (`{inputs, outputs, params}` as JSON
+   * strings); see `signature/signature-option.ts`.
+   */
+  signature?: SignatureInput | null;
   /** An input example: Arrow table, rows, columns or a 2-D array. Default none. */
   inputExample?: unknown;
   /** JSON-serializable configuration, recorded as the flavor's `config`. Default none. */
@@ -177,6 +181,7 @@ export async function abandonSave(
  * @throws {ModelError} E_TARGET_NOT_EMPTY when `path` exists and is not empty;
  *   E_ARTIFACT_MISSING when the model module or an artifact does not exist;
  *   E_SAVE_FAILED when bundling or copying fails; E_OPTION_INVALID for bad options;
+ *   E_SIGNATURE_INVALID for a signature that is neither form or breaks a schema rule;
  *   E_INPUT_INVALID for an input example that cannot be converted.
  *
  * @example
@@ -220,6 +225,8 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
       : jsonClone(options.modelConfig, 'options.modelConfig');
   const metadata =
     options.metadata === undefined ? undefined : jsonClone(options.metadata, 'options.metadata');
+  // Checked before anything is written: a bad signature must not cost a bundle.
+  const signature = signatureOption(options.signature);
 
   const modelFile = resolve(source.path);
   if (!(await stat(modelFile).catch(() => undefined))?.isFile()) {
@@ -242,7 +249,7 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
   const created = await ensureEmptyTarget(target);
   await mkdir(target, { recursive: true });
   try {
-    const bundle = await bundleModel(modelFile, join(target, DEFAULT_ENTRY), {
+    const bundle = await bundleModel(modelFile, join(target, CODE_DIR), {
       external: options.external,
     });
 
@@ -280,7 +287,7 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
     const flavor: JsFunctionFlavorConfig = {
       loader_module: JS_FUNCTION_LOADER_MODULE,
       code: CODE_DIR,
-      entry: DEFAULT_ENTRY,
+      entry: `${CODE_DIR}/${bundle.file}`,
       export_name: exportName,
       predict_fn: predictFn,
       node_version: process.versions.node,
@@ -296,7 +303,7 @@ export async function saveModel(path: string, options: SaveModelOptions): Promis
       modelUuid: randomUUID().replaceAll('-', ''),
       utcTimeCreated: formatUtcTime((performance.timeOrigin + performance.now()) * 1000),
       mlflowVersion: null,
-      signature: options.signature ?? null,
+      signature,
       savedInputExampleInfo: exampleInfo,
       modelSizeBytes: size,
       metadata: metadata ?? null,

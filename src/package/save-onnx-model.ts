@@ -36,6 +36,7 @@ import {
   toOrtSessionOptions,
 } from '../flavors/onnx.js';
 import { inferOnnxSignature } from '../flavors/onnx-io.js';
+import { signatureOption, type SignatureInput } from '../signature/signature-option.js';
 import type { ModelSignature } from '../signature/types.js';
 import { resolveFromJsfunc } from './bundle.js';
 import { findOwningPackage, jsfuncVersion, writeJsEnv } from './environment.js';
@@ -70,7 +71,7 @@ export interface SaveOnnxModelOptions {
    * The signature. Default: inferred from the session's metadata. `null` writes none (MLflow's
    * `signature=False`).
    */
-  signature?: ModelSignature | null;
+  signature?: SignatureInput | null;
   /** An input example: Arrow table, rows, columns or a 2-D array. Default none. */
   inputExample?: unknown;
   /** Free-form metadata recorded at the top level of MLmodel. Default none. */
@@ -244,7 +245,7 @@ export async function saveOnnxModel(
     signature =
       options.signature === undefined
         ? inferOnnxSignature(session.inputMetadata, session.outputMetadata)
-        : options.signature;
+        : signatureOption(options.signature);
   } finally {
     await session.release();
   }

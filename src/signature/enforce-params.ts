@@ -62,7 +62,9 @@ function safeJson(v: unknown): string {
       JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)) ?? String(v)
     );
   } catch {
-    return String(v);
+    // Too deep for JSON.stringify (String of a deep array recurses too), circular, or a value
+    // whose toJSON/toString throws: name its kind only.
+    return Array.isArray(v) ? `[array of ${v.length}]` : Object.prototype.toString.call(v);
   }
 }
 

@@ -22,6 +22,7 @@
 
 import { ModelError } from '../errors.js';
 import { validateParamDefault } from './enforce-params.js';
+import { jsonTextTooDeep, MAX_NESTING_DEPTH } from './nesting-depth.js';
 import { invalid } from './signature-invalid.js';
 import { sortProperties } from './sort-properties.js';
 import { normalizeTensorDtype } from './tensor-dtype.js';
@@ -50,7 +51,24 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** A value for an error message: JSON, cut at 80 characters, never throwing. */
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 function parseJson(json: string, what: string): unknown {
+  // Before parsing: every reader below (and JSON.stringify in messages) recurses per level.
+  if (jsonTextTooDeep(json)) {
+    throw invalid(`${what} JSON nests deeper than ${MAX_NESTING_DEPTH} levels`, {
+      limit: MAX_NESTING_DEPTH,
+    });
+  }
   try {
     return JSON.parse(json) as unknown;
   } catch (cause) {
@@ -72,7 +90,7 @@ function parseJson(json: string, what: string): unknown {
 export function parseValueType(obj: unknown, where: string): ValueType {
   if (!isPlainObject(obj)) {
     throw invalid(
-      `${where}: expected a type object like {"type": "double"}, found ${JSON.stringify(obj)}`
+      `${where}: expected a type object like {"type": "double"}, found ${preview(obj)}`
     );
   }
   const type = obj['type'];
@@ -84,7 +102,7 @@ export function parseValueType(obj: unknown, where: string): ValueType {
     case 'array': {
       if (!isPlainObject(obj['items'])) {
         throw invalid(
-          `${where}: an array type needs \`items\` as a type object, found ${JSON.stringify(obj['items'])}`
+          `${where}: an array type needs \`items\` as a type object, found ${preview(obj['items'])}`
         );
       }
       return { type: 'array', items: parseValueType(obj['items'], `${where} items`) };
@@ -113,7 +131,7 @@ export function parseValueType(obj: unknown, where: string): ValueType {
     case 'map': {
       if (!isPlainObject(obj['values'])) {
         throw invalid(
-          `${where}: a map type needs \`values\` as a type object, found ${JSON.stringify(obj['values'])}`
+          `${where}: a map type needs \`values\` as a type object, found ${preview(obj['values'])}`
         );
       }
       return { type: 'map', values: parseValueType(obj['values'], `${where} values`) };
@@ -134,14 +152,14 @@ function parseRequired(value: unknown, where: string): boolean {
   // Older MLflow omitted `required`; MLflow reads a missing (or null) value as required.
   if (value === undefined || value === null) return true;
   if (typeof value !== 'boolean')
-    throw invalid(`${where}: \`required\` must be true or false, found ${JSON.stringify(value)}`);
+    throw invalid(`${where}: \`required\` must be true or false, found ${preview(value)}`);
   return value;
 }
 
 function parseName(value: unknown, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string')
-    throw invalid(`${where}: \`name\` must be a string, found ${JSON.stringify(value)}`);
+    throw invalid(`${where}: \`name\` must be a string, found ${preview(value)}`);
   return value;
 }
 
@@ -155,7 +173,7 @@ function parseTensorSpec(obj: Record<string, unknown>, where: string): TensorSpe
   const shape = info['shape'];
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= -1)) {
     throw invalid(
-      `${where}: \`shape\` must be a list of integers (-1 for a variable dimension), found ${JSON.stringify(shape)}`
+      `${where}: \`shape\` must be a list of integers (-1 for a variable dimension), found ${preview(shape)}`
     );
   }
   const spec: TensorSpec = {
@@ -193,8 +211,7 @@ export function parseSchema(json: string | null): Schema | null {
     throw invalid(`Schema JSON must be a list of specs, found ${typeof raw}`, { json });
   const specs = raw.map((item, i): ColSpec | TensorSpec => {
     const where = `spec ${i}`;
-    if (!isPlainObject(item))
-      throw invalid(`${where}: expected an object, found ${JSON.stringify(item)}`);
+    if (!isPlainObject(item)) throw invalid(`${where}: expected an object, found ${preview(item)}`);
     return item['type'] === 'tensor' ? parseTensorSpec(item, where) : parseColSpec(item, where);
   });
   return validateSchema(specs);
@@ -219,11 +236,11 @@ export function parseParams(json: string | null): ParamSpec[] | null {
   const seen = new Set<string>();
   return raw.map((item, i) => {
     if (!isPlainObject(item))
-      throw invalid(`param ${i}: expected an object, found ${JSON.stringify(item)}`);
+      throw invalid(`param ${i}: expected an object, found ${preview(item)}`);
     const typeKey = 'type' in item ? 'type' : 'dtype';
     if (!('name' in item) || !(typeKey in item) || !('default' in item)) {
       throw invalid(
-        `param ${i}: missing keys in ParamSpec JSON. Expected to find keys \`name\`, \`type\` (or \`dtype\`) and \`default\`. Received keys: ${JSON.stringify(Object.keys(item))}`
+        `param ${i}: missing keys in ParamSpec JSON. Expected to find keys \`name\`, \`type\` (or \`dtype\`) and \`default\`. Received keys: ${preview(Object.keys(item))}`
       );
     }
     const name = String(item['name']);
@@ -252,7 +269,7 @@ export function parseParams(json: string | null): ParamSpec[] | null {
     else if (Array.isArray(shape) && shape.length === 1 && shape[0] === -1) parsedShape = [-1];
     else {
       throw invalid(
-        `${where}: shape must be null for a scalar or [-1] for a 1D array, found ${JSON.stringify(shape)}`,
+        `${where}: shape must be null for a scalar or [-1] for a 1D array, found ${preview(shape)}`,
         {
           param: name,
         }

@@ -8,6 +8,7 @@ import {
   resolveModelConfig,
   type JsFunctionFlavorConfig,
 } from '../../src/flavors/js-function.js';
+import { loadModel } from '../../src/package/load-model.js';
 import { readMLmodel } from '../../src/package/mlmodel.js';
 import { saveModel } from '../../src/package/save-model.js';
 import {
@@ -17,6 +18,7 @@ import {
   WEIGHTS,
   tempDirs,
 } from '../fixtures/package/paths.js';
+import { rejectionOf } from '../util/model-error.js';
 
 const tmp = tempDirs();
 afterAll(() => tmp.cleanup());
@@ -181,20 +183,20 @@ describe('loadJsFunction failures', () => {
     )) as Error;
     expect(error).toMatchObject({
       code: 'E_MODEL_IMPORT',
-      message: expect.stringContaining(join(dir, 'code/model.mjs')),
+      message: expect.stringContaining(join(dir, 'code/model.cjs')),
     });
     expect(error.message).toContain('top-level failure in model module');
-    expect((error.cause as Error).stack).toContain(`file://${join(dir, 'code/model.mjs')}`);
+    expect((error.cause as Error).stack).toContain(`file://${join(dir, 'code/model.cjs')}`);
     expect((error.cause as Error).stack).not.toContain('data:');
   });
 
   it('reports a missing code file as E_ARTIFACT_MISSING', async () => {
     const dir = join(tmp.make(), 'nocode');
     await saveModel(dir, { model: COUNTER_MODEL });
-    rmSync(join(dir, 'code/model.mjs'));
+    rmSync(join(dir, 'code/model.cjs'));
     await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({
       code: 'E_ARTIFACT_MISSING',
-      message: expect.stringContaining('code/model.mjs'),
+      message: expect.stringContaining('code/model.cjs'),
     });
   });
 
@@ -225,7 +227,7 @@ describe('loadJsFunction failures', () => {
     // A code entry outside the package is refused too.
     const dir = join(tmp.make(), 'entry');
     await saveModel(dir, { model: COUNTER_MODEL });
-    patchFlavor(dir, (t) => t.replace('entry: code/model.mjs', 'entry: ../elsewhere.mjs'));
+    patchFlavor(dir, (t) => t.replace('entry: code/model.cjs', 'entry: ../elsewhere.mjs'));
     await expect(loadJsFunction(dir, await flavorOf(dir))).rejects.toMatchObject({
       code: 'E_ARTIFACT_PATH',
     });
@@ -254,5 +256,70 @@ describe('loadJsFunction failures', () => {
       export_name: 'default',
       predict_fn: 'predict',
     });
+  });
+});
+
+describe('loadJsFunction with hostile model objects (issue 8, item 7)', () => {
+  async function packageOf(name: string, source: string): Promise<string> {
+    const project = tmp.make();
+    writeFileSync(join(project, `${name}.mjs`), source);
+    const dir = join(project, 'pkg');
+    await saveModel(dir, { model: join(project, `${name}.mjs`) });
+    return dir;
+  }
+
+  it.each([
+    [
+      'a Proxy export whose traps throw',
+      'export default new Proxy(function () {}, { get() { throw new Error("trap"); } });',
+      'E_MODEL_IMPORT',
+      /inspecting export "default" threw: trap/,
+    ],
+    [
+      'a non-class Proxy that cannot even list its keys',
+      'export default new Proxy({}, { ownKeys() { throw new Error("keys"); }, get() { return undefined; } });',
+      'E_MODEL_IMPORT',
+      /must export a class as "default", found a value that cannot be inspected/,
+    ],
+    [
+      'a throwing static name and a throwing predict getter',
+      'export default class M { static get name() { throw new Error("n"); } get predict() { throw new Error("p"); } }',
+      'E_MODEL_IMPORT',
+      /reading "predict" of class default threw: p/,
+    ],
+    [
+      'an instance whose predict is a throwing getter',
+      'export default class M { constructor() { Object.defineProperty(this, "predict", { get() { throw new Error("inst"); } }); } }',
+      'E_MODEL_LOAD',
+      /Reading "predict" of the model instance threw: inst/,
+    ],
+    [
+      'a throwing loadContext getter',
+      'export default class M { get loadContext() { throw new Error("lc"); } predict() { return [1]; } }',
+      'E_MODEL_LOAD',
+      /Reading loadContext of model class M threw: lc/,
+    ],
+    [
+      'a constructor that is a Proxy with a throwing construct trap',
+      'class M { predict() { return [1]; } }\nexport default new Proxy(M, { construct() { throw new Error("ctor"); } });',
+      'E_MODEL_LOAD',
+      /constructor of model class M threw: ctor/,
+    ],
+  ])('%s: %s', async (_what, source, code, text) => {
+    const dir = await packageOf('hostile', source);
+    const error = await rejectionOf(loadJsFunction(dir, await flavorOf(dir)));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(text);
+  });
+
+  it('a predict getter that throws only after loading fails predict with E_MODEL_PREDICT', async () => {
+    const dir = await packageOf(
+      'late',
+      'let n = 0;\nexport default class M { get predict() { if (n++ > 0) throw new Error("late"); return () => [1]; } }'
+    );
+    const model = await loadModel(dir);
+    const error = await rejectionOf(model.predict([{ x: 1 }]));
+    expect(error.code).toBe('E_MODEL_PREDICT');
+    expect(error.message).toMatch(/Model predict failed: late/);
   });
 });

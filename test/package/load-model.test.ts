@@ -108,7 +108,7 @@ describe('loadModel + predict', () => {
       message: expect.stringContaining('row 3 is bad'),
     });
     expect(error.cause).toBeInstanceOf(TypeError);
-    expect((error.cause as Error).stack).toContain(`file://${join(failing, 'code/model.mjs')}`);
+    expect((error.cause as Error).stack).toContain(`file://${join(failing, 'code/model.cjs')}`);
     expect(error.stack).toContain('row 3 is bad');
   });
 

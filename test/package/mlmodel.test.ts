@@ -214,3 +214,104 @@ describe('readMLmodel / parseMLmodel errors', () => {
     expect(readFileSync(join(dir, 'm', 'MLmodel'), 'utf8')).toContain('signature');
   });
 });
+
+describe('parseMLmodel limits (issue 8, items 3c and 7)', () => {
+  const head = 'flavors: {x: {}}\n';
+
+  it('still rejects duplicate keys, in block and flow mappings, naming key and line', () => {
+    expectCode(
+      () => parseMLmodel(`${head}metadata:\n  a: 1\n  b: 2\n  a: 3\n`, '/pkg/MLmodel'),
+      'E_MLMODEL_INVALID',
+      /\/pkg\/MLmodel.*duplicate key "a" at line 5, column 3/
+    );
+    expectCode(
+      () => parseMLmodel(`${head}m: {a: 1, b: {c: 1, c: 2}}\n`, 'f'),
+      'E_MLMODEL_INVALID',
+      /duplicate key "c" at line 2/
+    );
+    // Keys compare by value and type, as the `yaml` check did: 1 and "1" differ.
+    expect(parseMLmodel(`${head}m: {1: a, "1": b}\n`, 'f').raw['m']).toEqual({ 1: 'b' });
+  });
+
+  it('checks 40,000 keys in one mapping, finding a duplicate (was 10-13 s, now ~1 s)', () => {
+    const keys = Array.from({ length: 40_000 }, (_, i) => `  k${i}: ${i}\n`).join('');
+    const started = performance.now();
+    const meta = parseMLmodel(`${head}metadata:\n${keys}`, 'f');
+    expect(Object.keys(meta.metadata ?? {})).toHaveLength(40_000);
+    expectCode(
+      () => parseMLmodel(`${head}metadata:\n${keys}  k7: again\n`, 'f'),
+      'E_MLMODEL_INVALID',
+      /duplicate key "k7" at line 40003/
+    );
+    // Generous (the fuzz suite checks the growth itself): the quadratic check took 150 s on a
+    // loaded 2-core box, the linear one 2-11 s there.
+    expect(performance.now() - started).toBeLessThan(30_000);
+  });
+
+  it('allows a few aliases, refuses more than 50 (alias resolution scans the document each)', () => {
+    const few = `${head}a: &a [1, 2]\nb: *a\nc: *a\n`;
+    expect(parseMLmodel(few, 'f').raw['c']).toEqual([1, 2]);
+    const many = Array.from({ length: 51 }, (_, i) => `a${i}: &a${i} x\nb${i}: *a${i}\n`);
+    expectCode(
+      () => parseMLmodel(head + many.join(''), 'f'),
+      'E_MLMODEL_INVALID',
+      /more than 50 aliases at line \d+/
+    );
+  });
+
+  it('refuses an alias inside the node it names (a cycle) and one before its anchor', () => {
+    expectCode(
+      () => parseMLmodel(`${head}a: &a [1, *a]\n`, 'f'),
+      'E_MLMODEL_INVALID',
+      /alias \*a is inside the node it refers to/
+    );
+    expectCode(
+      () => parseMLmodel(`${head}b: *a\na: &a 1\n`, 'f'),
+      'E_MLMODEL_INVALID',
+      /alias \*a has no anchor &a before it/
+    );
+  });
+
+  it('bounds nesting at 100 levels with a coded error, however deep (no RangeError)', () => {
+    const nested = (n: number) => `${head}a: ${'['.repeat(n)}${']'.repeat(n)}\n`;
+    // The root mapping is level 1.
+    expect(parseMLmodel(nested(99), 'f').raw['a']).toBeDefined();
+    expectCode(() => parseMLmodel(nested(100), 'f'), 'E_MLMODEL_INVALID', /deeper than 100 levels/);
+    // Past the yaml composer's own stack: its overflow becomes the same limit message.
+    expectCode(
+      () => parseMLmodel(nested(100_000), 'f'),
+      'E_MLMODEL_INVALID',
+      /nested too deeply \(the limit is 100 levels\)/
+    );
+    let block = head;
+    for (let i = 0; i < 150; i++) block += `${' '.repeat(i)}k${i}:\n`;
+    expectCode(() => parseMLmodel(block, 'f'), 'E_MLMODEL_INVALID', /deeper than 100 levels/);
+    // Aliases count with what they expand to.
+    const half = `${'['.repeat(60)}${']'.repeat(60)}`;
+    expectCode(
+      () => parseMLmodel(`${head}a: &a ${half}\nb: ${'['.repeat(60)}*a${']'.repeat(60)}\n`, 'f'),
+      'E_MLMODEL_INVALID',
+      /deeper than 100 levels/
+    );
+  });
+
+  it('reads !!omap as the sequence of one-key mappings it is written as', () => {
+    const meta = parseMLmodel(`${head}m: !!omap\n- a: 1\n- b: 2\n`, 'f');
+    expect(meta.raw['m']).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+});
+
+describe('parseMLmodel: keys that are collections', () => {
+  it('refuses them (PyYAML: "found unhashable key") instead of stringifying with a warning', () => {
+    for (const text of [
+      'flavors: {x: {}}\n? [a, b]\n: 1\n',
+      'flavors: {x: {}}\na: &k {x: 1}\n? *k\n: 2\n',
+    ]) {
+      expectCode(
+        () => parseMLmodel(text, 'f'),
+        'E_MLMODEL_INVALID',
+        /a mapping key must be a scalar/
+      );
+    }
+  });
+});

@@ -1,9 +1,12 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatInfo } from '../../src/cli/format-info.js';
+import { readJsEnv } from '../../src/package/environment.js';
 import { getModelInfo } from '../../src/package/model-info.js';
 import { saveModel } from '../../src/package/save-model.js';
 import { MLFLOW_MODELS, THROWS_ON_IMPORT, tempDirs } from '../fixtures/package/paths.js';
+import { rejectionOf } from '../util/model-error.js';
 
 const tmp = tempDirs();
 afterAll(() => tmp.cleanup());
@@ -76,5 +79,73 @@ describe('getModelInfo on jsfunc packages', () => {
       code: 'E_MLMODEL_MISSING',
       message: `Could not find an "MLmodel" configuration file at "${dir}"`,
     });
+  });
+});
+
+describe('getModelInfo on broken documents (issue 8, item 7)', () => {
+  async function saved(name: string): Promise<string> {
+    const dir = join(tmp.make(), name);
+    await saveModel(dir, { model: THROWS_ON_IMPORT, inputExample: { x: [1, 2] } });
+    return dir;
+  }
+
+  it('refuses a 100,000-deep input example with E_FORMAT_MALFORMED (was a RangeError in info)', async () => {
+    const dir = await saved('deep-example');
+    const n = 100_000;
+    writeFileSync(join(dir, 'input_example.json'), `${'['.repeat(n)}${']'.repeat(n)}`);
+    const error = await rejectionOf(getModelInfo(dir));
+    expect(error.code).toBe('E_FORMAT_MALFORMED');
+    expect(error.message).toMatch(
+      /input example "input_example\.json" .* nests deeper than 100 levels/
+    );
+  });
+
+  it('shows an input example that is not JSON as absent, as before', async () => {
+    const dir = await saved('bad-example');
+    writeFileSync(join(dir, 'input_example.json'), '{"columns": [');
+    expect((await getModelInfo(dir)).inputExample).toBeNull();
+  });
+
+  it('reads js_env.json strictly: deep or ill-typed is E_MLMODEL_INVALID, shown as absent by info', async () => {
+    const dir = await saved('bad-env');
+    const n = 100_000;
+    for (const [text, message] of [
+      [`{"external": {"a": ${'['.repeat(n)}${']'.repeat(n)}}}`, /nested deeper than 100 levels/],
+      ['{"external": {"a": [1]}}', /"external\.a" must be a version string or null, found object/],
+      ['{"node_version": {"major": 20}}', /"node_version" must be a string, found object/],
+      ['[1]', /expected a JSON object/],
+      ['{', /not valid JSON/],
+    ] as const) {
+      writeFileSync(join(dir, 'js_env.json'), text);
+      const error = await rejectionOf(readJsEnv(dir));
+      expect(error.code).toBe('E_MLMODEL_INVALID');
+      expect(error.message).toMatch(message);
+      const info = await getModelInfo(dir);
+      expect(info.env).toBeNull();
+      expect(() => formatInfo(info)).not.toThrow();
+    }
+    writeFileSync(join(dir, 'js_env.json'), '{"external": {"__proto__": null}, "bundled": {}}');
+    const env = await readJsEnv(dir);
+    expect(Object.getPrototypeOf(env?.external)).toBe(Object.prototype);
+    expect(Object.keys(env?.external ?? {})).toEqual(['__proto__']);
+  });
+
+  it('prints param defaults and metadata nested to the limit, as text and JSON', async () => {
+    const dir = join(tmp.make(), 'printable');
+    await saveModel(dir, {
+      model: THROWS_ON_IMPORT,
+      signature: {
+        inputs: '[{"type": "double", "name": "x", "required": true}]',
+        params:
+          '[{"name": "big", "default": 9007199254740991, "shape": null, "type": "long"}, ' +
+          '{"name": "many", "default": [1, 2], "shape": [-1], "type": "long"}]',
+      },
+      metadata: { deep: JSON.parse(`${'['.repeat(90)}${']'.repeat(90)}`) as unknown },
+    });
+    const info = await getModelInfo(dir);
+    const text = formatInfo(info);
+    expect(text).toMatch(/big\s+long\s+9007199254740991/);
+    expect(text).toMatch(/many\s+long\[\]\s+\[1,2\]/);
+    expect(JSON.stringify(info)).toContain('"deep":[[[[');
   });
 });

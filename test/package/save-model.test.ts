@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tableFromArrays } from 'apache-arrow';
+import { loadModel } from '../../src/package/load-model.js';
 import { parseMLmodel, readMLmodel, serializeMLmodel } from '../../src/package/mlmodel.js';
 import {
   abandonSave,
@@ -66,13 +67,13 @@ describe('saveModel: a full package', () => {
       'artifacts/fixtures_dir/MLmodel',
       'artifacts/fixtures_dir/input_example.json',
       'artifacts/weights/weights.json',
-      'code/model.mjs',
+      'code/model.cjs',
       'input_example.json',
       'js_env.json',
       'serving_input_example.json',
     ]);
     // The local helper is bundled in, no relative import is left.
-    const code = readFileSync(join(dir, 'code/model.mjs'), 'utf8');
+    const code = readFileSync(join(dir, 'code/model.cjs'), 'utf8');
     expect(code).toContain('function scaleAll');
     expect(code).not.toMatch(/from\s+["']\.\.?\//);
   });
@@ -83,7 +84,7 @@ describe('saveModel: a full package', () => {
     expect(flavors['js_function']).toEqual({
       loader_module: 'jsfunc',
       code: 'code',
-      entry: 'code/model.mjs',
+      entry: 'code/model.cjs',
       export_name: 'default',
       predict_fn: 'predictNegated',
       config: { scale: 2, label: 'on' },
@@ -174,7 +175,7 @@ describe('saveModel: externals and bundled npm packages', () => {
       external: Record<string, string>;
     };
     expect(env.external).toEqual({ 'apache-arrow': arrowVersion });
-    const code = readFileSync(join(dir, 'code/model.mjs'), 'utf8');
+    const code = readFileSync(join(dir, 'code/model.cjs'), 'utf8');
     expect(code).toContain('"jsfunc-external:apache-arrow"');
     expect(code.length).toBeLessThan(20_000);
     expect(JSON.parse(readFileSync(join(dir, 'input_example.json'), 'utf8'))).toEqual({
@@ -206,7 +207,7 @@ describe('saveModel: externals and bundled npm packages', () => {
     };
     expect(env.bundled).toEqual({ 'leftpad-cjs': '4.5.6' });
     expect(env.external).toEqual({});
-    expect(readFileSync(join(dir, 'code/model.mjs'), 'utf8')).toContain(
+    expect(readFileSync(join(dir, 'code/model.cjs'), 'utf8')).toContain(
       'path.basename(__jsfuncDirname)'
     );
   });
@@ -361,3 +362,91 @@ function jsonCloneError(): unknown {
   }
   throw new Error('expected jsonClone to throw');
 }
+
+describe('saveModel: bundle formats (issue 8, item 6)', () => {
+  it('writes a function body (code/model.cjs) with import.meta, __dirname and import() working', async () => {
+    const project = tmp.make();
+    writeFileSync(
+      join(project, 'meta-model.mjs'),
+      [
+        "import { tableFromArrays } from 'apache-arrow';",
+        'const seen = { url: import.meta.url, file: import.meta.filename, dir: import.meta.dirname, cjsDir: __dirname };',
+        'export default class M {',
+        '  async predict(_ctx, input) {',
+        "    const arrow = await import('apache-arrow');",
+        "    const path = await import('node:path');",
+        '    return { seen, sameArrow: arrow.tableFromArrays === tableFromArrays, sep: path.sep, rows: input.numRows };',
+        '  }',
+        '}',
+        '',
+      ].join('\n')
+    );
+    const dir = join(project, 'pkg');
+    const meta = await saveModel(dir, { model: join(project, 'meta-model.mjs') });
+    expect(meta.flavors['js_function']?.['entry']).toBe('code/model.cjs');
+    const model = await loadModel(dir);
+    const file = join(dir, 'code', 'model.cjs');
+    expect(await model.predict([{ x: 1 }])).toEqual({
+      seen: { url: `file://${file}`, file, dir: join(dir, 'code'), cjsDir: join(dir, 'code') },
+      sameArrow: true,
+      sep: '/',
+      rows: 1,
+    });
+  });
+
+  it('falls back to an ES module (code/model.mjs) for top-level await, which still loads', async () => {
+    const project = tmp.make();
+    writeFileSync(
+      join(project, 'tla-model.mjs'),
+      'const k = await Promise.resolve(5);\nexport default class M { predict() { return [k]; } }\n'
+    );
+    const dir = join(project, 'pkg');
+    const meta = await saveModel(dir, { model: join(project, 'tla-model.mjs') });
+    expect(meta.flavors['js_function']?.['entry']).toBe('code/model.mjs');
+    expect(existsSync(join(dir, 'code', 'model.cjs'))).toBe(false);
+    expect(await (await loadModel(dir)).predict([{ x: 1 }])).toEqual([5]);
+  });
+});
+
+describe('saveModel: the signature option in MLflow form (issue 8, item 7)', () => {
+  const mlflowSignature = {
+    inputs: '[{"type": "double", "name": "x", "required": true}]',
+    outputs: '[{"type": "double", "required": true}]',
+    params: '[{"name": "k", "default": 1, "shape": null, "type": "long"}]',
+  };
+
+  it('accepts {inputs, outputs, params} JSON strings, as an MLmodel holds them', async () => {
+    const dir = join(tmp.make(), 'mlflow-sig');
+    const meta = await saveModel(dir, { model: COUNTER_MODEL, signature: mlflowSignature });
+    const raw = parse(readFileSync(join(dir, 'MLmodel'), 'utf8')) as Record<string, unknown>;
+    expect(raw['signature']).toEqual(mlflowSignature);
+    expect((await readMLmodel(dir)).signature).toEqual(meta.signature);
+    expect(meta.signature?.inputs).toEqual(signature.inputs);
+  });
+
+  it('refuses a malformed signature with E_SIGNATURE_INVALID before writing anything', async () => {
+    for (const [value, text] of [
+      [
+        { inputs: '[{"type": "double"' },
+        /options\.signature: signature\.inputs: Schema is not valid JSON/,
+      ],
+      [
+        { inputs: 7 },
+        /options\.signature\.inputs must be a list of specs, MLflow schema JSON text, or null/,
+      ],
+      [
+        { inputs: signature.inputs, outputs: mlflowSignature.outputs },
+        /mixes jsfunc specs and MLflow JSON/,
+      ],
+    ] as const) {
+      const dir = join(tmp.make(), 'bad-sig');
+      await expect(
+        saveModel(dir, { model: COUNTER_MODEL, signature: value as never })
+      ).rejects.toMatchObject({
+        code: 'E_SIGNATURE_INVALID',
+        message: expect.stringMatching(text),
+      });
+      expect(existsSync(dir)).toBe(false);
+    }
+  });
+});

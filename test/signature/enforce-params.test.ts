@@ -235,3 +235,19 @@ describe('validateParamDefault', () => {
     );
   });
 });
+
+describe('enforceParams with deeply nested values (issue 8, item 7)', () => {
+  it('reports a 100,000-deep value as E_PARAMS_INVALID, not a RangeError', () => {
+    const n = 100_000;
+    const deep = JSON.parse(`${'['.repeat(n)}1${']'.repeat(n)}`) as unknown;
+    const specs: ParamSpec[] = [
+      { name: 'p', type: { type: 'double' }, default: null, shape: [-1] },
+      { name: 'q', type: { type: 'long' }, default: null, shape: null },
+    ];
+    for (const params of [{ p: deep }, { q: deep }]) {
+      const error = errorOf(() => enforceParams(params, specs));
+      expect(error.code).toBe('E_PARAMS_INVALID');
+      expect(error.message.length).toBeLessThan(400);
+    }
+  });
+});

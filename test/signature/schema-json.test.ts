@@ -455,3 +455,54 @@ function canonicalLegacy(original: string): string {
     ']'
   );
 }
+
+describe('nesting limit of signature and params JSON (issue 8, item 7)', () => {
+  const deepType = (n: number): string =>
+    '{"type": "array", "items": '.repeat(n) + '{"type": "double"}' + '}'.repeat(n);
+
+  it('reads 98 levels of array types; refuses 100,000 with E_SIGNATURE_INVALID, not a RangeError', () => {
+    const ok = parseSchema(`[{"name": "a", ${deepType(98).slice(1)}]`);
+    expect(ok?.[0]).toMatchObject({ name: 'a' });
+    for (const n of [100, 100_000]) {
+      let thrown: unknown;
+      try {
+        parseSchema(`[{"name": "a", ${deepType(n).slice(1)}]`);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(ModelError.is(thrown), String(thrown)).toBe(true);
+      expect(thrown).toMatchObject({
+        code: 'E_SIGNATURE_INVALID',
+        message: 'Schema JSON nests deeper than 100 levels',
+      });
+    }
+  });
+
+  it('refuses deep params: a nested default, nested object properties', () => {
+    const n = 100_000;
+    const deepDefault = `[{"name": "p", "type": "double", "default": ${'['.repeat(n)}1${']'.repeat(n)}, "shape": [-1]}]`;
+    const props =
+      '{"a": {"type": "object", "properties": '.repeat(n) +
+      '{"a": {"type": "double"}}' +
+      '}}'.repeat(n);
+    const deepProps = `[{"name": "p", "type": "object", "properties": ${props}, "default": null, "shape": null}]`;
+    for (const json of [deepDefault, deepProps]) {
+      expect(() => parseParams(json)).toThrow(/Params schema JSON nests deeper than 100 levels/);
+    }
+    expect(() => parseSignature({ params: deepDefault })).toThrow(
+      /signature\.params: Params schema JSON nests deeper than 100 levels/
+    );
+  });
+
+  it('keeps error messages short when the offending value is large', () => {
+    const big = JSON.stringify(Array.from({ length: 10_000 }, (_, i) => i));
+    let message = '';
+    try {
+      parseSchema(`[{"name": "a", "type": "array", "items": ${big}}]`);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/an array type needs `items` as a type object, found \[0,1,2,/);
+    expect(message.length).toBeLessThan(200);
+  });
+});
