@@ -36,8 +36,29 @@ export { readMLmodel, parseMLmodel, serializeMLmodel } from './package/mlmodel.j
 export { packageIdentity } from './package/package-hash.js';
 export type { PackageIdentity } from './package/package-hash.js';
 
+/** Model URIs and the MLflow registry (file store and tracking server). */
+export {
+  resolveModelUri,
+  parseModelUri,
+  MODEL_STAGES,
+  logModel,
+  registerModel,
+  defaultCacheDir,
+} from './uri/index.js';
+export type {
+  ResolveModelUriOptions,
+  ResolvedModelUri,
+  ModelStage,
+  ParsedModelUri,
+  LogModelOptions,
+  LogModelResult,
+  RegisterModelOptions,
+  RegisteredModelVersion,
+} from './uri/index.js';
+
 /** Signatures: MLflow's JSON forms, inference and enforcement. */
 export { inferSignature } from './signature/infer-signature.js';
+export type { InferSignatureOptions } from './signature/infer-signature.js';
 export {
   parseSchema,
   schemaToJson,
@@ -47,7 +68,7 @@ export {
   signatureToDict,
 } from './signature/schema-json.js';
 export { inputNames, requiredInputNames, optionalInputNames } from './signature/schema.js';
-export { arrowTypeFor, valueTypeFor } from './signature/arrow-types.js';
+export { arrowTypeFor, valueTypeFor, arrowTypeName } from './signature/arrow-types.js';
 export { enforceSchema } from './signature/enforce-schema.js';
 export { enforceParams } from './signature/enforce-params.js';
 export type {
@@ -61,9 +82,22 @@ export type {
   Params,
 } from './signature/types.js';
 
-/** Input adapters: rows, columns, Arrow and danfo. */
+/** Input adapters: rows, columns, Arrow, danfo, arquero, Polars and DuckDB. */
 export { toTable } from './adapters/to-table.js';
 export { danfoToTable, tableToDanfo, isDanfoFrame } from './adapters/danfo.js';
+export type { DanfoDataFrame, DanfoSeries } from './adapters/danfo.js';
+export { isArqueroTable, arqueroToTable } from './adapters/arquero.js';
+export type { ArqueroTable } from './adapters/arquero.js';
+export { isPolarsDataFrame, isPolarsLazyFrame, polarsToTable } from './adapters/polars.js';
+export type { PolarsDataFrame, PolarsLazyFrame, PolarsSeries } from './adapters/polars.js';
+export { fromDuckDB, toDuckDB } from './adapters/duckdb.js';
+export type { FromDuckDBOptions, ToDuckDBOptions, ToDuckDBSummary } from './adapters/duckdb.js';
+export { registerDuckDBFunction } from './udf/duckdb-function.js';
+export type {
+  DuckDBFunction,
+  DuckDBFunctionOptions,
+  DuckDBFunctionStats,
+} from './udf/duckdb-function.js';
 
 /** The UDF: vectorized scoring on a worker-thread pool. */
 export { sparkUdf } from './udf/spark-udf.js';
@@ -82,6 +116,14 @@ export { shareTable, shareVector } from './pool/shared-table.js';
 export type { PoolOptions } from './pool/pool.js';
 export { parseResultType, inferResultType, formatResultType } from './udf/result-type.js';
 export type { ResultType } from './udf/result-type.js';
+
+/** Scoring files and datasets: split-parallel, engine speed. */
+export { scoreFiles } from './score/score-files.js';
+export type { ScoreFilesOptions, ScoreFilesSummary, ScoreProgress } from './score/score-files.js';
+export { commitDataset } from './io/dataset-output.js';
+export type { DatasetCommit, ShardSpec } from './io/dataset-output.js';
+export { resolveDataset } from './io/dataset.js';
+export type { Dataset, DatasetFile } from './io/dataset.js';
 
 /** Files and MLflow request forms. */
 export { detectFormat } from './io/format.js';
