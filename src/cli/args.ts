@@ -217,3 +217,20 @@ export function loadTimeoutFlag(values: FlagValues): number | undefined {
   const ms = optionalInt(values, 'load-timeout-ms', 0);
   return ms === 0 ? Number.POSITIVE_INFINITY : ms;
 }
+
+/** The `--tracking-uri` flag of every command that takes a model (`-m`). */
+export const kTrackingUriOption = { type: 'string' } as const;
+
+/**
+ * Reads `--tracking-uri`.
+ *
+ * @param values - parsed flags
+ * @returns `{ trackingUri }` when given, else `{}` (spread into loadModel/sparkUdf options)
+ * @throws {ModelError} E_OPTION_INVALID for an empty value
+ */
+export function trackingUriFlag(values: FlagValues): { trackingUri?: string } {
+  const v = optionalString(values, 'tracking-uri');
+  if (v === undefined) return {};
+  if (v.trim() === '') throw invalidFlag('tracking-uri', 'must not be empty', v);
+  return { trackingUri: v };
+}

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { toTable } from '../adapters/to-table.js';
 import { ModelError } from '../errors.js';
+import { resolveModelUri } from '../uri/resolve-model-uri.js';
 import { selectFlavor } from '../flavors/registry.js';
 import { enforceParams } from '../signature/enforce-params.js';
 import { enforceSchema } from '../signature/enforce-schema.js';
@@ -43,6 +44,13 @@ export interface LoadModelOptions {
   predictFn?: string;
   /** Receives warnings (version drift, ignored config keys, schema warnings). Default {@link defaultWarn}. */
   warn?: WarnFn;
+  /**
+   * For `models:/` and `runs:/` URIs: the MLflow tracking URI (file store or server). Default
+   * `MLFLOW_TRACKING_URI`, else `./mlruns`.
+   */
+  trackingUri?: string;
+  /** Where downloaded packages are cached. Default `JSFUNC_CACHE_DIR`, else `~/.cache/jsfunc/models`. */
+  cacheDir?: string;
 }
 
 class JsLoadedModel implements LoadedModel {
@@ -128,9 +136,32 @@ function stackOf(error: Error): string | undefined {
 }
 
 /**
+ * The local package directory a model URI names: a path as it is; `models:/`, `runs:/` and
+ * `file://` URIs resolved through MLflow's file store or tracking server (downloads cached).
+ *
+ * @param path - a path or model URI
+ * @param options - tracking URI and cache directory
+ * @returns a local path
+ * @throws {ModelError} as `resolveModelUri` (unknown name, version, alias or run; unreachable
+ *   server)
+ */
+export async function localModelPath(
+  path: string,
+  options: { trackingUri?: string; cacheDir?: string; signal?: AbortSignal } = {}
+): Promise<string> {
+  const resolved = await resolveModelUri(path, {
+    ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  return resolved.path;
+}
+
+/**
  * Loads a model package through the full lifecycle.
  *
- * @param path - The package directory, or its `MLmodel` file.
+ * @param path - The package directory, its `MLmodel` file, or a model URI (`models:/name/3`,
+ *   `models:/name@champion`, `runs:/<run_id>/model`, `file://...`).
  * @param options - See {@link LoadModelOptions}.
  * @returns The loaded model; `predict` is ready to call.
  * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID (reading);
@@ -160,7 +191,8 @@ export async function loadModel(
       }
     );
   }
-  const file = await resolveMLmodelPath(path);
+  const local = await localModelPath(path, options);
+  const file = await resolveMLmodelPath(local);
   const packageDir = dirname(file);
   const metadata = await readMLmodel(file);
   const { loader, conf } = selectFlavor(metadata, packageDir);

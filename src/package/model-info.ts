@@ -11,6 +11,7 @@ import { LOADABLE_FLAVORS } from '../flavors/registry.js';
 import type { ModelSignature } from '../signature/types.js';
 import { readJsEnv, type JsEnv } from './environment.js';
 import { readInputExample } from './input-example.js';
+import { localModelPath } from './load-model.js';
 import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
 import type { InputExampleInfo } from './types.js';
 
@@ -47,15 +48,19 @@ export interface ModelInfo {
  * Reads a package's MLmodel (and, when present, its input example and `js_env.json`) into a
  * plain summary. No model code is imported or run.
  *
- * @param path - The package directory, or its `MLmodel` file.
+ * @param path - The package directory, its `MLmodel` file, or a model URI (see `loadModel`).
+ * @param options - For model URIs: tracking URI, cache directory, abort signal.
  * @returns The summary.
  * @throws {ModelError} E_MLMODEL_MISSING, E_MLMODEL_INVALID, E_SIGNATURE_INVALID (the MLmodel);
  *   E_ARTIFACT_PATH when the MLmodel, the input example or `js_env.json` leads out of the
  *   package (also through a symlink); E_ARTIFACT_MISSING when one of them is a FIFO or another
  *   non-regular file; E_FORMAT_MALFORMED when the input example nests too deeply.
  */
-export async function getModelInfo(path: string): Promise<ModelInfo> {
-  const file = await resolveMLmodelPath(path);
+export async function getModelInfo(
+  path: string,
+  options: { trackingUri?: string; cacheDir?: string; signal?: AbortSignal } = {}
+): Promise<ModelInfo> {
+  const file = await resolveMLmodelPath(await localModelPath(path, options));
   const dir = dirname(file);
   const meta = await readMLmodel(file);
   const info = meta.savedInputExampleInfo;

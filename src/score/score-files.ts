@@ -29,6 +29,7 @@ import { isGlobPattern, resolveDataset } from '../io/dataset.js';
 import type { DatasetCommit, ShardSpec } from '../io/dataset-output.js';
 import { detectFormat, type Format } from '../io/format.js';
 import { emptyBatch } from '../io/text-columns.js';
+import { localModelPath } from '../package/load-model.js';
 import { readMLmodel } from '../package/mlmodel.js';
 import { compiledUrl } from '../pool/compiled-url.js';
 import { createPool, type ModelPool } from '../pool/pool.js';
@@ -105,6 +106,10 @@ export interface ScoreFilesOptions {
    * must use the same values.
    */
   splitSize?: { rows?: number; bytes?: number };
+  /** For `models:/` and `runs:/` URIs: the MLflow tracking URI. Default `MLFLOW_TRACKING_URI`, else `./mlruns`. */
+  trackingUri?: string;
+  /** Where downloaded packages are cached. Default `JSFUNC_CACHE_DIR`, else `~/.cache/jsfunc/models`. */
+  cacheDir?: string;
   /** Stops the run: tasks are cancelled, nothing is left at the output, E_ABORTED. */
   signal?: AbortSignal;
   /** Called after each split is written (and once at the start). */
@@ -160,7 +165,7 @@ function splitHandlerUrl(): string {
 /**
  * Scores `input` with the model at `model` into `output`.
  *
- * @param model - model package directory
+ * @param model - model package directory, or a model URI (`models:/name/3`, `runs:/id/model`)
  * @param input - a file, a directory of files, or a glob (one format; Hive `key=value/`
  *   directories add partition columns)
  * @param output - the output file (format from its extension)
@@ -219,13 +224,19 @@ export async function scoreFiles(
   let outFormat = toDirectory ? options.outputFormat : detectFormat(output);
   if (outFormat === 'json') throw jsonOutput(output);
   const dataset = await resolveDataset(input, options.format ? { format: options.format } : {});
+  // A model URI (models:/, runs:/) is resolved, and downloaded if need be, once.
+  const local = await localModelPath(model, {
+    ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  });
   outFormat ??= dataset.format;
   if (outFormat === 'json') throw jsonOutput(output);
   const format: Exclude<Format, 'json'> = outFormat;
   // Threads start before the package and the input are read: they take longer to start.
   const pool =
     options.pool ?? createPool(options.workers !== undefined ? { workers: options.workers } : {});
-  const starting = sparkUdf(model, {
+  const starting = sparkUdf(local, {
     warn,
     pool,
     batchSize,
@@ -246,7 +257,7 @@ export async function scoreFiles(
   let rows = 0;
   let splits = 0;
   try {
-    const metadata = await readMLmodel(model);
+    const metadata = await readMLmodel(local);
     const signature = metadata.signature?.inputs ?? null;
     const plan = await planInput(dataset, signature, batchSize, {
       rows: options.splitSize?.rows ?? kParquetSplitRows,

@@ -47,6 +47,10 @@ export interface SparkUdfOptions {
   signal?: AbortSignal;
   /** A pool from `createPool()` to run on instead of the shared default pool. */
   pool?: ModelPool;
+  /** For `models:/` and `runs:/` URIs: the MLflow tracking URI. Default `MLFLOW_TRACKING_URI`, else `./mlruns`. */
+  trackingUri?: string;
+  /** Where downloaded packages are cached. Default `JSFUNC_CACHE_DIR`, else `~/.cache/jsfunc/models`. */
+  cacheDir?: string;
   /** Receives warnings (from the driver and, forwarded once each, from the workers). */
   warn?: WarnFn;
   /** Tasks in flight per worker (submitted and not yet collected). Default 2. */
@@ -68,6 +72,8 @@ export interface FilledSparkUdfOptions {
   retries: number;
   signal: AbortSignal | undefined;
   pool: ModelPool | undefined;
+  trackingUri: string | undefined;
+  cacheDir: string | undefined;
   warn: WarnFn;
   inFlightPerWorker: number;
   minTaskRows: number;
@@ -97,6 +103,8 @@ const kKnown = new Set([
   'retries',
   'signal',
   'pool',
+  'trackingUri',
+  'cacheDir',
   'warn',
   'inFlightPerWorker',
   'minTaskRows',
@@ -185,6 +193,13 @@ export function resolveSparkUdfOptions(
   }
   const workers = positive('workers', undefined);
   const p = pool as ModelPool | undefined;
+  const text = (name: string): string | undefined => {
+    const v = o[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '')
+      throw invalid(`options.${name}`, 'must be a non-empty string', v);
+    return v;
+  };
   return {
     resultType: resultType as string | DataType | undefined,
     params: plainObject('params') ?? kDefaultSparkUdfOptions.params,
@@ -197,6 +212,8 @@ export function resolveSparkUdfOptions(
     retries: (retries as number | undefined) ?? kDefaultSparkUdfOptions.retries,
     signal: signal as AbortSignal | undefined,
     pool: p,
+    trackingUri: text('trackingUri'),
+    cacheDir: text('cacheDir'),
     warn: (warn as WarnFn | undefined) ?? kDefaultSparkUdfOptions.warn,
     inFlightPerWorker: positive('inFlightPerWorker', kDefaultSparkUdfOptions.inFlightPerWorker)!,
     minTaskRows: positive('minTaskRows', kDefaultSparkUdfOptions.minTaskRows)!,

@@ -35,6 +35,7 @@ import {
   vectorToDanfoSeries,
 } from '../adapters/danfo.js';
 import { ModelError, deserializeError } from '../errors.js';
+import { localModelPath } from '../package/load-model.js';
 import { readMLmodel } from '../package/mlmodel.js';
 import { packageIdentity } from '../package/package-hash.js';
 import { acquireDefaultPool, releaseDefaultPool, type ModelPool } from '../pool/pool.js';
@@ -186,12 +187,20 @@ export interface SparkUdf {
  */
 export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise<SparkUdf> {
   const opts = resolveSparkUdfOptions(options);
-  const modelUri = resolvePath(path);
   // Start the threads first: spawning them and importing jsfunc in each takes longer than
-  // reading and hashing the package, so the two overlap.
+  // resolving, reading and hashing the package, so the two overlap.
   const pool = opts.pool ?? acquireDefaultPool(opts.workers);
   let setup: Pick<UdfSetup, 'modelKey' | 'modelBytes' | 'inputSchema' | 'resultType' | 'params'>;
+  let modelUri: string;
   try {
+    // A model URI is resolved (and downloaded) once, here: workers get the local directory.
+    modelUri = resolvePath(
+      await localModelPath(path, {
+        ...(opts.trackingUri !== undefined ? { trackingUri: opts.trackingUri } : {}),
+        ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      })
+    );
     const [metadata, identity] = await Promise.all([
       readMLmodel(modelUri),
       packageIdentity(modelUri),

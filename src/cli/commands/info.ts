@@ -4,7 +4,7 @@
  * @module
  */
 import { getModelInfo } from '../../package/model-info.js';
-import { optionalInt, requireString } from '../args.js';
+import { kTrackingUriOption, optionalInt, requireString, trackingUriFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { formatInfo } from '../format-info.js';
 
@@ -28,20 +28,26 @@ load), the signature as tables (inputs, outputs: name, type, required), params w
 the first rows of the input example, created time, size, uuid, and the versions it was saved
 with. Works on MLflow-written packages too.
 
-  -m, --model DIR    model package directory (or its MLmodel file)
-      --json         print getModelInfo() as JSON instead of text
-      --rows N       input example rows to show (default 5)
-  -v, --verbose      stack traces on errors
+  -m, --model MODEL       model package directory (or its MLmodel file), or a model URI
+      --tracking-uri URI  MLflow tracking URI for models:/ and runs:/ URIs
+                          (default MLFLOW_TRACKING_URI, else ./mlruns)
+      --json              print getModelInfo() as JSON instead of text
+      --rows N            input example rows to show (default 5)
+  -v, --verbose           stack traces on errors
 `,
   options: {
     model: { type: 'string', short: 'm' },
+    'tracking-uri': kTrackingUriOption,
     json: { type: 'boolean' },
     rows: { type: 'string' },
   },
   async run(values, _positionals, ctx) {
     const model = requireString(values, 'model', 'info');
     const rows = optionalInt(values, 'rows', 0) ?? 5;
-    const info = await getModelInfo(model);
+    const info = await getModelInfo(model, {
+      ...trackingUriFlag(values),
+      ...(ctx.io.signal !== undefined ? { signal: ctx.io.signal } : {}),
+    });
     ctx.io.stdout.write(
       values['json'] === true
         ? `${JSON.stringify(info, jsonReplacer, 2)}\n`

@@ -22,6 +22,8 @@ import {
   optionalJsonObject,
   optionalString,
   type FlagValues,
+  kTrackingUriOption,
+  trackingUriFlag,
 } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
@@ -113,7 +115,9 @@ export const predictCommand: Command = {
 
 Loads the model in this process and scores one request, like 'mlflow models predict'.
 
-  -m, --model DIR           model package directory (alias --model-uri)
+  -m, --model MODEL         model package directory (alias --model-uri), or a model URI
+      --tracking-uri URI    MLflow tracking URI for models:/ and runs:/ URIs
+                            (default MLFLOW_TRACKING_URI, else ./mlruns)
   -i, --input FILE          request body; '-' or absent reads stdin (alias --input-path)
   -o, --output FILE         write {"predictions": ...} here (atomically); default stdout
                             (alias --output-path)
@@ -133,6 +137,7 @@ Ctrl-C (SIGINT) or SIGTERM stops it with E_INTERRUPTED (exit 130).
 `,
   options: {
     model: { type: 'string', short: 'm' },
+    'tracking-uri': kTrackingUriOption,
     'model-uri': { type: 'string' },
     input: { type: 'string', short: 'i' },
     'input-path': { type: 'string' },
@@ -166,7 +171,11 @@ Ctrl-C (SIGINT) or SIGTERM stops it with E_INTERRUPTED (exit 130).
     }
 
     const model = await withLoadTimeout(
-      loadModel(modelPath, { warn: ctx.warn, ...(modelConfig ? { modelConfig } : {}) }),
+      loadModel(modelPath, {
+        warn: ctx.warn,
+        ...trackingUriFlag(values),
+        ...(modelConfig ? { modelConfig } : {}),
+      }),
       {
         modelPath,
         loadTimeoutMs: checkLoadTimeoutMs(loadTimeoutMs, '--load-timeout-ms'),

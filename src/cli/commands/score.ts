@@ -23,6 +23,8 @@ import {
   optionalList,
   optionalString,
   requireString,
+  kTrackingUriOption,
+  trackingUriFlag,
 } from '../args.js';
 import type { Command, CommandContext } from '../command.js';
 import { Progress, formatCount } from '../progress.js';
@@ -100,6 +102,7 @@ export async function scoreFile(
     retries?: number;
     outputFormat?: Format;
     shard?: ShardSpec;
+    trackingUri?: string;
   },
   ctx: CommandContext
 ): Promise<ScoreSummary> {
@@ -165,7 +168,9 @@ OUTPUT may be a directory (a path ending in /, an existing directory, or a name 
 extension): a dataset in Spark's layout, one part-NNNNN-<job>.<ext> per split and _SUCCESS
 last, which DuckDB, Polars, Spark and pandas read as one table.
 
-  -m, --model DIR          model package directory
+  -m, --model MODEL        model package directory, or a model URI
+      --tracking-uri URI   MLflow tracking URI for models:/ and runs:/ URIs
+                           (default MLFLOW_TRACKING_URI, else ./mlruns)
   -i, --input PATH         input file, directory or glob
   -o, --output PATH        output file (replaced if it exists) or dataset directory
       --columns a,b        input columns, by position onto the signature's inputs
@@ -197,6 +202,7 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
 `,
   options: {
     model: { type: 'string', short: 'm' },
+    'tracking-uri': kTrackingUriOption,
     input: { type: 'string', short: 'i' },
     output: { type: 'string', short: 'o' },
     columns: { type: 'string' },
@@ -243,6 +249,7 @@ Progress: a bar on a terminal (rows, rows/s, ETA), else one summary line on stde
         ...opt('retries', optionalInt(values, 'retries', 0)),
         ...opt('outputFormat', outputFormatFlag(optionalString(values, 'output-format'))),
         ...opt('shard', shardFlag(optionalString(values, 'shard'))),
+        ...trackingUriFlag(values),
       },
       ctx
     );

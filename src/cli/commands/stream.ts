@@ -36,6 +36,8 @@ import {
   optionalList,
   optionalString,
   requireString,
+  kTrackingUriOption,
+  trackingUriFlag,
 } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -55,7 +57,9 @@ input batch, in order, with the input's columns plus the result column (or only 
 --result-only). Batches are scored on a worker pool that loads the model once per worker;
 reading is paced by writing, so memory stays bounded however long the stream is.
 
-  -m, --model DIR          model package directory
+  -m, --model MODEL        model package directory, or a model URI
+      --tracking-uri URI   MLflow tracking URI for models:/ and runs:/ URIs
+                           (default MLFLOW_TRACKING_URI, else ./mlruns)
       --columns a,b        input columns, by position onto the signature's inputs
       --result-type T      Spark DDL result type (default: from the output signature)
       --output-column NAME result column (default prediction); a struct result stays a struct
@@ -72,6 +76,7 @@ stream without its end marker.
 `,
   options: {
     model: { type: 'string', short: 'm' },
+    'tracking-uri': kTrackingUriOption,
     columns: { type: 'string' },
     'result-type': { type: 'string' },
     'output-column': { type: 'string' },
@@ -98,6 +103,7 @@ stream without its end marker.
     const out = stdoutSink(signal);
     const udf = await sparkUdf(model, {
       warn: ctx.warn,
+      ...trackingUriFlag(values),
       batchSize: batchSize ?? Number.MAX_SAFE_INTEGER,
       ...opt('resultType', optionalString(values, 'result-type')),
       ...opt('workers', optionalInt(values, 'workers')),
