@@ -38,7 +38,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../errors.js';
 import {
@@ -359,6 +359,8 @@ class Output implements DatasetOutput {
   private async removeRunDir(): Promise<void> {
     await rm(this.runDir, { recursive: true, force: true });
     releaseTempName(this.runName);
+    // The shared `_temporary/` goes too once it is empty (other runs' entries keep it).
+    await rmdir(join(this.dir, TEMPORARY)).catch(() => undefined);
   }
 
   private guard(): void {
