@@ -48,23 +48,9 @@ export default async function scoreSplit(
   }
   if (read.records !== undefined) return scoreCsvPassthrough(task, read, read.records);
   const scored: RecordBatch[] = [];
-  let rows = 0;
-  for (const batch of read.batches) {
-    for (let at = 0; at < batch.numRows; at += task.batchSize) {
-      const chunk =
-        at === 0 && batch.numRows <= task.batchSize
-          ? batch
-          : batch.slice(at, Math.min(batch.numRows, at + task.batchSize));
-      const vector = await predictChunk(task, chunk, rows);
-      scored.push(
-        flattenStructColumn(
-          appendResultColumn(chunk, task.output.column, vector),
-          task.output.column
-        )
-      );
-      rows += chunk.numRows;
-    }
-  }
+  const rows = await scoreChunks(task, read.batches, (chunk, result) => {
+    scored.push(withResult(task, chunk, result));
+  });
   const piece = rows === 0 ? null : await encodePiece(task.output, scored);
   const value: ScoreSplitResult = { rows, piece, ...textFacts(read) };
   return { value, transfer: piece === null ? [] : pieceTransfer(piece) };
@@ -128,35 +114,24 @@ async function scoreCsvPassthrough(
   records: NonNullable<SplitRead['records']>
 ): Promise<HandlerResult<ScoreSplitResult>> {
   const out = new ByteBuffer(records.bytes.byteLength + 32 * records.starts.length);
-  let rows = 0;
-  for (const batch of read.batches) {
-    for (let at = 0; at < batch.numRows; at += task.batchSize) {
-      const chunk =
-        at === 0 && batch.numRows <= task.batchSize
-          ? batch
-          : batch.slice(at, Math.min(batch.numRows, at + task.batchSize));
-      const vector = await predictChunk(task, chunk, rows);
-      const result = flattenStructColumn(
-        appendResultColumn(chunk.selectAt([]), task.output.column, vector),
-        task.output.column
+  let done = 0;
+  const rows = await scoreChunks(task, read.batches, (chunk, result) => {
+    const cells = csvCellWriters(withResult(task, chunk.selectAt([]), result));
+    for (let r = 0; r < chunk.numRows; r++) {
+      const row = done + r;
+      out.writeBytes(
+        records.bytes,
+        records.starts[row]! - records.base,
+        records.ends[row]! - records.base
       );
-      const cells = csvCellWriters(result);
-      for (let r = 0; r < chunk.numRows; r++) {
-        const row = rows + r;
-        out.writeBytes(
-          records.bytes,
-          records.starts[row]! - records.base,
-          records.ends[row]! - records.base
-        );
-        for (const cell of cells) {
-          out.writeByte(44); // ','
-          cell(out, r);
-        }
-        out.writeByte(10); // '\n'
+      for (const cell of cells) {
+        out.writeByte(44); // ','
+        cell(out, r);
       }
-      rows += chunk.numRows;
+      out.writeByte(10); // '\n'
     }
-  }
+    done += chunk.numRows;
+  });
   const bytes = out.bytes();
   const piece = rows === 0 ? null : ({ kind: 'bytes', bytes } as const);
   return {
@@ -167,6 +142,37 @@ async function scoreCsvPassthrough(
 
 function textFacts(read: SplitRead): Pick<ScoreSplitResult, 'text'> {
   return read.text !== undefined ? { text: read.text } : {};
+}
+
+/**
+ * Scores batches in chunks of at most `batchSize` rows (one `predict` call each), in order,
+ * handing each chunk and its result column to `take`.
+ *
+ * @returns the rows scored
+ */
+async function scoreChunks(
+  task: ScoreSplitTask,
+  batches: readonly RecordBatch[],
+  take: (chunk: RecordBatch, result: Vector) => void
+): Promise<number> {
+  let rows = 0;
+  for (const batch of batches) {
+    for (let at = 0; at < batch.numRows; at += task.batchSize) {
+      const chunk =
+        at === 0 && batch.numRows <= task.batchSize
+          ? batch
+          : batch.slice(at, Math.min(batch.numRows, at + task.batchSize));
+      take(chunk, await predictChunk(task, chunk, rows));
+      rows += chunk.numRows;
+    }
+  }
+  return rows;
+}
+
+/** `batch` with the result column (struct results flattened to `<column>.<field>`). */
+function withResult(task: ScoreSplitTask, batch: RecordBatch, result: Vector): RecordBatch {
+  const column = task.output.column;
+  return flattenStructColumn(appendResultColumn(batch, column, result), column);
 }
 
 async function predictChunk(task: ScoreSplitTask, chunk: RecordBatch, rowInSplit: number) {
