@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import {
   AsyncByteQueue,
   type Data,
@@ -34,8 +34,9 @@ import {
 } from 'apache-arrow';
 import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
+import { openInput } from './positional-read.js';
 import type { ByteSink } from './byte-sink.js';
-import { fileNotFound, malformedFile, throwIfAborted } from './file-errors.js';
+import { malformedFile, throwIfAborted } from './file-errors.js';
 import { emptyBatch } from './text-columns.js';
 
 const MAGIC = 'ARROW1';
@@ -53,12 +54,7 @@ export async function* readIpcBatches(
   path: string,
   signal?: AbortSignal
 ): AsyncGenerator<RecordBatch> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
+  const fh = await openInput(path);
   try {
     const head = Buffer.alloc(6);
     const { bytesRead } = await fh.read(head, 0, 6, 0);
@@ -125,12 +121,7 @@ export interface IpcFileInfo {
  * @throws {ModelError} E_FILE_NOT_FOUND, E_FORMAT_MALFORMED
  */
 export async function ipcFileInfo(path: string): Promise<IpcFileInfo> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
+  const fh = await openInput(path);
   try {
     const head = Buffer.alloc(6);
     const { bytesRead } = await fh.read(head, 0, 6, 0);
@@ -163,12 +154,7 @@ export async function readIpcFileBatches(
   path: string,
   batches: readonly number[]
 ): Promise<RecordBatch[]> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
+  const fh = await openInput(path);
   try {
     const { size } = await fh.stat();
     const fileReader = await RecordBatchReader.from(fh);

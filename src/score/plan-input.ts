@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { open } from 'node:fs/promises';
 import { Field, Schema as ArrowSchema, Utf8, type RecordBatch } from 'apache-arrow';
 import { ModelError } from '../errors.js';
 import { ipcFileInfo, type IpcFileInfo } from '../io/arrow-ipc.js';
@@ -30,7 +29,7 @@ import {
 import { footerRowGroups, footerSchema, readParquetFooter } from '../io/parquet-footer.js';
 import { parquetArrowSchema } from '../io/parquet-row-groups.js';
 import { inferNdjsonColumns } from '../io/ndjson-split.js';
-import { fileNotFound } from '../io/file-errors.js';
+import { openInput, readAt } from '../io/positional-read.js';
 import { signatureColumnTypes, textColumnArrowType } from '../io/text-columns.js';
 import { readBatches } from '../io/read-batches.js';
 import { encodeThriftStruct } from '../io/thrift-compact.js';
@@ -441,24 +440,13 @@ async function readHead<T>(
   size: number,
   take: (bytes: Uint8Array, eof: boolean) => T | null
 ): Promise<{ value: T; bytes: number }> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
+  const fh = await openInput(path);
   try {
     for (let length = Math.min(size, 2 ** 20); ; length = Math.min(size, length * 2)) {
-      const bytes = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(bytes, done, length - done, done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      const eof = done >= size;
-      const value = take(bytes.subarray(0, done), eof);
-      if (value !== null) return { value, bytes: done };
+      const bytes = await readAt(fh, 0, length);
+      const eof = bytes.length >= size;
+      const value = take(bytes, eof);
+      if (value !== null) return { value, bytes: bytes.length };
       if (eof)
         throw new ModelError('E_INTERNAL', `${path}: the head parser wants more than the file`);
     }

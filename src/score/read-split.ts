@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { Field, Utf8, type Data, type DataType, type RecordBatch } from 'apache-arrow';
 import { recordBatchOf } from '../adapters/record-batch.js';
 import { readIpcFileBatches } from '../io/arrow-ipc.js';
+import { openInput, readAt } from '../io/positional-read.js';
 import { readCsvSplit } from '../io/csv-split.js';
-import { fileNotFound } from '../io/file-errors.js';
 import { NdjsonRecordParser, ndjsonLineStart } from '../io/ndjson-split.js';
 import { textColumnArrowType } from '../io/text-columns.js';
 import { readParquetRowGroups } from '../io/parquet-row-groups.js';
@@ -216,24 +215,4 @@ function columnsBatch(
     children.push(data);
   });
   return recordBatchOf(fields, children, rows);
-}
-
-async function openInput(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
-}
-
-/** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(Math.max(0, length));
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done === buf.length ? buf : buf.subarray(0, done);
 }

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { open } from 'node:fs/promises';
 import { csvQuoteParity } from '../io/csv-split.js';
-import { fileNotFound } from '../io/file-errors.js';
+import { openInput } from '../io/positional-read.js';
 
 const kChunk = 4 * 2 ** 20;
 
@@ -39,12 +38,7 @@ export async function scanTextPrefix(
   to: number,
   countLines = false
 ): Promise<TextPrefix> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileNotFound(path, e);
-  }
+  const fh = await openInput(path);
   try {
     const buf = new Uint8Array(Math.min(kChunk, Math.max(1, to - from)));
     let parity = 0;
