@@ -7,6 +7,7 @@ export default tseslint.config(
       'node_modules/**',
       'out/**',
       'benchmarks/results/**',
+      '.tmp/**',
       '**/*.mjs',
       '**/*.js',
     ],

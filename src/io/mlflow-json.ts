@@ -9,15 +9,17 @@
  * signature does not name are inferred per column (see text-columns.ts).
  *
  * Responses: `{"predictions": ...}` where a table becomes a list of row objects and a vector a
- * list, int64 becomes a number, binary base64 text, timestamps ISO text. NaN and infinities,
- * which Python's json module writes as bare `NaN`, are written as `null` so the body stays JSON.
+ * list, int64 becomes a number, binary `base64.encodebytes` text, timestamps and dates Python
+ * `isoformat()` text, as MLflow's `NumpyEncoder` writes them. NaN and infinities, which Python's
+ * json module writes as bare `NaN`, are written as `null` so the body stays JSON.
  *
  * @module
  */
-import { type DataType, Field, type RecordBatch, Table } from 'apache-arrow';
+import { type DataType, Field, type RecordBatch, Table, Type } from 'apache-arrow';
 import { recordBatchOf } from '../adapters/record-batch.js';
 import { ModelError } from '../errors.js';
-import type { Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
+import { formatPyDatetime } from '../signature/iso-datetime.js';
+import type { ColSpec, Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
 import { parseCsvBatch } from './csv.js';
 import { jsonValue } from './json-values.js';
 import {
@@ -199,6 +201,7 @@ function splitColumns(data: unknown): Columns {
     if (r.length !== width)
       throw bad(`${width} columns passed, passed data had ${r.length} columns`);
   }
+  checkSplitIndex(data['index'], asRows.length, width, bad);
   const cols: Columns = new Map();
   for (let c = 0; c < width; c++) {
     const name = Array.isArray(names) ? String(names[c]) : String(c);
@@ -209,6 +212,40 @@ function splitColumns(data: unknown): Columns {
     );
   }
   return cols;
+}
+
+/**
+ * `pd.DataFrame(index=..., columns=..., data=...)` checks the index against the data: a length
+ * that differs from the row count is pandas' "Shape of passed values" ValueError, which MLflow
+ * turns into its "not a valid dataframe representation" 400. The index values themselves are
+ * not kept (a DataFrame's index never reaches the JSON response).
+ */
+function checkSplitIndex(
+  index: unknown,
+  rows: number,
+  width: number,
+  bad: (why: string) => ModelError
+): void {
+  if (index === undefined || index === null) return;
+  if (!Array.isArray(index)) {
+    throw bad(
+      `Index(...) must be called with a collection of some kind, ${pyRepr(index)} was passed`
+    );
+  }
+  if (index.length === rows) return;
+  if (rows === 0) throw bad('Empty data passed with indices specified.');
+  throw bad(
+    `Shape of passed values is (${rows}, ${width}), indices imply (${index.length}, ${width})`
+  );
+}
+
+/** A short Python-like repr of a JSON scalar, for pandas-style messages. */
+function pyRepr(x: unknown): string {
+  if (x === null || x === undefined) return 'None';
+  if (typeof x === 'string') return `'${x}'`;
+  if (typeof x === 'boolean') return x ? 'True' : 'False';
+  if (typeof x === 'number') return String(x);
+  return '{...}';
 }
 
 function recordsColumns(data: unknown): Columns {
@@ -312,12 +349,7 @@ function castSchemaType(data: unknown, schema: Schema | null | undefined): Colum
         `of type ${pyType(data)} was found.`
     );
   }
-  if (isDict(data)) {
-    const cols: Columns = new Map();
-    for (const [k, v] of Object.entries(data)) cols.set(k, Array.isArray(v) ? v : [v]);
-    checkEqualLengths(cols);
-    return cols;
-  }
+  if (isDict(data)) return dictColumns(data, schema);
   if (Array.isArray(data)) {
     // A tensor input keeps each row whole (a list column); a column schema reads a 2-D list as
     // rows of positional columns, like pd.DataFrame(ndarray).
@@ -328,6 +360,42 @@ function castSchemaType(data: unknown, schema: Schema | null | undefined): Colum
     return new Map([[name, data]]);
   }
   return new Map([[names[0] ?? '0', [data]]]);
+}
+
+/**
+ * A dict under `inputs` (or a dict `instances`), as MLflow's `_enforce_schema` reads it after
+ * `_cast_schema_type`:
+ * - when the column schema has an Array or Object column, the dict is ONE row: each value is
+ *   that row's cell (`{"query": ["a", "b"], "table": "t"}` with `query: array<string>` is one
+ *   row whose `query` is the list);
+ * - otherwise it is `pd.DataFrame(dict)`: lists are columns and a scalar value is broadcast to
+ *   their length (`{"query": ["a", "b"], "table": "t"}` with string columns is two rows, both
+ *   with `table = "t"`); a dict of scalars only is one row.
+ */
+function dictColumns(data: Record<string, unknown>, schema: Schema | null | undefined): Columns {
+  const cols: Columns = new Map();
+  if (hasArrayOrObjectColumn(schema)) {
+    for (const [k, v] of Object.entries(data)) cols.set(k, [v]);
+    return cols;
+  }
+  let length: number | undefined;
+  let lengths = false;
+  for (const v of Object.values(data)) {
+    if (!Array.isArray(v)) continue;
+    if (length !== undefined && v.length !== length) lengths = true;
+    length ??= v.length;
+  }
+  for (const [k, v] of Object.entries(data)) {
+    cols.set(k, Array.isArray(v) ? v : new Array<unknown>(length ?? 1).fill(v));
+  }
+  if (lengths) checkEqualLengths(cols);
+  return cols;
+}
+
+/** MLflow's test `any(isinstance(col_spec.type, (Array, Object)) ...)` over a column schema. */
+function hasArrayOrObjectColumn(schema: Schema | null | undefined): boolean {
+  if (schema == null || schema[0]?.kind !== 'column') return false;
+  return (schema as ColSpec[]).some((s) => s.type.type === 'array' || s.type.type === 'object');
 }
 
 function checkEqualLengths(cols: Columns): void {
@@ -473,22 +541,100 @@ function tableRows(t: Table | RecordBatch): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (let r = 0; r < t.numRows; r++) {
     const row: Record<string, unknown> = {};
-    for (const c of cols) row[c.name] = jsonValue(c.vec?.get(r), c.type, 'number');
+    for (const c of cols) row[c.name] = responseValue(c.vec?.get(r), c.type);
     out.push(row);
   }
   return out;
+}
+
+/**
+ * Python's `base64.encodebytes`, what MLflow's `NumpyEncoder` writes for bytes: standard base64
+ * in lines of at most 76 characters, each ending with a newline (`b'\x01\x02\x03'` ->
+ * `"AQID\n"`; empty bytes -> `""`).
+ *
+ * @param bytes - the bytes
+ * @returns the text
+ */
+export function base64EncodeBytes(bytes: Uint8Array): string {
+  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let out = '';
+  for (let i = 0; i < b64.length; i += 76) out += `${b64.slice(i, i + 76)}\n`;
+  return out;
+}
+
+/**
+ * An Arrow timestamp as pandas' `Timestamp.isoformat()`: `2023-06-06T00:00:00` (no fraction
+ * when it is zero), `.ffffff` microseconds otherwise; a zoned timestamp is written in UTC with
+ * `+00:00`, the same instant pandas writes with its zone's offset.
+ */
+function timestampText(ms: number, zoned: boolean): string {
+  // Microseconds fit a double exactly for any date within ~285 years of 1970.
+  const micros = Math.round(ms * 1000);
+  const seconds = Math.floor(micros / 1e6);
+  const fraction = micros - seconds * 1e6;
+  const base = formatPyDatetime(new Date(seconds * 1000));
+  const tail = fraction === 0 ? '' : `.${String(fraction).padStart(6, '0')}`;
+  return `${base}${tail}${zoned ? '+00:00' : ''}`;
+}
+
+/**
+ * One Arrow cell as MLflow's response encoder writes it (`to_dict(orient="records")` then
+ * `NumpyEncoder`): int64 as a number, float NaN/infinities as null (so the body stays JSON),
+ * binary as `base64.encodebytes` text, timestamps as `isoformat()` text, dates as `YYYY-MM-DD`,
+ * lists, structs and maps recursively.
+ */
+function responseValue(value: unknown, type: DataType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type.typeId) {
+    case Type.Binary:
+    case Type.LargeBinary:
+    case Type.FixedSizeBinary:
+      return base64EncodeBytes(value as Uint8Array);
+    case Type.Timestamp:
+      return timestampText(
+        Number(value),
+        Boolean((type as unknown as { timezone?: string | null }).timezone)
+      );
+    case Type.List:
+    case Type.LargeList:
+    case Type.FixedSizeList: {
+      const child = type.children[0]?.type as DataType;
+      return [...(value as Iterable<unknown>)].map((v) => responseValue(v, child));
+    }
+    case Type.Struct: {
+      const out: Record<string, unknown> = {};
+      const row = value as Record<string, unknown>;
+      for (const f of type.children) out[f.name] = responseValue(row[f.name], f.type);
+      return out;
+    }
+    case Type.Map: {
+      const valueType = (type.children[0]?.type as DataType).children[1]?.type as DataType;
+      const out: Record<string, unknown> = {};
+      const entries =
+        typeof (value as { entries?: unknown }).entries === 'function'
+          ? (value as Map<unknown, unknown>).entries()
+          : Object.entries(value as object);
+      for (const [k, v] of entries) out[String(k)] = responseValue(v, valueType);
+      return out;
+    }
+    case Type.Dictionary:
+      return responseValue(value, (type as unknown as { dictionary: DataType }).dictionary);
+    default:
+      return jsonValue(value, type, 'number');
+  }
 }
 
 function plainJson(x: unknown): unknown {
   if (x === null || x === undefined) return null;
   if (typeof x === 'bigint') return Number(x);
   if (typeof x === 'number') return Number.isFinite(x) ? x : null;
-  if (x instanceof Date) return x.toISOString();
-  if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
+  // A JS Date stands for Python's naive datetime (what a datetime param is): isoformat().
+  if (x instanceof Date) return Number.isNaN(x.getTime()) ? null : formatPyDatetime(x);
+  if (x instanceof Uint8Array) return base64EncodeBytes(x);
   if (isTableLike(x)) return tableRows(x);
   if (isVectorLike(x)) {
     const out: unknown[] = [];
-    for (let i = 0; i < x.length; i++) out.push(jsonValue(x.get(i), x.type, 'number'));
+    for (let i = 0; i < x.length; i++) out.push(responseValue(x.get(i), x.type));
     return out;
   }
   if (ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<unknown>, plainJson);
@@ -503,17 +649,30 @@ function plainJson(x: unknown): unknown {
   return x;
 }
 
+/** Options of {@link formatPredictions}. */
+export interface FormatPredictionsOptions {
+  /**
+   * Write the predictions alone, without the `{"predictions": ...}` wrapper (MLflow's answer to
+   * an LLM "unified" body with `messages` / `prompt` / `input`). Default false.
+   */
+  unwrapped?: boolean;
+}
+
 /**
  * Renders a model result as MLflow's scoring response body `{"predictions": ...}`.
  *
  * A Table/RecordBatch (or a struct vector) becomes a list of row objects (`to_dict(orient=
- * "records")`), any other vector or array a list; int64 values become numbers, binary base64
- * text, timestamps ISO text, NaN/infinities null.
+ * "records")`), any other vector or array a list; int64 values become numbers, binary
+ * `base64.encodebytes` text (`"AQID\n"`), timestamps and `Date`s Python `isoformat()` text
+ * (`"2023-06-06T00:00:00"`), NaN/infinities null.
  *
  * @param result - the model output: an Arrow Table, RecordBatch or Vector, an array, or any
  *   JSON-able value
+ * @param options - `unwrapped` drops the `predictions` wrapper; default wrapped
  * @returns the JSON text of the response body
+ * @throws TypeError when the result cannot be written as JSON (a circular object)
  */
-export function formatPredictions(result: unknown): string {
-  return JSON.stringify({ predictions: plainJson(result) });
+export function formatPredictions(result: unknown, options: FormatPredictionsOptions = {}): string {
+  const predictions = plainJson(result);
+  return JSON.stringify(options.unwrapped === true ? predictions : { predictions });
 }

@@ -5,9 +5,16 @@
  *
  * Routes: `GET /ping` and `GET /health` answer 200 `"\n"`, `GET /version` the jsfunc version,
  * `POST /invocations` scores a JSON (`dataframe_split` / `dataframe_records` / `instances` /
- * `inputs` + optional `params`, or an LLM-style unified body) or CSV request. Errors use
- * MLflow's body `{"error_code", "message", "stack_trace"?}` plus our stable code as
- * `jsfunc_code`. Content-type problems answer 415 in plain text, as MLflow does.
+ * `inputs` + optional `params`, or an LLM-style unified body), CSV or Arrow IPC stream request
+ * (`application/vnd.apache.arrow.stream`, a jsfunc extension; `Accept` the same type to get the
+ * predictions as an IPC stream). Errors use MLflow's body `{"error_code", "message",
+ * "stack_trace"?}` plus our stable code as `jsfunc_code`. Content-type problems answer 415 in
+ * plain text, as MLflow does.
+ *
+ * Where predictions run is a {@link ScoringBackend}: the main thread (a `LoadedModel`, one
+ * predict per request) or the worker pool (`pool-backend.ts`, requests merged into batches).
+ * `/ping`, `/health` and `/version` never touch the backend, so with the pool they answer from
+ * the event loop whatever the model is doing.
  *
  * Stack traces: MLflow sends them in `stack_trace`; they name files and install paths of the
  * server (`file:///home/...`), so here they go to the server log ({@link ScoringAppOptions.log})
@@ -15,28 +22,26 @@
  *
  * @module
  */
-import type { Table } from 'apache-arrow';
 import { ModelError, type ErrorCode } from '../errors.js';
-import {
-  ACCEPTED_REQUEST_SHAPES,
-  formatPredictions,
-  parseCsvRequest,
-  parseMlflowRequest,
-} from '../io/mlflow-json.js';
+import { ACCEPTED_REQUEST_SHAPES } from '../io/mlflow-json.js';
 import { jsfuncVersion } from '../package/environment.js';
 import type { LoadedModel } from '../package/types.js';
-import type { Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
+import { ARROW_STREAM_TYPE } from './arrow-body.js';
+import type { CancelToken, ScoringBackend } from './backend.js';
+import {
+  REQUEST_TYPES,
+  type InvocationFailure,
+  type RequestMime,
+  type ResponseFormat,
+} from './invocation.js';
+import { mainThreadBackend } from './main-thread-backend.js';
 
-/** The content types `/invocations` accepts, in MLflow's order. */
-export const CONTENT_TYPES = ['text/csv', 'application/json'] as const;
+/** Top-level keys that mark an LLM unified JSON body (re-exported from `invocation.ts`). */
+export { LLM_INPUT_KEYS } from './invocation.js';
 
-/** Top-level keys that mark an LLM "unified" JSON body (chat, completions, embeddings). */
-export const LLM_INPUT_KEYS = ['messages', 'prompt', 'input'] as const;
-
-const CSV_PARSE_PREFIX =
-  'Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted ' +
-  'Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method.';
+/** The content types `/invocations` accepts: MLflow's two, in MLflow's order, then Arrow IPC. */
+export const CONTENT_TYPES = REQUEST_TYPES;
 
 const UNEXPECTED_MODEL_ERROR =
   'Encountered an unexpected error while evaluating the model. Verify that the serialized ' +
@@ -51,15 +56,18 @@ export interface ScoringRequest {
   /** The request target: a path with optional query (`/invocations?x=1`) or an absolute URL. */
   url: string;
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
-  /** The raw body; decoded as UTF-8. Default empty. */
+  /** The raw body (JSON and CSV bodies are UTF-8). Default empty. */
   body?: Buffer | Uint8Array | string;
 }
 
-/** The app's answer. `headers` names are lower case; `body` is text. */
+/**
+ * The app's answer. `headers` names are lower case; `body` is text, or bytes for an Arrow IPC
+ * response (`content-type: application/vnd.apache.arrow.stream`).
+ */
 export interface ScoringResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
 }
 
 /** MLflow's error body (`MlflowException.serialize_as_json`) plus jsfunc's code. */
@@ -78,7 +86,10 @@ export interface ScoringAppOptions {
    * limit` (MLflow's `MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT`). Default 60000.
    */
   timeoutMs?: number;
-  /** Receives per-request warnings (dropped columns, ignored params). Default {@link defaultWarn}. */
+  /**
+   * Receives per-request warnings (dropped columns, ignored params) of the main-thread backend
+   * made from a `LoadedModel`. Default {@link defaultWarn}.
+   */
   warn?: WarnFn;
   /** The text `GET /version` answers. Default {@link jsfuncVersion}(). */
   version?: string;
@@ -105,8 +116,10 @@ export const defaultServerLog = (text: string): void => {
 
 /** A scoring app: one function from request to response. */
 export interface ScoringApp {
-  /** The model this app scores with. */
-  readonly model: LoadedModel;
+  /** The model this app scores with when it runs on the main thread; null with the pool. */
+  readonly model: LoadedModel | null;
+  /** Where requests are scored. */
+  readonly backend: ScoringBackend;
   /**
    * Answers one request. Never rejects: every failure becomes an error response.
    * @param request - the request; see {@link ScoringRequest}
@@ -128,10 +141,15 @@ export function checkTimeoutMs(value: unknown): number {
   return value;
 }
 
+function isBackend(x: LoadedModel | ScoringBackend): x is ScoringBackend {
+  return typeof (x as Partial<ScoringBackend>).invoke === 'function';
+}
+
 /**
- * Creates the scoring app for a loaded model.
+ * Creates the scoring app for a loaded model (scored on the main thread) or for a backend
+ * (the pool backend of `serve --workers`).
  *
- * @param model - the model to score with (from `loadModel`)
+ * @param source - the model to score with (from `loadModel`), or a {@link ScoringBackend}
  * @param options - see {@link ScoringAppOptions}; timeout 60 s, warnings to {@link defaultWarn}
  * @returns the app; pass requests to `handle`
  * @throws {ModelError} E_OPTION_INVALID when `options.timeoutMs` is not a positive finite number
@@ -145,14 +163,23 @@ export function checkTimeoutMs(value: unknown): number {
  * // res.status === 200, res.body === '{"predictions":[...]}'
  * ```
  */
-export function createScoringApp(model: LoadedModel, options: ScoringAppOptions = {}): ScoringApp {
+export function createScoringApp(
+  source: LoadedModel | ScoringBackend,
+  options: ScoringAppOptions = {}
+): ScoringApp {
   const timeoutMs = checkTimeoutMs(options.timeoutMs);
   const warn = options.warn ?? defaultWarn;
   const version = options.version ?? jsfuncVersion();
   const log = options.log ?? defaultServerLog;
   const debugErrors = options.debugErrors ?? kDefaultScoringAppOptions.debugErrors;
+  const model = isBackend(source) ? null : source;
+  const backend = isBackend(source) ? source : mainThreadBackend(source, warn);
 
-  const route = async (request: ScoringRequest, stacks: Stacks): Promise<ScoringResponse> => {
+  const route = async (
+    request: ScoringRequest,
+    stacks: Stacks,
+    token: CancelToken
+  ): Promise<ScoringResponse> => {
     const path = pathOf(request.url);
     const method = request.method.toUpperCase();
     switch (path) {
@@ -162,7 +189,9 @@ export function createScoringApp(model: LoadedModel, options: ScoringAppOptions 
       case '/version':
         return onlyMethods(method, ['GET', 'HEAD']) ?? text(200, version, JSON_TYPE, method);
       case '/invocations':
-        return onlyMethods(method, ['POST']) ?? (await invocations(model, request, warn, stacks));
+        return (
+          onlyMethods(method, ['POST']) ?? (await invocations(backend, request, stacks, token))
+        );
       default:
         return json(404, { detail: 'Not Found' });
     }
@@ -170,12 +199,14 @@ export function createScoringApp(model: LoadedModel, options: ScoringAppOptions 
 
   const handle = async (request: ScoringRequest): Promise<ScoringResponse> => {
     const stacks = stackPolicy(debugErrors, log, request);
+    const token: CancelToken = { cancelled: false };
     return withTimeout(
-      route(request, stacks).catch((e: unknown) => internalError(e, stacks)),
-      timeoutMs
+      route(request, stacks, token).catch((e: unknown) => internalError(e, stacks)),
+      timeoutMs,
+      token
     );
   };
-  return { model, handle };
+  return { model, backend, handle };
 }
 
 /**
@@ -241,16 +272,22 @@ function header(request: ScoringRequest, name: string): string | undefined {
 
 /**
  * Races the handler against the timeout. As in MLflow (whose model runs in a thread that keeps
- * going), the model call is not cancelled: only the answer is. A synchronous predict blocks the
- * event loop, so the timer can only fire once it yields.
+ * going), answering 504 does not stop a request that is being scored; the token tells the
+ * backend to drop it if it has not started. On the main thread a synchronous predict blocks
+ * the event loop, so the timer can only fire once it yields; with the pool the main thread is
+ * free and the 504 leaves on time (the pool backend cancels a batch that itself runs too long).
  */
 async function withTimeout(
   work: Promise<ScoringResponse>,
-  timeoutMs: number
+  timeoutMs: number,
+  token: CancelToken
 ): Promise<ScoringResponse> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ScoringResponse>((resolve) => {
-    timer = setTimeout(() => resolve(text(504, TIMEOUT_MESSAGE, TEXT_TYPE)), timeoutMs);
+    timer = setTimeout(() => {
+      token.cancelled = true;
+      resolve(text(504, TIMEOUT_MESSAGE, TEXT_TYPE));
+    }, timeoutMs);
   });
   try {
     return await Promise.race([work, timeout]);
@@ -283,7 +320,7 @@ function parseContentType(raw: string): { mime: string; params: Map<string, stri
   return { mime: mime.toLowerCase(), params };
 }
 
-function contentTypeError(raw: string | undefined): ScoringResponse | { mime: string } {
+function contentTypeError(raw: string | undefined): ScoringResponse | { mime: RequestMime } {
   const { mime, params } = parseContentType(raw ?? '');
   const charset = (params.get('charset') ?? 'utf-8').toLowerCase();
   if (charset !== 'utf-8') return text(415, 'The scoring server only supports UTF-8', TEXT_TYPE);
@@ -296,118 +333,67 @@ function contentTypeError(raw: string | undefined): ScoringResponse | { mime: st
       TEXT_TYPE
     );
   }
-  if (!(CONTENT_TYPES as readonly string[]).includes(mime)) {
-    const types = `[${CONTENT_TYPES.map((t) => `'${t}'`).join(', ')}]`;
+  if (!(REQUEST_TYPES as readonly string[]).includes(mime)) {
+    const types = `[${REQUEST_TYPES.map((t) => `'${t}'`).join(', ')}]`;
     return text(
       415,
       `This predictor only supports the following content types: Types: ${types}. Got '${raw ?? ''}'.`,
       TEXT_TYPE
     );
   }
-  return { mime };
+  return { mime: mime as RequestMime };
 }
 
-function decodeBody(body: ScoringRequest['body']): string {
-  if (body === undefined) return '';
-  if (typeof body === 'string') return body;
-  try {
-    // fatal: a body that is not UTF-8 is a client error, not silently replaced characters.
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch (e) {
-    throw new ModelError('E_INPUT_INVALID', 'Invalid input. The request body is not valid UTF-8.', {
-      cause: e,
-    });
-  }
-}
-
-function isDict(x: unknown): x is Record<string, unknown> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x);
-}
-
-interface ParsedRequest {
-  table: Table;
-  params: Params | undefined;
-  /** An LLM unified body: the response is the predictions without the `predictions` wrapper. */
-  unwrapped: boolean;
-}
-
-function parseRequest(model: LoadedModel, mime: string, text: string): ParsedRequest {
-  const schema = model.signature?.inputs ?? null;
-  if (mime === 'text/csv') {
-    const table = parseCsvRequest(text, schema);
-    // pandas raises EmptyDataError on a body without a header row; so does MLflow's server.
-    if (table.numCols === 0) {
-      throw new ModelError(
-        'E_INPUT_INVALID',
-        `${CSV_PARSE_PREFIX} Error: 'No columns to parse from file'`,
-        { details: { contentType: mime } }
-      );
+/**
+ * The response format from `Accept`: Arrow when the client lists the Arrow stream type with a
+ * quality at least that of JSON (`application/json`, `application/*`, `*\/*`); JSON otherwise,
+ * including for types the server cannot write (MLflow ignores `Accept` altogether).
+ */
+export function acceptFormat(raw: string | undefined): ResponseFormat {
+  if (raw === undefined || raw === '') return 'json';
+  let arrow = -1;
+  let jsonQ = -1;
+  for (const range of raw.split(',')) {
+    const [type = '', ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+    let q = 1;
+    for (const p of params) {
+      if (!p.startsWith('q=')) continue;
+      const n = Number(p.slice(2));
+      q = Number.isFinite(n) ? n : 0;
     }
-    return { table, params: undefined, unwrapped: false };
-  }
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(text);
-  } catch {
-    // parseMlflowRequest owns MLflow's message for malformed JSON.
-    const { table, params } = parseMlflowRequest(text, schema);
-    return { table, params, unwrapped: false };
-  }
-  if (isDict(decoded) && LLM_INPUT_KEYS.some((k) => k in decoded)) {
-    // MLflow's unified LLM input: keys named by the params schema are params, the rest is the
-    // data, here one row.
-    const paramNames = new Set((model.signature?.params ?? []).map((p) => p.name));
-    const row: Record<string, unknown> = {};
-    const params: Params = {};
-    for (const [k, v] of Object.entries(decoded)) {
-      if (paramNames.has(k)) params[k] = v;
-      else row[k] = v;
+    if (type === ARROW_STREAM_TYPE) arrow = Math.max(arrow, q);
+    else if (type === JSON_TYPE || type === 'application/*' || type === '*/*') {
+      jsonQ = Math.max(jsonQ, q);
     }
-    const { table } = parseMlflowRequest({ inputs: [row] }, schema);
-    return { table, params, unwrapped: true };
   }
-  const { table, params } = parseMlflowRequest(decoded, schema);
-  return { table, params, unwrapped: false };
+  return arrow > 0 && arrow >= jsonQ ? 'arrow' : 'json';
+}
+
+function bodyBytes(body: ScoringRequest['body']): Uint8Array {
+  if (body === undefined) return new Uint8Array(0);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return body;
 }
 
 async function invocations(
-  model: LoadedModel,
+  backend: ScoringBackend,
   request: ScoringRequest,
-  warn: WarnFn,
-  stacks: Stacks
+  stacks: Stacks,
+  token: CancelToken
 ): Promise<ScoringResponse> {
-  const rawType = header(request, 'content-type');
-  const checked = contentTypeError(rawType);
+  const checked = contentTypeError(header(request, 'content-type'));
   if (!('mime' in checked)) return checked;
-
-  let parsed: ParsedRequest;
-  try {
-    parsed = parseRequest(model, checked.mime, decodeBody(request.body));
-  } catch (e) {
-    return parseError(e, checked.mime, stacks);
-  }
-
-  let result: unknown;
-  try {
-    result = await model.predict(parsed.table, parsed.params, { warn });
-  } catch (e) {
-    return predictError(e, parsed.table, stacks);
-  }
-
-  let body: string;
-  try {
-    body = formatPredictions(result);
-    if (parsed.unwrapped)
-      body = JSON.stringify((JSON.parse(body) as { predictions: unknown }).predictions);
-  } catch (e) {
-    return errorResponse(500, {
-      error_code: 'INTERNAL_ERROR',
-      message: `The model output cannot be written as JSON: ${errorMessage(e)}`,
-      stack_trace: stacks(e, 500),
-      jsfunc_code: 'E_MODEL_OUTPUT',
-    });
-  }
-  return text(200, body, JSON_TYPE);
+  const accept = acceptFormat(header(request, 'accept'));
+  const reply = await backend.invoke(
+    { mime: checked.mime, body: bodyBytes(request.body), accept },
+    token
+  );
+  if (!reply.ok) return failureResponse(reply, checked.mime, stacks);
+  return {
+    status: 200,
+    headers: { 'content-type': typeof reply.body === 'string' ? JSON_TYPE : ARROW_STREAM_TYPE },
+    body: reply.body,
+  };
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -455,6 +441,30 @@ export function errorResponse(status: number, body: ScoringErrorBody): ScoringRe
   return json(status, out);
 }
 
+/** Maps a failed request to MLflow's answer for the stage it failed in. */
+function failureResponse(
+  reply: InvocationFailure,
+  mime: RequestMime,
+  stacks: Stacks
+): ScoringResponse {
+  switch (reply.stage) {
+    case 'parse':
+      return parseError(reply.error, mime, stacks);
+    case 'enforce':
+    case 'predict':
+      return predictError(reply.error, reply.data ?? '<input>', stacks);
+    case 'output':
+      return errorResponse(500, {
+        error_code: 'INTERNAL_ERROR',
+        message: errorMessage(reply.error),
+        stack_trace: stacks(reply.error, 500),
+        jsfunc_code: 'E_MODEL_OUTPUT',
+      });
+    case 'internal':
+      return internalError(reply.error, stacks);
+  }
+}
+
 /**
  * Parsing failures: MLflow raises them as BAD_REQUEST; CSV ones carry the traceback (logged,
  * and sent only with `debugErrors`).
@@ -469,18 +479,15 @@ function parseError(e: unknown, mime: string, stacks: Stacks): ScoringResponse {
   });
 }
 
-function describeTable(table: Table): string {
-  const names = table.schema.fields.map((f) => f.name).join(', ');
-  return `<${table.numRows} rows x ${table.numCols} columns: ${names}>`;
-}
-
 /**
- * Failures of `model.predict`, mapped as MLflow's `invocations` does: an error raised on
- * purpose (schema or params enforcement; MlflowException there) keeps its code and gains the
- * "Failed to predict data" prefix; anything the model itself threw becomes BAD_REQUEST with
- * the generic message and the stack trace.
+ * Failures of enforcement and of `model.predict`, mapped as MLflow's `invocations` does: an
+ * error raised on purpose (schema or params enforcement; MlflowException there) keeps its code
+ * and gains the "Failed to predict data" prefix (a schema error reads `Failed to predict data
+ * '<data>'. \nError: Failed to enforce schema of data '<data>' with schema '<schema>'. Error:
+ * ...`); anything the model itself threw becomes BAD_REQUEST with the generic message and the
+ * stack trace.
  */
-function predictError(e: unknown, table: Table, stacks: Stacks): ScoringResponse {
+function predictError(e: unknown, data: string, stacks: Stacks): ScoringResponse {
   if (!ModelError.is(e) || e.code === 'E_MODEL_PREDICT') {
     return errorResponse(400, {
       error_code: 'BAD_REQUEST',
@@ -492,17 +499,21 @@ function predictError(e: unknown, table: Table, stacks: Stacks): ScoringResponse
   const enforcement = e.code === 'E_SCHEMA_MISMATCH' || e.code === 'E_PARAMS_INVALID';
   return errorResponse(e.status, {
     error_code: enforcement ? 'INVALID_PARAMETER_VALUE' : mlflowErrorCode(e.status),
-    message: `Failed to predict data '${describeTable(table)}'. \nError: ${e.message}`,
+    message: `Failed to predict data '${data}'. \nError: ${e.message}`,
     jsfunc_code: e.code,
   });
 }
 
-/** A failure of the app itself; MLflow's framework answers these with 500. */
+/**
+ * A failure of the app or the pool itself (a worker that died, a closed pool, a batch timeout);
+ * MLflow's framework answers these with 500. Server-side failures are logged with their stack.
+ */
 function internalError(e: unknown, stacks: Stacks): ScoringResponse {
   if (ModelError.is(e)) {
     return errorResponse(e.status, {
       error_code: mlflowErrorCode(e.status),
       message: e.message,
+      ...(e.status >= 500 ? { stack_trace: stacks(e, e.status) } : {}),
       jsfunc_code: e.code,
     });
   }

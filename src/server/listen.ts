@@ -2,8 +2,18 @@
  * `serve`: MLflow's `mlflow models serve` for jsfunc packages. Loads the model once, then
  * answers the scoring protocol of `app.ts` over node:http.
  *
- * The body is read whole (MLflow's server does the same) under a byte limit: a request whose
- * `Content-Length` or streamed size passes it gets 413 and the connection is closed.
+ * Two modes: by default the model runs on the main thread (one predict per request, the
+ * fastest for trivial models); with `workers: W` it runs on W worker threads, concurrent
+ * requests merged into batches (`pool-backend.ts`), and the main thread only does HTTP.
+ *
+ * Bodies are read whole (MLflow's server does the same) under two bounds:
+ * - `maxBodyBytes` per request: a `Content-Length` or streamed size over it gets 413 and the
+ *   connection is closed;
+ * - `maxBufferedBytes` over all requests at once: a body is counted from the moment its reading
+ *   starts until its response has been sent (the body and what is parsed from it live that
+ *   long). A request that would take the total over the bound gets 503 with `Retry-After`
+ *   without its body being read (the connection is closed), so a burst of large bodies cannot
+ *   exhaust memory. A single body larger than the bound itself gets 413.
  *
  * The model load has a time limit (`loadTimeoutMs`, default 2 minutes, E_LOAD_TIMEOUT), and error
  * bodies carry no stack traces unless `debugErrors` is set (they go to `log`).
@@ -21,8 +31,12 @@ import {
 } from '../pool/load-timeout.js';
 import { releaseModel } from '../pool/model-cache.js';
 import type { LoadedModel } from '../package/types.js';
+import type { ModelSignature } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { checkTimeoutMs, createScoringApp, errorResponse, type ScoringApp } from './app.js';
+import type { BackendStats, ScoringBackend } from './backend.js';
+import { mainThreadBackend } from './main-thread-backend.js';
+import { createPoolBackend } from './pool-backend.js';
 
 /** Options for {@link serve}. */
 export interface ServeOptions {
@@ -30,12 +44,45 @@ export interface ServeOptions {
   port?: number;
   /** Interface to bind. Default `127.0.0.1` (`mlflow models serve`). */
   host?: string;
-  /** Per-request time limit before a 504 answer. Default 60000 (MLflow's 60 s). */
+  /**
+   * Per-request time limit before a 504 answer. Default 60000 (MLflow's 60 s). With workers, a
+   * batch that itself runs this long is cancelled (its worker terminated and replaced).
+   */
   timeoutMs?: number;
   /** Overrides for the saved model config, as in `loadModel`. Default none. */
   modelConfig?: Readonly<Record<string, unknown>>;
+  /**
+   * For `models:/` and `runs:/` URIs: the MLflow tracking URI, as in `loadModel`. Default
+   * `MLFLOW_TRACKING_URI`, else `./mlruns`.
+   */
+  trackingUri?: string;
+  /** Where downloaded packages are cached, as in `loadModel`. Default `JSFUNC_CACHE_DIR`. */
+  cacheDir?: string;
   /** Largest accepted request body in bytes; larger ones get 413. Default 100 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Most bytes of request bodies held at once, over all requests (from the start of reading a
+   * body to the end of its response); beyond it requests get 503 with `Retry-After` without
+   * their body being read. Default 256 MiB.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Worker threads that score requests (the `sparkUdf` pool, the model loaded once in each).
+   * 0: predict on the main thread, one call per request (MLflow's model). Default 0.
+   */
+  workers?: number;
+  /**
+   * With workers: a batch is sent to a free worker once it holds this many rows, and a predict
+   * call never gets more (a single larger request is scored alone). 1 never merges requests.
+   * Default 1024.
+   */
+  maxBatchRows?: number;
+  /**
+   * With workers: longest a queued request waits for others before its batch goes to a free
+   * worker, in microseconds (rounded up to whole milliseconds). 0: at once; requests merge
+   * only while every worker is busy (or when they arrive together). Default 0.
+   */
+  maxWaitUs?: number;
   /** Receives load-time and per-request warnings. Default {@link defaultWarn}. */
   warn?: WarnFn;
   /**
@@ -65,6 +112,10 @@ export const kDefaultServeOptions = {
   host: '127.0.0.1',
   timeoutMs: 60_000,
   maxBodyBytes: 100 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
+  workers: 0,
+  maxBatchRows: 1024,
+  maxWaitUs: 0,
   closeGraceMs: 10_000,
   loadTimeoutMs: kDefaultLoadTimeoutMs,
   debugErrors: false,
@@ -76,11 +127,17 @@ export interface ScoringServer {
   readonly url: string;
   /** The bound port (the real one when `port` was 0). */
   readonly port: number;
-  /** The loaded model. */
-  readonly model: LoadedModel;
+  /** The model loaded on the main thread; null with workers (each worker loads its own). */
+  readonly model: LoadedModel | null;
+  /** The model's signature. */
+  readonly signature: ModelSignature | null;
+  /** Worker threads scoring requests (0: the main thread). */
+  readonly workers: number;
+  /** Counters since start: requests, pool tasks, predict calls, merged calls, rows. */
+  stats(): BackendStats;
   /**
    * Stops accepting connections, closes idle keep-alive ones, lets in-flight requests finish
-   * (cut after `closeGraceMs`). Idempotent.
+   * (cut after `closeGraceMs`), then stops the workers. Idempotent.
    * @returns resolves once the server is closed
    */
   close(): Promise<void>;
@@ -102,11 +159,76 @@ function checkInteger(option: string, value: unknown, min: number, max: number):
 
 /** A request body over the server's byte limit (answered with 413). */
 export class BodyTooLargeError extends ModelError {
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    option: 'maxBodyBytes' | 'maxBufferedBytes' = 'maxBodyBytes'
+  ) {
     super('E_INPUT_INVALID', `The request body is larger than the server limit of ${limit} bytes`, {
-      details: { maxBodyBytes: limit },
+      details: { [option]: limit },
     });
   }
+}
+
+/**
+ * Bodies would pass `maxBufferedBytes` together (answered with 503). Not a ModelError: the
+ * request is fine, the server is busy.
+ */
+export class BufferBudgetExceeded extends Error {
+  constructor(
+    readonly limit: number,
+    readonly held: number
+  ) {
+    super(
+      `The server is holding ${held} bytes of request bodies and its limit is ${limit} ` +
+        '(maxBufferedBytes); retry later'
+    );
+  }
+
+  override get name(): string {
+    return 'BufferBudgetExceeded';
+  }
+}
+
+/**
+ * The `maxBufferedBytes` account: bytes of request bodies held right now, over all requests.
+ * Single-threaded (the event loop): no locking.
+ */
+export class BodyBudget {
+  #held = 0;
+
+  /** @param limit - most bytes held at once */
+  constructor(readonly limit: number) {}
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * Takes `bytes` from the budget.
+   * @param bytes - the amount
+   * @throws {BufferBudgetExceeded} when the total would pass the limit (nothing is taken)
+   */
+  take(bytes: number): void {
+    if (this.#held + bytes > this.limit) throw new BufferBudgetExceeded(this.limit, this.#held);
+    this.#held += bytes;
+  }
+
+  /** Gives `bytes` back. */
+  give(bytes: number): void {
+    this.#held = Math.max(0, this.#held - bytes);
+  }
+}
+
+/** Options of {@link readBody}. */
+export interface ReadBodyOptions {
+  /**
+   * Read into shared memory (a `SharedArrayBuffer`), so a worker can be handed the body
+   * without a copy. Default false.
+   */
+  shared?: boolean;
+  /** Called with each chunk's size before it is kept; throwing stops reading. Default none. */
+  onChunk?: (bytes: number) => void;
 }
 
 /**
@@ -115,18 +237,25 @@ export class BodyTooLargeError extends ModelError {
  *
  * @param req - the request stream (an `IncomingMessage`, or any byte stream with `headers`)
  * @param maxBytes - the limit in bytes
+ * @param options - shared memory, per-chunk accounting; default neither
  * @returns the body
  * @throws {ModelError} E_INPUT_INVALID (a {@link BodyTooLargeError}) when the body is larger
- *   than `maxBytes`
+ *   than `maxBytes`; whatever `onChunk` throws
  */
 export async function readBody(
   req: AsyncIterable<Uint8Array | string> & {
     headers: Readonly<Record<string, string | string[] | undefined>>;
   },
-  maxBytes: number
+  maxBytes: number,
+  options: ReadBodyOptions = {}
 ): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+  const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(declared);
+  if (known && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+  const shared = options.shared === true;
+  // With a known length and shared memory, chunks are copied straight into their place.
+  let target =
+    shared && known && declared >= 0 ? Buffer.from(new SharedArrayBuffer(declared)) : null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -136,39 +265,85 @@ export async function readBody(
         : Buffer.isBuffer(chunk)
           ? chunk
           : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (size + buf.length > maxBytes) throw new BodyTooLargeError(maxBytes);
+    options.onChunk?.(buf.length);
+    if (target !== null && size + buf.length > target.length) {
+      // More than the declared length (not from node:http, which enforces it): collect instead.
+      chunks.push(target.subarray(0, size));
+      target = null;
+    }
+    if (target !== null) buf.copy(target, size);
+    else chunks.push(buf);
     size += buf.length;
-    if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
-    chunks.push(buf);
   }
-  return Buffer.concat(chunks, size);
+  if (target !== null) return target.subarray(0, size);
+  if (!shared) return Buffer.concat(chunks, size);
+  const out = Buffer.from(new SharedArrayBuffer(size));
+  let at = 0;
+  for (const c of chunks) {
+    c.copy(out, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Options of {@link createRequestListener}. */
+export interface RequestListenerOptions {
+  /** Largest accepted body. Default 100 MiB. */
+  maxBodyBytes?: number;
+  /** Most body bytes held at once over all requests. Default 256 MiB. */
+  maxBufferedBytes?: number;
+  /** Read bodies into shared memory (for the pool). Default false. */
+  shared?: boolean;
 }
 
 /**
  * Wraps a scoring app as a node:http request listener.
  *
  * @param app - the app from `createScoringApp`
- * @param maxBodyBytes - largest accepted body; default 100 MiB
+ * @param options - body bounds and shared memory; a number is `maxBodyBytes` (older form);
+ *   defaults 100 MiB per body, 256 MiB held at once
  * @returns a listener for `http.createServer`
  */
 export function createRequestListener(
   app: ScoringApp,
-  maxBodyBytes: number = kDefaultServeOptions.maxBodyBytes
+  options: RequestListenerOptions | number = {}
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const opts = typeof options === 'number' ? { maxBodyBytes: options } : options;
+  const maxBodyBytes = opts.maxBodyBytes ?? kDefaultServeOptions.maxBodyBytes;
+  const budget = new BodyBudget(opts.maxBufferedBytes ?? kDefaultServeOptions.maxBufferedBytes);
+  // A body larger than the whole budget could never be taken: it is too large, not "later".
+  const perBody = Math.min(maxBodyBytes, budget.limit);
+  const limitName = perBody < maxBodyBytes ? 'maxBufferedBytes' : 'maxBodyBytes';
   return (req, res) => {
+    let held = 0;
+    const release = () => {
+      budget.give(held);
+      held = 0;
+    };
+    res.once('finish', release);
+    res.once('close', release);
     void (async () => {
       let body: Buffer;
       try {
-        body = await readBody(req, maxBodyBytes);
-      } catch (e) {
-        const tooLarge = e instanceof BodyTooLargeError;
-        const out = errorResponse(tooLarge ? 413 : 400, {
-          error_code: 'BAD_REQUEST',
-          message: tooLarge ? e.message : `Failed to read the request body: ${String(e)}`,
-          jsfunc_code: 'E_INPUT_INVALID',
+        const declared = Number(req.headers['content-length']);
+        const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(declared);
+        if (known && declared > perBody) throw new BodyTooLargeError(perBody, limitName);
+        if (known && declared > 0) {
+          budget.take(declared);
+          held = declared;
+        }
+        body = await readBody(req, perBody, {
+          shared: opts.shared === true,
+          onChunk: (n) => {
+            // Bodies without a Content-Length are counted as they arrive.
+            if (known) return;
+            budget.take(n);
+            held += n;
+          },
         });
-        // The rest of the body is not read: close the connection rather than reuse it.
-        res.writeHead(out.status, { ...out.headers, connection: 'close' }).end(out.body);
-        req.resume();
+      } catch (e) {
+        rejectBody(e, req, res, limitName);
         return;
       }
       const out = await app.handle({
@@ -177,7 +352,12 @@ export function createRequestListener(
         headers: req.headers,
         body,
       });
-      if (!res.headersSent) res.writeHead(out.status, out.headers).end(out.body);
+      if (res.headersSent) return;
+      const payload =
+        typeof out.body === 'string'
+          ? out.body
+          : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
+      res.writeHead(out.status, out.headers).end(payload);
     })().catch(() => {
       // Only a failing socket write gets here (the app never rejects): no details to send.
       if (res.headersSent) {
@@ -193,21 +373,52 @@ export function createRequestListener(
   };
 }
 
+/** 413, 503 (with Retry-After) or 400 for a body that was not read; the connection closes. */
+function rejectBody(
+  e: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limitName: string
+): void {
+  let out;
+  if (e instanceof BufferBudgetExceeded) {
+    out = errorResponse(503, { error_code: 'TEMPORARILY_UNAVAILABLE', message: e.message });
+    out.headers['retry-after'] = '1';
+  } else if (e instanceof BodyTooLargeError) {
+    out = errorResponse(413, {
+      error_code: 'BAD_REQUEST',
+      message: `${e.message} (${limitName})`,
+      jsfunc_code: 'E_INPUT_INVALID',
+    });
+  } else {
+    out = errorResponse(400, {
+      error_code: 'BAD_REQUEST',
+      message: `Failed to read the request body: ${String(e)}`,
+      jsfunc_code: 'E_INPUT_INVALID',
+    });
+  }
+  // The rest of the body is not read: close the connection rather than reuse it.
+  res.writeHead(out.status, { ...out.headers, connection: 'close' }).end(out.body);
+  req.resume();
+}
+
 /**
  * Loads a model package and serves MLflow's scoring protocol for it: `GET /ping`, `/health`,
  * `/version` and `POST /invocations`.
  *
- * @param modelPath - the package directory (or its MLmodel file)
+ * @param modelPath - the package directory (or its MLmodel file), or a model URI (`models:/...`,
+ *   `runs:/...`)
  * @param options - see {@link ServeOptions}; defaults: port 5000, host 127.0.0.1, timeout 60 s,
- *   body limit 100 MiB
+ *   body limit 100 MiB, 256 MiB of bodies held at once, predict on the main thread
  * @returns the running server; call `close()` to stop it
  * @throws {ModelError} E_OPTION_INVALID for a bad option or when the port cannot be bound;
  *   E_ABORTED when `signal` is already aborted (or aborts while loading: the signal's reason
  *   when it is a ModelError); E_LOAD_TIMEOUT when loading takes longer than `loadTimeoutMs`;
- *   any `loadModel` error (E_MLMODEL_MISSING, E_MODEL_IMPORT, E_MODEL_LOAD, ...)
+ *   any `loadModel` error (E_MLMODEL_MISSING, E_MODEL_IMPORT, E_MODEL_LOAD, ...), with workers
+ *   as raised by the first worker that failed to load
  * @example
  * ```ts
- * const server = await serve('out/linear', { port: 0 });
+ * const server = await serve('out/mlp', { port: 0, workers: 2 });
  * const res = await fetch(`${server.url}/invocations`, {
  *   method: 'POST', headers: { 'content-type': 'application/json' },
  *   body: JSON.stringify({ inputs: { x0: [1] } }),
@@ -219,12 +430,20 @@ export async function serve(modelPath: string, options: ServeOptions = {}): Prom
   const port = options.port ?? kDefaultServeOptions.port;
   const host = options.host ?? kDefaultServeOptions.host;
   const maxBodyBytes = options.maxBodyBytes ?? kDefaultServeOptions.maxBodyBytes;
+  const maxBufferedBytes = options.maxBufferedBytes ?? kDefaultServeOptions.maxBufferedBytes;
+  const workers = options.workers ?? kDefaultServeOptions.workers;
+  const maxBatchRows = options.maxBatchRows ?? kDefaultServeOptions.maxBatchRows;
+  const maxWaitUs = options.maxWaitUs ?? kDefaultServeOptions.maxWaitUs;
   const closeGraceMs = options.closeGraceMs ?? kDefaultServeOptions.closeGraceMs;
   const warn = options.warn ?? defaultWarn;
   checkInteger('port', port, 0, 65535);
   if (typeof host !== 'string' || host === '')
     throw optionError('host', 'a host name or address', host);
   checkInteger('maxBodyBytes', maxBodyBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxBufferedBytes', maxBufferedBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('workers', workers, 0, 1024);
+  checkInteger('maxBatchRows', maxBatchRows, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxWaitUs', maxWaitUs, 0, 60_000_000);
   checkInteger('closeGraceMs', closeGraceMs, 0, 2 ** 31 - 1);
   const timeoutMs = checkTimeoutMs(options.timeoutMs);
   const loadTimeoutMs = checkLoadTimeoutMs(options.loadTimeoutMs, 'options.loadTimeoutMs');
@@ -232,38 +451,67 @@ export async function serve(modelPath: string, options: ServeOptions = {}): Prom
     new ModelError('E_ABORTED', `serve(${JSON.stringify(modelPath)}) was aborted before listening`);
   if (options.signal?.aborted === true) throw aborted();
 
-  const model = await withLoadTimeout(
-    loadModel(modelPath, { modelConfig: options.modelConfig, warn }),
-    {
-      modelPath,
+  const modelLocation = {
+    ...(options.trackingUri !== undefined ? { trackingUri: options.trackingUri } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+  };
+  let model: LoadedModel | null = null;
+  let backend: ScoringBackend;
+  if (workers === 0) {
+    model = await withLoadTimeout(
+      loadModel(modelPath, { modelConfig: options.modelConfig, warn, ...modelLocation }),
+      {
+        modelPath,
+        loadTimeoutMs,
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        release: releaseModel,
+      }
+    );
+    backend = mainThreadBackend(model, warn);
+  } else {
+    backend = await createPoolBackend(modelPath, {
+      workers,
+      maxBatchRows,
+      maxWaitUs,
+      timeoutMs,
       loadTimeoutMs,
+      warn,
+      ...modelLocation,
+      ...(options.modelConfig !== undefined
+        ? { modelConfig: options.modelConfig as Record<string, unknown> }
+        : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      release: releaseModel,
-    }
-  );
-  const app = createScoringApp(model, {
+    });
+  }
+  const app = createScoringApp(backend, {
     timeoutMs,
-    warn,
     debugErrors: options.debugErrors === true,
     ...(options.log !== undefined ? { log: options.log } : {}),
   });
-  const server = createServer(createRequestListener(app, maxBodyBytes));
+  const server = createServer(
+    createRequestListener(app, { maxBodyBytes, maxBufferedBytes, shared: workers > 0 })
+  );
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => {
-      reject(
-        new ModelError('E_OPTION_INVALID', `Cannot listen on ${host}:${port}: ${e.message}`, {
-          details: { option: 'port', host, port, errno: e.code },
-          cause: e,
-        })
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) => {
+        reject(
+          new ModelError('E_OPTION_INVALID', `Cannot listen on ${host}:${port}: ${e.message}`, {
+            details: { option: 'port', host, port, errno: e.code },
+            cause: e,
+          })
+        );
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
 
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -278,10 +526,18 @@ export async function serve(modelPath: string, options: ServeOptions = {}): Prom
         resolve();
       });
       server.closeIdleConnections();
-    });
+    }).then(() => backend.close());
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
 
-  return { url: `http://${urlHost}:${address.port}`, port: address.port, model, close };
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    model,
+    signature: backend.signature,
+    workers,
+    stats: () => backend.stats(),
+    close,
+  };
 }

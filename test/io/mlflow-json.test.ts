@@ -6,12 +6,14 @@ import {
   Int64,
   Struct,
   Table,
+  TimestampMicrosecond,
   TimestampMillisecond,
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import {
+  base64EncodeBytes,
   formatPredictions,
   parseCsvRequest,
   parseMlflowRequest,
@@ -222,7 +224,7 @@ describe('parseCsvRequest', () => {
 });
 
 describe('formatPredictions', () => {
-  it('a table becomes a list of row objects; bigint -> number, binary -> base64, timestamp -> ISO', () => {
+  it('a table becomes a list of row objects; bigint -> number, binary -> base64.encodebytes, timestamp -> isoformat()', () => {
     const t = new Table({
       l: vectorFromArray([1n, null], new Int64()),
       b: vectorFromArray([new Uint8Array([104, 105]), null], new Binary()),
@@ -231,7 +233,7 @@ describe('formatPredictions', () => {
     });
     expect(JSON.parse(formatPredictions(t))).toEqual({
       predictions: [
-        { l: 1, b: 'aGk=', t: '2024-01-02T00:00:00.000', s: 'x' },
+        { l: 1, b: 'aGk=\n', t: '2024-01-02T00:00:00', s: 'x' },
         { l: null, b: null, t: null, s: 'y' },
       ],
     });
@@ -257,7 +259,134 @@ describe('formatPredictions', () => {
         })
       )
     ).toEqual({
-      predictions: { scores: [0.5], n: 2, when: '1970-01-01T00:00:00.000Z', raw: 'AQ==' },
+      predictions: { scores: [0.5], n: 2, when: '1970-01-01T00:00:00', raw: 'AQ==\n' },
     });
+  });
+});
+
+describe('parseMlflowRequest: dicts as MLflow reads them (issue 10)', () => {
+  const str = (name: string): ColSpec => ({
+    kind: 'column',
+    name,
+    type: { type: 'string' },
+    required: true,
+  });
+  const arr = (name: string): ColSpec => ({
+    kind: 'column',
+    name,
+    type: { type: 'array', items: { type: 'string' } },
+    required: true,
+  });
+
+  it('with an Array or Object column in the schema, a dict of lists is ONE row (inputs and instances)', () => {
+    for (const key of ['inputs', 'instances']) {
+      const { table } = parseMlflowRequest({ [key]: { query: ['a', 'b'], table: 't' } }, [
+        arr('query'),
+        str('table'),
+      ]);
+      expect(tableRows(table)).toEqual([{ query: ['a', 'b'], table: 't' }]);
+    }
+    const obj: ColSpec = {
+      kind: 'column',
+      name: 'o',
+      type: { type: 'object', properties: [{ name: 'a', type: { type: 'long' }, required: true }] },
+      required: true,
+    };
+    expect(tableRows(parseMlflowRequest({ inputs: { o: { a: 1 } } }, [obj]).table)).toEqual([
+      { o: { a: '1n' } },
+    ]);
+  });
+
+  it('without one, lists are columns and a scalar is broadcast to their length', () => {
+    const { table } = parseMlflowRequest({ inputs: { query: ['a', 'b'], table: 't' } }, [
+      str('query'),
+      str('table'),
+    ]);
+    expect(tableRows(table)).toEqual([
+      { query: 'a', table: 't' },
+      { query: 'b', table: 't' },
+    ]);
+    // Only scalars: one row; no schema: the same rules.
+    expect(tableRows(parseMlflowRequest({ inputs: { a: 1, b: 'x' } }).table)).toEqual([
+      { a: 1n, b: 'x' },
+    ]);
+    expect(parseMlflowRequest({ inputs: { a: [], b: 'x' } }).table.numRows).toBe(0);
+    const e = errorOf(() => parseMlflowRequest({ inputs: { a: [1], b: [1, 2], c: 3 } }));
+    expect(e.message).toBe(
+      'Invalid input. The length of values for each input/column name are not the same'
+    );
+  });
+
+  it('dataframe_split: an index of another length is a 400 like pandas/MLflow; a matching one is ignored', () => {
+    const bad =
+      "Invalid input. Provided dataframe_split field is not a valid dataframe representation in 'split' format. Error: ";
+    const e = errorOf(() =>
+      parseMlflowRequest({ dataframe_split: { columns: ['a'], data: [[1], [2]], index: [0] } })
+    );
+    expect(e.code).toBe('E_INPUT_INVALID');
+    expect(e.message).toBe(`${bad}'Shape of passed values is (2, 1), indices imply (1, 1)'`);
+    expect(
+      errorOf(() => parseMlflowRequest({ dataframe_split: { data: [], index: [0] } })).message
+    ).toBe(`${bad}'Empty data passed with indices specified.'`);
+    expect(
+      errorOf(() => parseMlflowRequest({ dataframe_split: { data: [[1]], index: 5 } })).message
+    ).toBe(`${bad}'Index(...) must be called with a collection of some kind, 5 was passed'`);
+    const { table } = parseMlflowRequest({
+      dataframe_split: { columns: ['a'], data: [[1], [2]], index: ['r1', 'r2'] },
+    });
+    expect(table.numRows).toBe(2);
+    expect(
+      parseMlflowRequest({ dataframe_split: { data: [[1]], index: null } }).table.numRows
+    ).toBe(1);
+  });
+});
+
+describe('formatPredictions: MLflow NumpyEncoder forms (issue 10)', () => {
+  it('timestamps as isoformat(): microseconds only when present, zoned ones with +00:00', () => {
+    const t = new Table({
+      naive: vectorFromArray(
+        [Date.UTC(2023, 5, 6), Date.UTC(2023, 5, 6, 12, 30, 0, 250)],
+        new TimestampMillisecond()
+      ),
+      zoned: vectorFromArray(
+        [Date.UTC(2023, 5, 6), Date.UTC(2023, 5, 6)],
+        new TimestampMillisecond('UTC')
+      ),
+    });
+    expect(JSON.parse(formatPredictions(t))).toEqual({
+      predictions: [
+        { naive: '2023-06-06T00:00:00', zoned: '2023-06-06T00:00:00+00:00' },
+        { naive: '2023-06-06T12:30:00.250000', zoned: '2023-06-06T00:00:00+00:00' },
+      ],
+    });
+    const micros = new Table({
+      t: vectorFromArray(
+        [new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 500))],
+        new TimestampMicrosecond()
+      ),
+    });
+    expect(JSON.parse(formatPredictions(micros))).toEqual({
+      predictions: [{ t: '1969-12-31T23:59:59.500000' }],
+    });
+  });
+
+  it('bytes as base64.encodebytes: 76-character lines, each ending with a newline', () => {
+    expect(base64EncodeBytes(new Uint8Array([1, 2, 3]))).toBe('AQID\n');
+    expect(base64EncodeBytes(new Uint8Array(0))).toBe('');
+    const long = new Uint8Array(120).fill(255);
+    const text = Buffer.from(long).toString('base64');
+    expect(text.length).toBe(160);
+    expect(base64EncodeBytes(long)).toBe(
+      `${text.slice(0, 76)}\n${text.slice(76, 152)}\n${text.slice(152)}\n`
+    );
+    expect(JSON.parse(formatPredictions([new Uint8Array([1, 2, 3])]))).toEqual({
+      predictions: ['AQID\n'],
+    });
+  });
+
+  it('Dates (datetime params echoed) as naive isoformat(); unwrapped drops the wrapper', () => {
+    const when = new Date(Date.UTC(2023, 5, 6));
+    expect(formatPredictions({ dt: when })).toBe('{"predictions":{"dt":"2023-06-06T00:00:00"}}');
+    expect(formatPredictions([1, 2], { unwrapped: true })).toBe('[1,2]');
   });
 });

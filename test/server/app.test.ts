@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  acceptFormat,
   createScoringApp,
   type ScoringApp,
   type ScoringRequest,
@@ -15,6 +16,7 @@ import { loadModel } from '../../src/package/load-model.js';
 import { saveModel } from '../../src/package/save-model.js';
 import type { LoadedModel } from '../../src/package/types.js';
 import type { ModelSignature } from '../../src/signature/types.js';
+import { bodyOf, bodyText } from './helpers.js';
 
 const MODEL = fileURLToPath(new URL('../fixtures/server/mode-model.ts', import.meta.url));
 
@@ -65,7 +67,7 @@ function post(
 
 function bodyJson(res: ScoringResponse): Record<string, unknown> {
   expect(res.headers['content-type']).toBe('application/json');
-  return JSON.parse(res.body) as Record<string, unknown>;
+  return bodyOf(res) as Record<string, unknown>;
 }
 
 describe('health and version routes', () => {
@@ -180,18 +182,18 @@ describe('POST /invocations: content types (415, text/plain)', () => {
     ],
     [
       'text/plain',
-      "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got 'text/plain'.",
+      "This predictor only supports the following content types: Types: ['text/csv', 'application/json', 'application/vnd.apache.arrow.stream']. Got 'text/plain'.",
     ],
     [
       null,
-      "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got ''.",
+      "This predictor only supports the following content types: Types: ['text/csv', 'application/json', 'application/vnd.apache.arrow.stream']. Got ''.",
     ],
   ];
   it.each(cases)('%s -> 415', async (contentType, message) => {
     const res = await post('{"inputs": [1]}', contentType);
     expect(res.status).toBe(415);
     expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
-    expect(res.body.startsWith(message)).toBe(true);
+    expect(bodyText(res).startsWith(message)).toBe(true);
   });
 
   it('checks the charset before the mime type, as MLflow', async () => {
@@ -343,4 +345,18 @@ describe('request timeout', () => {
       expect((caught as Error).message).toContain('options.timeoutMs');
     }
   );
+});
+
+describe('Accept: the response format', () => {
+  it.each([
+    [undefined, 'json'],
+    ['application/json', 'json'],
+    ['application/vnd.apache.arrow.stream', 'arrow'],
+    ['application/vnd.apache.arrow.stream, */*', 'arrow'],
+    ['application/json, application/vnd.apache.arrow.stream;q=0.5', 'json'],
+    ['application/vnd.apache.arrow.stream;q=0', 'json'],
+    ['text/html', 'json'],
+  ] as const)('%s -> %s', (accept, format) => {
+    expect(acceptFormat(accept)).toBe(format);
+  });
 });
