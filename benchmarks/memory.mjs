@@ -1,134 +1,287 @@
-// Memory: peak RSS of a process scoring with the embedding-lookup model (40 MB artifact,
-// normalized into a 40 MB Float32Array per loaded copy) with 1 and W workers.
+// Memory: what each extra worker costs when the model holds a large artifact.
 //
-//   node benchmarks/memory.mjs [--quick] [--reps N] [--batches N] [--batch-rows N]
+//   node benchmarks/memory.mjs [--quick] [--reps N] [--max-workers 3] [--artifact-mb 128] [--no-onnx]
 //
-// Each run is a fresh child process (`memory.mjs --child ...`), so peaks do not carry over;
-// the child reports the kernel's high-water mark (process.resourceUsage().maxRSS, which covers
-// the worker threads: they live in the same process) and a 5 ms RSS sample peak. Variants:
-//   baseline     imports jsfunc and builds the data, scores nothing
-//   main thread  loadModel + predict per batch on the main thread (one copy of the model)
-//   udf W=k      sparkUdf with k workers (k copies of the model, one per worker cache)
-// Children run round by round (every variant once per round), medians over rounds.
+// 1. embedding-lookup with a 128 MB table (`--artifact-mb`), W = 1..3 workers, two ways:
+//    `shared`  the model takes the table from context.sharedArtifact (read once per process,
+//              one SharedArrayBuffer seen by every worker): the default;
+//    `private` modelConfig.shareArtifact = false: each worker reads the file itself (one copy
+//              per worker, what MLflow, Spark and Ray Data do).
+//    Plus `imports only` (jsfunc imported, data built, nothing scored) and `main thread`
+//    (loadModel + predict on the calling thread: one copy, no worker).
+// 2. (unless --no-onnx) an ONNX model whose one initializer is a 128 MB embedding table (a
+//    Gather + ReduceSum written by benchmarks/onnx-model.mjs), W = 1..3 workers, one
+//    InferenceSession per worker, with the weights inside model.onnx (`embedded`) or in an ONNX
+//    external-data file next to it (`external`, which onnxruntime memory-maps).
+//
+// Every run is a fresh child process (`memory.mjs --child ...`); children run round by round
+// (every variant once per round) and the table shows medians over rounds. In each child every
+// worker loads the model first (one warm-up task per worker, so W workers hold W loaded models
+// for sure), then the batches are scored with placement 'workers'. Reported per child:
+//   steady RSS  process RSS once every worker holds the model (before scoring);
+//   peak RSS    the kernel's high-water mark for the whole run (process.resourceUsage().maxRSS);
+//   PSS         /proc/self/smaps_rollup after scoring (Linux): RSS counts a memory-mapped file
+//               page once per mapping, so for ONNX external data (mapped once per session) PSS
+//               is the truthful figure; for everything else the two agree.
+// "per extra worker" = (value at W - value at W-1) / artifact bytes: 0 would be perfect sharing,
+// 1 one more full copy per worker. The issue's target: <= 0.1.
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   MB,
   batchesOf,
-  cores,
   embeddingTable,
   flags,
   importDist,
   median,
-  modelPath,
+  modelsDir,
   num,
+  repoRoot,
   round,
   rssSampler,
   runChild,
   table,
   writeResults,
 } from './lib.mjs';
+import { writeGatherModel } from './onnx-model.mjs';
 
 const values = flags({
   child: { type: 'boolean', default: false },
   variant: { type: 'string' },
   workers: { type: 'string' },
   model: { type: 'string' },
+  share: { type: 'string' },
   batches: { type: 'string' },
   'batch-rows': { type: 'string' },
+  'max-workers': { type: 'string' },
+  'artifact-mb': { type: 'string' },
+  'no-onnx': { type: 'boolean', default: false },
 });
-const nBatches = num(values, 'batches', 16, 8);
+const nBatches = num(values, 'batches', 8, 4);
 const batchRows = num(values, 'batch-rows', 16_384, 8_192);
+const maxWorkers = num(values, 'max-workers', 3);
+const artifactMb = num(values, 'artifact-mb', 128, 32);
+/** Embedding table: rows x 1024 float32 = artifactMb MB. */
+const tableRows = Math.round((artifactMb * MB) / 4096);
 
-if (values.child) {
+/** /proc/self/smaps_rollup Pss in bytes (null where it does not exist). */
+function pss() {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kb = /^Pss:\s+(\d+) kB/m.exec(text);
+    return kb === null ? null : Number(kb[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** Loads the UDF's model on every worker: one warm-up task per worker, sent at once. */
+async function warmEveryWorker(udf, workers) {
+  const { udfInternals } = await importDist('udf/spark-udf.js');
+  const { warmUpHandlerUrl } = await importDist('pool/warm-up.js');
+  const internals = udfInternals(udf);
+  await Promise.all(
+    Array.from({ length: workers }, () => internals.runTask(warmUpHandlerUrl(), {}))
+  );
+}
+
+async function child() {
   const { sparkUdf } = await importDist('udf/spark-udf.js');
   const { loadModel } = await importDist('package/load-model.js');
-  const data = embeddingTable(nBatches * batchRows);
-  const batches = batchesOf(data, batchRows);
-  const rssBefore = process.memoryUsage.rss();
+  const workers = Number(values.workers ?? 0);
+  const onnx = values.variant === 'onnx';
+  const { tableFromArrays } = await import('apache-arrow');
+  // ONNX: all ids, once per worker: between them the sessions touch every page of the weights
+  // (resident once when memory-mapped; the embedded copies are resident from the load).
+  const data = onnx
+    ? tableFromArrays({
+        ids: BigInt64Array.from({ length: tableRows * workers }, (_, i) => BigInt(i % tableRows)),
+      })
+    : embeddingTable(nBatches * batchRows, tableRows);
+  const batches = onnx ? data.batches : batchesOf(data, batchRows);
   const sampler = rssSampler(5);
+  let steady = process.memoryUsage.rss();
   let rows = 0;
   if (values.variant === 'main') {
     const model = await loadModel(values.model, { warn: () => {} });
+    steady = process.memoryUsage.rss();
     for (const b of batches) rows += (await model.predict(b)).length;
-  } else if (values.variant === 'udf') {
+  } else if (values.variant === 'udf' || onnx) {
     const udf = await sparkUdf(values.model, {
-      workers: Number(values.workers),
-      batchSize: batchRows,
-      resultType: 'double',
+      workers,
+      placement: 'workers',
+      // ONNX: 1,024 ids per run keeps each session's arena (the Gather's [N, 1024] float
+      // intermediate, 4 MB) small next to the weights.
+      batchSize: onnx ? 1024 : batchRows,
+      resultType: onnx ? 'float' : 'double',
+      ...(onnx ? {} : { modelConfig: { shareArtifact: values.share === 'true' } }),
       warn: () => {},
     });
-    for await (const out of udf.mapBatches(batches)) rows += out.numRows;
+    await warmEveryWorker(udf, workers);
+    steady = process.memoryUsage.rss();
+    const options = onnx ? { columns: ['ids'] } : {};
+    for await (const out of udf.mapBatches(batches, options)) rows += out.numRows;
+    const after = pss();
     await udf.close();
+    sampler.stop();
+    return { rows, steady, pss: after, maxRss: process.resourceUsage().maxRSS * 1024 };
   }
-  const sampledPeak = sampler.stop();
-  console.log(
-    JSON.stringify({ rows, rssBefore, sampledPeak, maxRss: process.resourceUsage().maxRSS * 1024 })
-  );
-} else {
-  const reps = num(values, 'reps', 3, 1);
-  const path = await modelPath('embedding-lookup');
-  const self = fileURLToPath(import.meta.url);
-  const common = [
-    '--child',
-    '--model',
-    path,
-    '--batches',
-    String(nBatches),
-    '--batch-rows',
-    String(batchRows),
-  ];
-  const workerCounts = [...new Set([1, cores])];
-  const variants = [
-    { name: 'baseline', workers: 0, args: ['--variant', 'none'] },
-    { name: 'main thread', workers: 0, args: ['--variant', 'main'] },
-    ...workerCounts.map((w) => ({
-      name: `udf W=${w}`,
-      workers: w,
-      args: ['--variant', 'udf', '--workers', String(w)],
-    })),
-  ];
-  const samples = new Map(variants.map((v) => [v.name, []]));
-  process.stderr.write(`memory: ${nBatches} batches x ${batchRows} rows, child processes `);
-  for (let r = 0; r < reps; r++) {
-    for (const v of variants)
-      samples.get(v.name).push(await runChild(self, [...common, ...v.args]));
-    process.stderr.write('.');
+  const after = pss();
+  sampler.stop();
+  return { rows, steady, pss: after, maxRss: process.resourceUsage().maxRSS * 1024 };
+}
+
+/** The 128 MB embedding-lookup package (and its table), made once under out/bench/. */
+async function embeddingPackage() {
+  const { generateEmbeddingTable, readHeader } =
+    await import('../udf/embedding-lookup/generate-artifact.mjs');
+  const embedding = await import('../udf/embedding-lookup/spec.mjs');
+  const { saveModel } = await importDist('package/save-model.js');
+  const tablePath = join(modelsDir, 'data', `embeddings-${artifactMb}mb.f32`);
+  const header = readHeader(tablePath);
+  if (header?.rows !== tableRows || header.dims !== 1024) {
+    mkdirSync(join(modelsDir, 'data'), { recursive: true });
+    generateEmbeddingTable({ outPath: tablePath, rows: tableRows, dims: 1024, seed: 42 });
   }
-  process.stderr.write('\n');
-  const baseline = median(samples.get('baseline').map((s) => s.maxRss));
-  const results = variants.map((v) => {
+  const out = join(modelsDir, `embedding-lookup-${artifactMb}mb`);
+  rmSync(out, { recursive: true, force: true });
+  await saveModel(out, embedding.saveOptions(repoRoot, { artifacts: { embeddings: tablePath } }));
+  return { path: out, artifactBytes: statSync(tablePath).size };
+}
+
+/** The two ONNX packages (weights embedded / as external data), made once under out/bench/. */
+async function onnxPackages() {
+  const { saveOnnxModel } = await importDist('package/save-onnx-model.js');
+  const work = join(modelsDir, 'data');
+  mkdirSync(work, { recursive: true });
+  const source = join(work, `gather-${artifactMb}mb.onnx`);
+  if (!existsSync(source)) writeGatherModel({ out: source, rows: tableRows, reduce: true });
+  const embedded = join(modelsDir, `onnx-embedded-${artifactMb}mb`);
+  const external = join(modelsDir, `onnx-external-${artifactMb}mb`);
+  for (const dir of [embedded, external]) {
+    rmSync(dir, { recursive: true, force: true });
+    await saveOnnxModel(dir, { onnxModel: source, signature: null });
+  }
+  // The external-data form of the same model (what onnx.save_model(save_as_external_data=True)
+  // writes, MLflow's default): a small model.onnx naming weights.bin beside it.
+  writeGatherModel({
+    out: join(external, 'model.onnx'),
+    rows: tableRows,
+    reduce: true,
+    externalData: join(external, 'weights.bin'),
+  });
+  return { embedded, external, artifactBytes: tableRows * 4096 };
+}
+
+/** Rows of one section: medians, and each step's increment as a fraction of the artifact. */
+function summarize(section, variants, samples, artifactBytes) {
+  const rows = [];
+  const byMode = new Map();
+  for (const v of variants) {
     const s = samples.get(v.name);
-    const maxRss = median(s.map((x) => x.maxRss));
-    return {
+    const row = {
+      section,
       variant: v.name,
+      mode: v.mode,
       workers: v.workers,
       runs: s.length,
-      maxRssMB: round(maxRss / MB),
-      sampledPeakMB: round(median(s.map((x) => x.sampledPeak)) / MB),
-      rssBeforeMB: round(median(s.map((x) => x.rssBefore)) / MB),
-      overBaselineMB: round((maxRss - baseline) / MB),
-      overBaselinePerWorkerMB:
-        v.workers > 0 ? round((maxRss - baseline) / MB / v.workers) : undefined,
-      rows: s[0].rows,
+      steadyRssMB: round(median(s.map((x) => x.steady)) / MB),
+      peakRssMB: round(median(s.map((x) => x.maxRss)) / MB),
+      pssMB: s[0].pss === null ? null : round(median(s.map((x) => x.pss)) / MB),
     };
-  });
+    const prev = byMode.get(v.mode);
+    if (prev !== undefined && v.workers === prev.workers + 1) {
+      const frac = (key) =>
+        row[key] === null || prev[key] === null
+          ? null
+          : round(((row[key] - prev[key]) * MB) / artifactBytes, 3);
+      row.extraWorkerSteady = frac('steadyRssMB');
+      row.extraWorkerPeak = frac('peakRssMB');
+      row.extraWorkerPss = frac('pssMB');
+    }
+    if (v.mode !== undefined) byMode.set(v.mode, row);
+    rows.push(row);
+  }
+  return rows;
+}
+
+async function parent() {
+  const reps = num(values, 'reps', 3, 1);
+  const self = fileURLToPath(import.meta.url);
+  const counts = Array.from({ length: maxWorkers }, (_, i) => i + 1);
+  const emb = await embeddingPackage();
+  const common = ['--batches', String(nBatches), '--batch-rows', String(batchRows)];
+  common.push('--artifact-mb', String(artifactMb));
+  const sections = [
+    {
+      name: `embedding-lookup, ${artifactMb} MB table`,
+      artifactBytes: emb.artifactBytes,
+      variants: [
+        { name: 'imports only', args: ['--variant', 'none', '--model', emb.path] },
+        { name: 'main thread', args: ['--variant', 'main', '--model', emb.path] },
+        ...['shared', 'private'].flatMap((mode) =>
+          counts.map((w) => ({
+            name: `udf W=${w} ${mode}`,
+            mode,
+            workers: w,
+            args: ['--variant', 'udf', '--workers', String(w), '--model', emb.path],
+            share: mode === 'shared',
+          }))
+        ),
+      ].map((v) => ({ ...v, args: [...v.args, '--share', String(v.share ?? true)] })),
+    },
+  ];
+  if (!values['no-onnx']) {
+    const onnx = await onnxPackages();
+    sections.push({
+      name: `ONNX Gather, ${artifactMb} MB initializer`,
+      artifactBytes: onnx.artifactBytes,
+      variants: ['embedded', 'external'].flatMap((mode) =>
+        counts.map((w) => ({
+          name: `onnx W=${w} ${mode}`,
+          mode,
+          workers: w,
+          args: ['--variant', 'onnx', '--workers', String(w), '--model', onnx[mode]],
+        }))
+      ),
+    });
+  }
+  const results = [];
+  for (const section of sections) {
+    const samples = new Map(section.variants.map((v) => [v.name, []]));
+    process.stderr.write(`memory (${section.name}): child processes `);
+    for (let r = 0; r < reps; r++) {
+      for (const v of section.variants)
+        samples.get(v.name).push(await runChild(self, ['--child', ...common, ...v.args]));
+      process.stderr.write('.');
+    }
+    process.stderr.write('\n');
+    results.push(...summarize(section.name, section.variants, samples, section.artifactBytes));
+  }
   table(
-    `memory: embedding-lookup, peak RSS (median of ${reps} child processes)`,
+    `memory (median of ${reps} fresh processes; "extra worker" = increment over W-1 workers / artifact bytes, target <= 0.1)`,
     results.map((r) => ({
+      section: r.section,
       variant: r.variant,
-      'max RSS MB': r.maxRssMB,
-      'sampled peak MB': r.sampledPeakMB,
-      'over baseline MB': r.overBaselineMB,
-      'per worker MB': r.overBaselinePerWorkerMB ?? '',
+      'steady RSS MB': r.steadyRssMB,
+      'peak RSS MB': r.peakRssMB,
+      'PSS MB': r.pssMB ?? '',
+      'extra worker (steady)': r.extraWorkerSteady ?? '',
+      'extra worker (peak)': r.extraWorkerPeak ?? '',
+      'extra worker (PSS)': r.extraWorkerPss ?? '',
     }))
   );
   writeResults('memory', {
     description:
-      'peak RSS (maxRSS of a fresh child process) scoring the embedding-lookup model with 1 and W workers',
-    model: 'embedding-lookup',
+      'RSS and PSS with W = 1..N workers each holding a model with a large artifact: shared (context.sharedArtifact) vs one private copy per worker; ONNX weights embedded vs external data',
+    artifactMb,
     batches: nBatches,
     batchRows,
     reps,
     results,
   });
 }
+
+if (values.child) console.log(JSON.stringify(await child()));
+else await parent();

@@ -35,6 +35,7 @@ import {
   type BundleExports,
 } from '../package/load-bundle.js';
 import { readPackageFile, resolveInsidePackage } from '../package/package-file.js';
+import { ArtifactScope } from '../package/shared-artifacts.js';
 import {
   findModelClass,
   guarded,
@@ -230,6 +231,21 @@ export interface LoadedJsFunction {
   externals: Record<string, string>;
   /** Rewrites an error thrown by the model so its stack names the bundle file, not a data: URL. */
   cleanStack(error: unknown): void;
+  /** The model's shared artifacts (`context.sharedArtifact`), released with the model. */
+  artifactScope: ArtifactScope;
+}
+
+/** An artifact error raised by jsfunc (`context.sharedArtifact`), as opposed to the model's own. */
+function isArtifactError(error: unknown): error is ModelError {
+  try {
+    return (
+      ModelError.is(error) &&
+      (error.code === 'E_ARTIFACT_MISSING' || error.code === 'E_ARTIFACT_PATH')
+    );
+  } catch {
+    // The model's own error class may make `name` or `code` throw: not ours.
+    return false;
+  }
 }
 
 /**
@@ -244,7 +260,8 @@ export interface LoadedJsFunction {
  *   the package, absent, or, for the code file, a directory, a FIFO or another non-regular file);
  *   E_MODEL_IMPORT (import failed, external package missing, export not a class, no predict
  *   method, a getter or Proxy trap of the export threw); E_MODEL_LOAD (constructor or
- *   loadContext threw).
+ *   loadContext threw); E_ARTIFACT_MISSING / E_ARTIFACT_PATH as raised by
+ *   `context.sharedArtifact` inside loadContext (unknown name, directory, unreadable file).
  */
 export async function loadJsFunction(
   packageDir: string,
@@ -298,7 +315,12 @@ export async function loadJsFunction(
     );
   }
 
-  const context: ModelContext = Object.freeze({ artifacts, modelConfig });
+  const artifactScope = new ArtifactScope(artifacts);
+  const context: ModelContext = Object.freeze({
+    artifacts,
+    modelConfig,
+    sharedArtifact: (name: string) => artifactScope.get(name),
+  });
   const load = guarded(
     () => (instance as { loadContext?: unknown }).loadContext,
     (cause) => loadError(`Reading loadContext of model class ${className} threw`, entry, cause)
@@ -307,7 +329,12 @@ export async function loadJsFunction(
     try {
       await (load as (c: ModelContext) => unknown).call(instance, context);
     } catch (cause) {
+      // The artifacts leased before the failure would otherwise stay in shared memory.
+      artifactScope.release();
       cleanBundleStack(cause, where);
+      // A package problem found through context.sharedArtifact (no such artifact, a directory,
+      // an unreadable file) keeps its own code, as when resolving the artifacts above.
+      if (isArtifactError(cause)) throw cause;
       throw loadError(`loadContext of model class ${className} threw`, entry, cause);
     }
   }
@@ -317,5 +344,6 @@ export async function loadJsFunction(
     predictFn,
     externals,
     cleanStack: (error) => cleanBundleStack(error, where),
+    artifactScope,
   };
 }

@@ -38,6 +38,7 @@ import { ModelError } from '../errors.js';
 import type { ModelContext } from '../package/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import { resolveInsidePackage } from '../package/package-file.js';
+import { ArtifactScope } from '../package/shared-artifacts.js';
 import type { LoadJsFunctionOptions, LoadedJsFunction } from './js-function.js';
 import {
   outputsToTable,
@@ -377,6 +378,18 @@ export class OnnxModel {
     const results = await this.session.run(feeds, [...this.outputs]);
     return outputsToTable(results, this.outputs);
   }
+
+  /**
+   * Releases the session's native memory (its weights, arenas and threads) now. Called when
+   * the model is released or evicted from a worker's cache: native memory is invisible to the
+   * JavaScript collector, so waiting for the session object to be collected could keep
+   * hundreds of MB alive indefinitely.
+   *
+   * @returns when the session is released
+   */
+  async close(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 /**
@@ -472,12 +485,15 @@ export async function loadOnnx(
         'return them, so predictions leave them out.'
     );
   }
+  const artifacts = Object.freeze({ data: file });
+  const artifactScope = new ArtifactScope(artifacts);
   const context: ModelContext = Object.freeze({
-    artifacts: Object.freeze({ data: file }),
+    artifacts,
     modelConfig: Object.freeze({
       ...config,
       providers: [...(providers ?? DEFAULT_ONNX_PROVIDERS)],
     }),
+    sharedArtifact: (name: string) => artifactScope.get(name),
   });
   return {
     instance: model,
@@ -485,5 +501,6 @@ export async function loadOnnx(
     predictFn: 'predict',
     externals: {},
     cleanStack: () => undefined,
+    artifactScope,
   };
 }

@@ -119,6 +119,29 @@ export function prepareBundle(code: string, bundleFile: string): PreparedBundle 
   return { format, url, fileUrl, resolved, text: '' };
 }
 
+/** Thread-wide map of externals provided by the host (see {@link provideExternal}). */
+const kProvided = Symbol.for('jsfunc.providedExternals.v1');
+
+function provided(): Map<string, Record<string, unknown>> {
+  const holder = globalThis as unknown as Record<symbol, Map<string, Record<string, unknown>>>;
+  return (holder[kProvided] ??= new Map());
+}
+
+/**
+ * Makes function-body bundles loaded on this thread receive `namespace` when they require the
+ * external `specifier`, instead of importing it. The bundled worker (`worker/main.ts`) provides
+ * its own apache-arrow this way, so a model shares the Arrow copy that builds its input tables,
+ * as on the main thread, and the worker does not import apache-arrow's ~150 ES modules a second
+ * time. ES module bundles (`code/model.mjs`) import their externals themselves and are not
+ * affected. Kept on `globalThis`, so every copy of this module in the thread sees it.
+ *
+ * @param specifier - the bare specifier the bundle names, e.g. `apache-arrow`
+ * @param namespace - the module namespace to hand out
+ */
+export function provideExternal(specifier: string, namespace: Record<string, unknown>): void {
+  provided().set(specifier, namespace);
+}
+
 /** The exports of an evaluated bundle, read the way an ES module import reads them. */
 export interface BundleExports {
   /**
@@ -207,7 +230,12 @@ export async function evaluateBundle(prepared: PreparedBundle): Promise<BundleEx
   const file = fileURLToPath(prepared.fileUrl);
   const urls = new Set(Object.values(prepared.resolved));
   const loaded = new Map<string, unknown>();
-  for (const url of staticRequires(prepared.text, urls)) loaded.set(url, await importExternal(url));
+  for (const [spec, url] of Object.entries(prepared.resolved)) {
+    const ns = provided().get(spec);
+    if (ns !== undefined) loaded.set(url, esModuleView(ns));
+  }
+  for (const url of staticRequires(prepared.text, urls))
+    if (!loaded.has(url)) loaded.set(url, await importExternal(url));
   const fromBundle = createRequire(file);
   const require = Object.assign(
     (spec: string): unknown => {

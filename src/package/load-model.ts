@@ -25,6 +25,7 @@ import { defaultWarn, type WarnFn } from '../warnings.js';
 import { resolveFromJsfunc } from './load-bundle.js';
 import { checkEnvironment, findOwningPackage, readJsEnv } from './environment.js';
 import { readMLmodel, resolveMLmodelPath } from './mlmodel.js';
+import { forgetScope, releaseWhenCollected, type ArtifactScope } from './shared-artifacts.js';
 import type {
   LoadedModel,
   ModelContext,
@@ -55,6 +56,7 @@ export interface LoadModelOptions {
 
 class JsLoadedModel implements LoadedModel {
   readonly signature: ModelSignature | null;
+  #released: Promise<void> | undefined;
 
   constructor(
     readonly path: string,
@@ -63,9 +65,28 @@ class JsLoadedModel implements LoadedModel {
     readonly predictFn: string,
     private readonly instance: object,
     private readonly warn: WarnFn,
-    private readonly cleanStack: (error: unknown) => void
+    private readonly cleanStack: (error: unknown) => void,
+    private readonly artifactScope: ArtifactScope
   ) {
     this.signature = metadata.signature;
+    // A model nobody releases still gives its shared artifacts back once it is collected.
+    releaseWhenCollected(this, artifactScope);
+  }
+
+  release(): Promise<void> {
+    this.#released ??= this.#release();
+    return this.#released;
+  }
+
+  async #release(): Promise<void> {
+    try {
+      const inner = this.instance as Record<string, unknown>;
+      const close = inner['close'] ?? inner['dispose'];
+      if (typeof close === 'function') await (close as () => unknown).call(inner);
+    } finally {
+      forgetScope(this.artifactScope);
+      this.artifactScope.release();
+    }
   }
 
   async predict(
@@ -220,6 +241,7 @@ export async function loadModel(
     loaded.predictFn,
     loaded.instance,
     warn,
-    loaded.cleanStack
+    loaded.cleanStack,
+    loaded.artifactScope
   );
 }

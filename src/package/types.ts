@@ -15,6 +15,33 @@ export interface ModelContext {
   readonly artifacts: Readonly<Record<string, string>>;
   /** The saved `config`, with load-time overrides applied. */
   readonly modelConfig: Readonly<Record<string, unknown>>;
+  /**
+   * The bytes of the artifact `name` (a regular file) as a `Uint8Array` over a
+   * `SharedArrayBuffer`: read once per process and shared by every thread that loads a model
+   * using the file (each pool worker and the calling thread), instead of one copy per worker.
+   * Concurrent first calls wait for one read. The model holds the bytes until it is released
+   * (or evicted from a worker's cache); the memory returns once no loaded model uses the file
+   * and every thread has dropped its views. Treat the bytes as read-only: every thread sees a
+   * write. Repeated calls return the same view.
+   *
+   * Always present on contexts jsfunc creates; optional so that contexts written by hand in a
+   * model's own unit tests stay valid (a model can fall back to reading `artifacts[name]`).
+   *
+   * @param name - a key of {@link ModelContext.artifacts}
+   * @returns the shared bytes
+   * @throws {ModelError} E_ARTIFACT_MISSING (unknown name, a directory artifact, unreadable
+   *   file); E_MODEL_LOAD (no shared memory for it, the file changed while read, the model was
+   *   released)
+   *
+   * @example
+   * ```ts
+   * async loadContext(ctx: ModelContext) {
+   *   const bytes = await ctx.sharedArtifact!('embeddings');
+   *   this.table = new Float32Array(bytes.buffer, bytes.byteOffset + 32, (bytes.length - 32) / 4);
+   * }
+   * ```
+   */
+  readonly sharedArtifact?: (name: string) => Promise<Uint8Array>;
 }
 
 /**
@@ -109,4 +136,14 @@ export interface LoadedModel {
   predict(input: PredictInput, params?: Params, options?: PredictOptions): Promise<unknown>;
   /** The user's model instance. */
   unwrap<T = unknown>(): T;
+  /**
+   * Releases the model: calls `close()` (or else `dispose()`) on the user's instance when it
+   * has one, then gives back its shared artifacts (see {@link ModelContext.sharedArtifact}).
+   * Idempotent; `predict` must not be called afterwards. Worker caches call it on eviction; a
+   * model that is simply dropped gives its shared artifacts back when it is garbage-collected.
+   *
+   * @returns when the instance's own close/dispose has settled
+   * @throws whatever the instance's close/dispose throws (the artifacts are released anyway)
+   */
+  release(): Promise<void>;
 }

@@ -148,13 +148,16 @@ export class ModelCache<T> {
 }
 
 /**
- * Releases a loaded model: calls `close()` or else `dispose()` on the user's model instance,
- * when it has one (for example an onnxruntime session's `release()` wrapped by the model).
+ * Releases a loaded model: `model.release()`, which calls `close()` or else `dispose()` on the
+ * user's model instance when it has one (for example an onnxruntime session's `release()`
+ * wrapped by the model) and gives back the model's shared artifacts. An object without
+ * `release` (a stand-in) gets the close/dispose call alone.
  *
  * @param model - the loaded model to release
  * @returns when the model's own close/dispose has settled
  */
 export async function releaseModel(model: LoadedModel): Promise<void> {
+  if (typeof (model as Partial<LoadedModel>).release === 'function') return model.release();
   const inner = model.unwrap<Record<string, unknown> | null>();
   if (inner === null || typeof inner !== 'object') return;
   const close = inner['close'] ?? inner['dispose'];

@@ -26,16 +26,23 @@
  * The pool is generic: each task names the handler module that runs it (see `protocol.ts`), so
  * the pool imports nothing from the layers above it.
  *
- * Worker file: tinypool needs JavaScript. The pool runs `worker-entry.js` next to this module;
+ * Worker file: tinypool needs JavaScript. The pool runs the bundled worker
+ * (`dist/worker-bundle/main.js`, see {@link workerFileUrl}), else `worker/main.js` unbundled;
  * when this module itself runs from `src/*.ts` (vitest), the compiled twin under `dist/` is used
  * instead ({@link compiledUrl}), so tests need `npm run build` first (the `test` script does it).
  *
+ * Shared artifacts: the pool gives its workers the channel of the process's shared-artifact
+ * registry (`package/shared-artifacts.ts`) and, when a worker thread exits for any reason,
+ * releases the artifact leases that thread held (a crashed or terminated worker cannot).
+ *
  * @module
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import { ModelError } from '../errors.js';
+import { releaseThreadArtifacts, sharedArtifactsChannel } from '../package/shared-artifacts.js';
 import { compiledUrl } from './compiled-url.js';
 import { kDefaultModelCacheOptions, type ModelCacheOptions } from './model-cache.js';
 import type { PoolTask } from './protocol.js';
@@ -58,6 +65,11 @@ export interface PoolOptions {
 /** What the pool passes to every worker as `workerData`. */
 export interface PoolWorkerData {
   cache: ModelCacheOptions;
+  /**
+   * The channel of the process's shared-artifact registry (`package/shared-artifacts.ts`):
+   * workers lease `context.sharedArtifact` bytes from it instead of reading files themselves.
+   */
+  sharedArtifacts?: string;
 }
 
 /** Options of {@link ModelPool.run}. */
@@ -80,6 +92,41 @@ export function workerEntryUrl(): URL {
   return compiledUrl(new URL('./worker-entry.js', import.meta.url));
 }
 
+let workerFile: URL | undefined;
+
+/**
+ * The file tinypool starts in every worker: the bundled worker `dist/worker-bundle/main.js`
+ * (`worker/main.ts` with its handlers and dependencies in one file, built by `npm run build`),
+ * or `dist/worker/main.js` unbundled when the bundle is missing, older than the compiled
+ * modules (a build that ran `tsc` alone: the bundle would run stale code), or turned off with
+ * `JSFUNC_WORKER_BUNDLE=0`. Decided once per process.
+ *
+ * Why it matters: a worker importing jsfunc module by module loads ~250 ES modules (150 of
+ * them apache-arrow's), which took most of a UDF's 190-260 ms cold start; the bundle is one
+ * file (see `benchmarks/cold-start.mjs`).
+ *
+ * @returns a `file:` URL of an existing JavaScript file
+ * @throws {ModelError} E_WORKER_CRASHED when jsfunc is not built (run `npm run build`)
+ */
+export function workerFileUrl(): URL {
+  workerFile ??= pickWorkerFile();
+  return workerFile;
+}
+
+function pickWorkerFile(): URL {
+  const main = compiledUrl(new URL('../worker/main.js', import.meta.url));
+  if (process.env['JSFUNC_WORKER_BUNDLE'] === '0') return main;
+  const bundle = new URL('../worker-bundle/main.js', main);
+  try {
+    // tsc rewrites every output file, so a bundle older than main.js predates the last build.
+    // Installed from a tarball, both carry npm's fixed mtime: equal, and the bundle is used.
+    if (statSync(bundle).mtimeMs >= statSync(main).mtimeMs) return bundle;
+  } catch {
+    // No bundle: run the modules unbundled.
+  }
+  return main;
+}
+
 /**
  * A pool of worker threads that keep their models loaded between tasks.
  */
@@ -100,9 +147,11 @@ export class ModelPool {
     this.workers = workers;
     const workerData: PoolWorkerData = {
       cache: { ...kDefaultModelCacheOptions, ...options.cache },
+      // A name, not a port: tinypool gives every worker (and every replacement) the same data.
+      sharedArtifacts: sharedArtifactsChannel(),
     };
     this.#pool = new Tinypool({
-      filename: workerEntryUrl().href,
+      filename: workerFileUrl().href,
       minThreads: workers,
       maxThreads: workers,
       isolateWorkers: false,
@@ -217,7 +266,11 @@ export class ModelPool {
       if (this.#watched.has(thread)) continue;
       this.#watched.add(thread);
       patchRemoveListener(thread);
+      // Read now: a Worker's threadId is -1 once it has exited.
+      const threadId = thread.threadId;
       thread.once('exit', (code: number) => {
+        // A crashed or terminated worker never releases its shared artifacts itself.
+        releaseThreadArtifacts(threadId);
         // A thread tinypool removed itself (abort, crash, destroy) is no longer listed; one that
         // is still listed ended on its own. Tell tinypool through the event it does handle.
         if (this.#pool.threads.includes(thread)) {

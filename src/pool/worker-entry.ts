@@ -16,13 +16,16 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import Tinypool from 'tinypool';
 import { ModelError, serializeError, type WireError } from '../errors.js';
-import { kWorkerExitMarker } from './pool.js';
+import { connectSharedArtifacts } from '../package/shared-artifacts.js';
+import { kWorkerExitMarker, type PoolWorkerData } from './pool.js';
 import type { PoolTask, TaskHandler, TaskReply } from './protocol.js';
 import { markStarted } from './task-progress.js';
 import { beginTask, clearModelCache } from './worker-runtime.js';
 
 let exitRequest: { code: number } | undefined;
 const handlers = new Map<string, Promise<TaskHandler>>();
+/** Handler modules carried by the worker's main module (see {@link registerHandler}). */
+const loaders = new Map<string, () => Promise<{ default?: unknown }>>();
 
 class WorkerExitRequest extends Error {
   override get name(): string {
@@ -31,6 +34,9 @@ class WorkerExitRequest extends Error {
 }
 
 if (!isMainThread) {
+  // Before any task: models loaded here lease shared artifacts from the pool's owner thread.
+  const data = Tinypool.workerData as PoolWorkerData | undefined;
+  if (typeof data?.sharedArtifacts === 'string') connectSharedArtifacts(data.sharedArtifacts);
   const realExit = process.exit.bind(process);
   // Node's own handler for an uncaught error in a worker reports it to the parent and then
   // calls process.exit(): that exit must stay real. The monitor runs before that handler.
@@ -48,10 +54,24 @@ if (!isMainThread) {
   }) as typeof process.exit;
 }
 
+/**
+ * Makes the handler module at `url` come from `load` instead of `import(url)`: the worker's
+ * main module (`worker/main.ts`) registers the handlers it carries (bundled into one file with
+ * the rest of the worker, see `scripts/bundle-worker.mjs`), so a task naming the handler by its
+ * usual `dist/` URL runs the bundled code and the worker imports no further modules.
+ *
+ * @param url - the handler module's `file:` URL, exactly as tasks name it
+ * @param load - returns the module (its default export is the handler)
+ */
+export function registerHandler(url: string, load: () => Promise<{ default?: unknown }>): void {
+  loaders.set(url, load);
+}
+
 function handlerOf(url: string): Promise<TaskHandler> {
   let handler = handlers.get(url);
   if (handler === undefined) {
-    handler = import(url).then((m: { default?: unknown }) => {
+    const load = loaders.get(url) ?? (() => import(url) as Promise<{ default?: unknown }>);
+    handler = load().then((m: { default?: unknown }) => {
       if (typeof m.default !== 'function') {
         throw new ModelError('E_INTERNAL', `Task handler ${url} has no default export function`);
       }

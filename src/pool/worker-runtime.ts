@@ -3,8 +3,14 @@
  * loaded once per worker and kept across tasks) and the current task's counters and warnings.
  *
  * One task runs at a time per worker (tinypool hands a worker its next task only after the
- * reply), so the counters of "the current task" are module state reset by `worker-entry` when
+ * reply), so the counters of "the current task" are thread state reset by `worker-entry` when
  * a task starts.
+ *
+ * Why the state hangs off `globalThis` (under a `Symbol.for` key) and not module variables: a
+ * worker may hold two copies of this module, the one bundled into `worker-bundle/main.js` and
+ * the one in `dist/` that a handler imported by URL (one not bundled) brings along. Module
+ * variables would give each copy its own model cache and counters, so a model loaded by one
+ * handler would load again for the other, and a task's stats would miss what the handler did.
  *
  * @module
  */
@@ -22,10 +28,20 @@ export interface CurrentTask {
   warnings: string[];
 }
 
-let cache: ModelCache<LoadedModel> | undefined;
-let current: CurrentTask = newTask();
-/** The running task's shared progress array, if its caller sent one. */
-let progress: TaskProgress | undefined;
+/** The thread's runtime state (see the module comment). */
+interface RuntimeState {
+  cache: ModelCache<LoadedModel> | undefined;
+  current: CurrentTask;
+  /** The running task's shared progress array, if its caller sent one. */
+  progress: TaskProgress | undefined;
+}
+
+const kState = Symbol.for('jsfunc.workerRuntime.v1');
+
+function state(): RuntimeState {
+  const holder = globalThis as unknown as Record<symbol, RuntimeState | undefined>;
+  return (holder[kState] ??= { cache: undefined, current: newTask(), progress: undefined });
+}
 
 function newTask(): CurrentTask {
   return { loaded: false, loadMs: 0, predictMs: 0, warnings: [] };
@@ -38,14 +54,15 @@ function newTask(): CurrentTask {
  * @returns the fresh counters
  */
 export function beginTask(taskProgress?: TaskProgress): CurrentTask {
-  current = newTask();
-  progress = taskProgress;
-  return current;
+  const s = state();
+  s.current = newTask();
+  s.progress = taskProgress;
+  return s.current;
 }
 
 /** The counters of the task running now. */
 export function currentTask(): CurrentTask {
-  return current;
+  return state().current;
 }
 
 /**
@@ -54,16 +71,18 @@ export function currentTask(): CurrentTask {
  * @param message - the warning text
  */
 export function taskWarn(message: string): void {
-  current.warnings.push(message);
+  state().current.warnings.push(message);
 }
 
 /** This worker's model cache, created on first use with the pool's bounds. */
 export function workerModelCache(): ModelCache<LoadedModel> {
-  if (cache === undefined) {
+  const s = state();
+  if (s.cache === undefined) {
     const data = Tinypool.workerData as PoolWorkerData | undefined;
-    cache = new ModelCache<LoadedModel>(data?.cache ?? {}, (model) => releaseModel(model));
+    // releaseModel -> LoadedModel.release: close/dispose, then the model's shared artifacts.
+    s.cache = new ModelCache<LoadedModel>(data?.cache ?? {}, (model) => releaseModel(model));
   }
-  return cache;
+  return s.cache;
 }
 
 /**
@@ -80,7 +99,7 @@ export async function cachedModel(
   bytes: number,
   load: () => Promise<LoadedModel>
 ): Promise<LoadedModel> {
-  const reportTo = progress;
+  const reportTo = state().progress;
   const reported =
     reportTo === undefined
       ? load
@@ -98,9 +117,11 @@ export async function cachedModel(
             throw error;
           }
         };
+  // The task that started the lookup gets the counts, even if another task began meanwhile.
+  const task = state().current;
   const lookup = await workerModelCache().getOrLoad(key, bytes, reported);
-  if (lookup.loaded) current.loaded = true;
-  current.loadMs += lookup.loadMs;
+  if (lookup.loaded) task.loaded = true;
+  task.loadMs += lookup.loadMs;
   return lookup.value;
 }
 
@@ -115,11 +136,11 @@ export async function timePredict<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
-    current.predictMs += performance.now() - started;
+    state().current.predictMs += performance.now() - started;
   }
 }
 
 /** Releases every cached model of this worker. */
 export async function clearModelCache(): Promise<void> {
-  await cache?.clear();
+  await state().cache?.clear();
 }

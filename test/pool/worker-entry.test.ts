@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromArrays } from 'apache-arrow';
+import Tinypool from 'tinypool';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageIdentity } from '../../src/package/package-hash.js';
 import type { TaskReply } from '../../src/pool/protocol.js';
@@ -22,8 +23,16 @@ let dir: string;
 let probe: string;
 let base: Omit<ScoreBatchTask, 'table' | 'params' | 'handler'>;
 type ScoreResponse = TaskReply<ScoreBatchResult>;
-const score = (task: Omit<ScoreBatchTask, 'handler'>) =>
-  run({ ...task, handler: new URL('../../src/udf/score-batch.ts', import.meta.url).href });
+const score = async (task: Omit<ScoreBatchTask, 'handler'>) =>
+  moved(
+    await run({ ...task, handler: new URL('../../src/udf/score-batch.ts', import.meta.url).href })
+  );
+
+/** The reply inside a tinypool "movable" (a reply whose result buffer is transferred). */
+function moved(reply: unknown): unknown {
+  const value = (reply as Record<symbol, unknown>)[Tinypool.valueSymbol];
+  return value ?? reply;
+}
 let seq = 0;
 
 /**

@@ -51,7 +51,7 @@ export function saveOptions(rootDir = repoRoot, overrides = {}) {
       { id: 0, x: 1 },
       { id: 4242, x: -0.5 },
     ],
-    modelConfig: { loadLogPath: '' },
+    modelConfig: { loadLogPath: '', shareArtifact: true },
     metadata: { example: 'embedding-lookup', task: 'lookup' },
     ...overrides,
   };
