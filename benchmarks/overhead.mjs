@@ -8,7 +8,8 @@
 // and the overhead per batch is (udf time - direct time) / number of tasks, in microseconds.
 // With W=1 that is the full cost of a task crossing the thread boundary (copy into shared
 // memory, post, decode, enforce, result back); with W=cores it is what is left in wall time
-// once the workers overlap.
+// once the workers overlap. The UDFs are pinned to placement 'workers' (under 'auto' this model
+// runs on the calling thread: benchmarks/placement.mjs measures that).
 import {
   cores,
   flags,
@@ -50,6 +51,9 @@ for (const size of sizes) {
         workers: w,
         batchSize: size,
         minTaskRows: size,
+        // The cost of crossing to a worker is what is measured here: 'auto' would (rightly)
+        // score this model on the calling thread instead (benchmarks/placement.mjs).
+        placement: 'workers',
         resultType: 'double',
         warn: () => {},
       })

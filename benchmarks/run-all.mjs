@@ -2,7 +2,7 @@
 // benchmarks/README.md from benchmarks/results/*.json.
 //
 //   npm run bench                                  (build + this script)
-//   node benchmarks/run-all.mjs [--quick] [--only scaling,overhead] [--transfer] [--e2e] [-- flags...]
+//   node benchmarks/run-all.mjs [--quick] [--only scaling,overhead] [--transfer] [--e2e] [--serve] [-- flags...]
 //
 // Flags after `--` (and BENCH_* environment variables) are passed to every benchmark, e.g.
 // `-- --reps 3`. --transfer also runs benchmarks/transfer.mjs (the data-path measurement, which
@@ -11,6 +11,9 @@
 // processes; 20-30 minutes with the default 3 runs, a few with --quick; `--only e2e` runs it
 // alone). It writes benchmarks/results/e2e.json; its table is printed, not rendered into the
 // README (see the e2e section there).
+// --serve also runs benchmarks/serve.mjs (`jsfunc serve` over loopback HTTP, main thread vs the
+// pool, a few minutes; `--only serve` runs it alone). It writes benchmarks/results/serve.json;
+// its table is printed (`node benchmarks/serve.mjs --report`), not rendered into the README.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,15 +30,20 @@ const { values } = parseArgs({
     only: { type: 'string' },
     transfer: { type: 'boolean', default: false },
     e2e: { type: 'boolean', default: false },
+    serve: { type: 'boolean', default: false },
   },
 });
-const all = ['scaling', 'overhead', 'load-once', 'memory', 'cold-start', 'dataframe'];
-const optional = ['e2e']; // long: only on request (--e2e or --only e2e)
+// placement: own predict vs apply with placement auto/workers/caller, and the spread of repeated
+// calls (issue 9); its table is printed (`node benchmarks/placement.mjs --report`), not rendered
+// into the README's results block (see the placement section there).
+const all = ['scaling', 'overhead', 'placement', 'load-once', 'memory', 'cold-start', 'dataframe'];
+const optional = ['e2e', 'serve']; // long: only on request (--e2e, --serve or --only <name>)
 const names = values.only ? values.only.split(',').map((s) => s.trim()) : [...all];
 for (const n of names)
   if (!all.includes(n) && !optional.includes(n))
     throw new Error(`unknown benchmark ${n}; expected ${[...all, ...optional].join(', ')}`);
 if (values.e2e && !names.includes('e2e')) names.push('e2e');
+if (values.serve && !names.includes('serve')) names.push('serve');
 const extra = [...(values.quick ? ['--quick'] : []), ...passThrough];
 
 const started = performance.now();

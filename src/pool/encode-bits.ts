@@ -10,8 +10,9 @@ import type { WireData } from './wire-format.js';
 
 /**
  * Null bitmap. Arrow JS never slices the bitmap: row `i` of a chunk is bit `offset + i`, so a
- * slice starts at an arbitrary bit. The output is re-packed from bit 0 (zero-filled memory,
- * bits OR-ed in segment order). Skipped when no chunk has nulls.
+ * slice starts at an arbitrary bit. The output is re-packed from bit 0 (zero-filled memory:
+ * `finish` zeroes the range of a reused slab first; bits OR-ed in segment order). Skipped when
+ * no chunk has nulls.
  */
 export function planValidity(node: WireData, segments: readonly Segment[], arena: Arena): void {
   if (!segments.some((s) => s.length > 0 && s.data.nullCount > 0)) return;
@@ -31,7 +32,7 @@ export function planValidity(node: WireData, segments: readonly Segment[], arena
       return;
     }
   }
-  const ref = arena.alloc((node.length + 7) >> 3);
+  const ref = arena.alloc((node.length + 7) >> 3, true);
   node.nullBitmap = ref;
   arena.fills.push((bytes) => {
     const dst = bytes.subarray(ref.byteOffset, ref.byteOffset + ref.byteLength);
@@ -63,7 +64,7 @@ export function planBits(node: WireData, segments: readonly Segment[], arena: Ar
       return;
     }
   }
-  const ref = arena.alloc((node.length + 7) >> 3);
+  const ref = arena.alloc((node.length + 7) >> 3, true);
   node.values = ref;
   arena.fills.push((bytes) => {
     const dst = bytes.subarray(ref.byteOffset, ref.byteOffset + ref.byteLength);

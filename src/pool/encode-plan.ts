@@ -138,11 +138,15 @@ function planFixedWidth(node: WireData, segments: readonly Segment[], arena: Are
     let pos = ref.byteOffset;
     for (const s of segments) {
       const src = s.data.values;
+      let copied = 0;
       if (src !== undefined) {
         const from = Math.min(s.start * rowBytes, src.byteLength);
         const to = Math.min((s.start + s.length) * rowBytes, src.byteLength);
         bytes.set(new Uint8Array(src.buffer, src.byteOffset + from, to - from), pos);
+        copied = to - from;
       }
+      // Rows without values read as zeros (the buffer may be a reused slab).
+      if (copied < s.length * rowBytes) bytes.fill(0, pos + copied, pos + s.length * rowBytes);
       pos += s.length * rowBytes;
     }
   });
@@ -214,9 +218,16 @@ function planOffsets(
     let k = 0;
     let base = 0;
     let valPos = valRef?.byteOffset ?? 0;
+    // Every offset is written (the buffer may be a reused slab holding an earlier batch).
+    if (out instanceof BigInt64Array) out[0] = 0n;
+    else out[0] = 0;
     segments.forEach((s, i) => {
       const [start, end] = ranges[i]!;
       const src = s.data.valueOffsets;
+      if (s.length > 0 && src === undefined) {
+        if (out instanceof BigInt64Array) out.fill(BigInt(base), k + 1, k + 1 + s.length);
+        else out.fill(base, k + 1, k + 1 + s.length);
+      }
       if (s.length > 0 && src !== undefined) {
         if (out instanceof BigInt64Array) {
           const shift = BigInt(base - start);
@@ -283,6 +294,7 @@ function planDictionary(
       let pos = ref.byteOffset;
       segments.forEach((s, i) => {
         const src = s.data.values;
+        if (src === undefined) bytes.fill(0, pos, pos + s.length * bpe);
         if (src !== undefined) {
           const Ctor = src.constructor as new (
             b: ArrayBufferLike,

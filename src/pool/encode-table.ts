@@ -54,6 +54,42 @@ function isTableLike(x: unknown): x is {
  *   cannot cross (Union, Utf8View, BinaryView), naming the column and type.
  */
 export function encodeTable(table: Table | RecordBatch, options: EncodeOptions = {}): WireTable {
+  return planTable(table, options).finish();
+}
+
+/**
+ * An encoding planned but not yet copied: what it would copy, and {@link TablePlan.finish},
+ * which copies it. Lets a caller decide where to score a batch from what moving it costs (a
+ * table already in shared memory copies nothing), and fill a buffer it leased.
+ */
+export interface TablePlan {
+  /** Bytes the encoding copies into the batch buffer (0 when every buffer is already shared). */
+  readonly copiedBytes: number;
+  /** Bytes sent as ranges of the shared memory the table already lived in. */
+  readonly sharedBytes: number;
+  /**
+   * Copies the table's buffers and returns the wire table. Callable more than once (each call
+   * copies again, e.g. to re-send a batch after a worker crash).
+   *
+   * @param into - a buffer of at least {@link TablePlan.copiedBytes} bytes to fill (a reused
+   *   slab: its old contents are overwritten); default a fresh buffer, shared or not as the
+   *   plan's options say
+   * @returns the wire table over that buffer
+   * @throws {ModelError} E_INTERNAL when `into` is too small
+   */
+  finish(into?: SharedArrayBuffer | ArrayBuffer): WireTable;
+}
+
+/**
+ * Plans the encoding of a table (see {@link encodeTable}) without copying anything: every
+ * validation error of `encodeTable` is raised here.
+ *
+ * @param table - the table (either apache-arrow module copy; sliced or multi-batch)
+ * @param options - as for {@link encodeTable}
+ * @returns the plan
+ * @throws {ModelError} E_INPUT_INVALID as {@link encodeTable}
+ */
+export function planTable(table: Table | RecordBatch, options: EncodeOptions = {}): TablePlan {
   const t: unknown = table;
   if (!isTableLike(t)) {
     throw new ModelError(
@@ -73,14 +109,21 @@ export function encodeTable(table: Table | RecordBatch, options: EncodeOptions =
       arena
     )
   );
-  const buffer = finish(arena, options.shared ?? true);
+  const numRows = batches.reduce((n, b) => n + b.length, 0);
+  const metadata = [...(t.schema.metadata ?? new Map<string, string>())];
+  const shared = options.shared ?? true;
   return {
-    format: WIRE_FORMAT,
-    numRows: batches.reduce((n, b) => n + b.length, 0),
-    fields: wireFields,
-    metadata: [...(t.schema.metadata ?? new Map<string, string>())],
-    columns,
-    buffer,
+    copiedBytes: arena.size,
+    sharedBytes: arena.sharedBytes,
+    finish: (into) => ({
+      format: WIRE_FORMAT,
+      numRows,
+      fields: wireFields,
+      metadata,
+      // The fills set each column's null count: the buffer is filled before it is described.
+      buffer: finish(arena, shared, into),
+      columns,
+    }),
   };
 }
 

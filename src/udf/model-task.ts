@@ -1,7 +1,8 @@
 /**
  * The model part of every worker task: which package to load (once per worker, through the
  * worker's model cache) and how to call it on a table. Shared by the UDF's batch tasks
- * (`score-batch.ts`) and the file-scoring split tasks (`score/score-split.ts`).
+ * (`score-batch.ts`) and the file-scoring split tasks (`score/score-split.ts`); its core,
+ * {@link predictWithModel}, also scores on a UDF's calling thread.
  *
  * @module
  */
@@ -50,6 +51,12 @@ export function taskModel(task: ModelTaskFields): Promise<LoadedModel> {
   );
 }
 
+/** Where {@link predictColumn} and {@link predictWithModel} report the conversion time. */
+export interface PredictTimes {
+  /** Milliseconds converting the model's output to the result vector. */
+  convertMs: number;
+}
+
 /**
  * Maps `table`'s columns onto the signature, predicts, and converts the output to the result
  * type: one value per row.
@@ -57,19 +64,49 @@ export function taskModel(task: ModelTaskFields): Promise<LoadedModel> {
  * @param task - the model fields
  * @param table - the rows to score (its columns as the mapping expects them)
  * @param mapping - source columns -> signature inputs (`resolveColumns`)
+ * @param times - receives the conversion time, if given
  * @returns the result column
  * @throws {ModelError} the model's errors; E_MODEL_OUTPUT when the output length differs
  */
 export async function predictColumn(
   task: ModelTaskFields,
   table: Table,
-  mapping: ColumnMapping
+  mapping: ColumnMapping,
+  times?: PredictTimes
 ): Promise<Vector> {
   const model = await taskModel(task);
-  const resultType = parseResultType(task.resultType);
+  return predictWithModel(model, table, mapping, task, timePredict, times);
+}
+
+/**
+ * The model-independent core of {@link predictColumn}, shared by the workers and by a UDF
+ * scoring on its calling thread (`placement: 'caller'`), so that both enforce, call and convert
+ * exactly alike: map columns, predict (timed by `time`), convert to the result type, check the
+ * length.
+ *
+ * @param model - the loaded model
+ * @param table - the rows to score
+ * @param mapping - source columns -> signature inputs
+ * @param fields - the result type and params
+ * @param time - runs the model call, timing it as predict time
+ * @param times - receives the conversion time, if given
+ * @returns the result column
+ * @throws {ModelError} the model's errors; E_MODEL_OUTPUT when the output length differs
+ */
+export async function predictWithModel(
+  model: LoadedModel,
+  table: Table,
+  mapping: ColumnMapping,
+  fields: Pick<ModelTaskFields, 'resultType' | 'params'>,
+  time: <T>(fn: () => Promise<T>) => Promise<T>,
+  times?: PredictTimes
+): Promise<Vector> {
+  const resultType = parseResultType(fields.resultType);
   const input = applyMapping(table, mapping);
-  const output = await timePredict(() => model.predict(input, task.params));
+  const output = await time(() => model.predict(input, fields.params));
+  const started = performance.now();
   const vector = toResultVector(output, resultType, input.numRows);
+  if (times !== undefined) times.convertMs += performance.now() - started;
   if (vector.length !== input.numRows) {
     throw new ModelError(
       'E_MODEL_OUTPUT',

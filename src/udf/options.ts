@@ -10,6 +10,7 @@ import { checkLoadTimeoutMs, kDefaultLoadTimeoutMs } from '../pool/load-timeout.
 import type { ModelPool } from '../pool/pool.js';
 import type { Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
+import type { PlacementMode } from './placement-model.js';
 
 /** Options of `sparkUdf(path, options)`. Every field is optional. */
 export interface SparkUdfOptions {
@@ -57,6 +58,24 @@ export interface SparkUdfOptions {
   inFlightPerWorker?: number;
   /** Smallest task a table is split into to keep every worker busy. Default 1024 rows. */
   minTaskRows?: number;
+  /**
+   * Where batches are scored. Default `'auto'`.
+   * - `'workers'`: always on the worker threads (each loads the model once), all of them.
+   * - `'caller'`: on the calling thread: the model is loaded there once (lazily, with the same
+   *   config and predict function) and each batch is enforced, predicted and converted exactly
+   *   as on a worker, without copying the input. Each batch blocks the event loop while it
+   *   runs (the UDF yields between batches); `timeoutMs` and `loadTimeoutMs` cannot interrupt a
+   *   synchronous predict or load there; a model that crashes (`process.exit`, out of memory)
+   *   takes the process down instead of a worker; `retries` does not apply.
+   * - `'auto'`: measures, on the first batches (which run on the workers), what a row costs in
+   *   the model and what a batch costs to move (the copy into shared memory, the round trip,
+   *   the result): when moving costs more than it gains, batches run on the calling thread,
+   *   else on as many workers as pay off; re-evaluated per batch, with occasional probes of the
+   *   other side. Input already in shared memory (`shareTable`, jsfunc's readers) costs almost
+   *   nothing to move. Stays on the workers when `timeoutMs` or `retries` is set (isolation was
+   *   asked for). See `stats().placement` for the decision and the measured costs.
+   */
+  placement?: PlacementMode;
 }
 
 /** {@link SparkUdfOptions} after defaults and validation. */
@@ -77,6 +96,7 @@ export interface FilledSparkUdfOptions {
   warn: WarnFn;
   inFlightPerWorker: number;
   minTaskRows: number;
+  placement: PlacementMode;
 }
 
 /** Defaults of {@link SparkUdfOptions} (`workers` is computed per machine at call time). */
@@ -89,6 +109,7 @@ export const kDefaultSparkUdfOptions = Object.freeze({
   warn: defaultWarn,
   inFlightPerWorker: 2,
   minTaskRows: 1024,
+  placement: 'auto',
 } as const);
 
 const kKnown = new Set([
@@ -108,7 +129,10 @@ const kKnown = new Set([
   'warn',
   'inFlightPerWorker',
   'minTaskRows',
+  'placement',
 ]);
+
+const kPlacements: readonly PlacementMode[] = ['auto', 'workers', 'caller'];
 
 /**
  * Validates `options` and fills defaults.
@@ -191,6 +215,10 @@ export function resolveSparkUdfOptions(
   ) {
     throw invalid('options.pool', 'must be a pool from createPool()', pool);
   }
+  const placement = o['placement'];
+  if (placement !== undefined && !kPlacements.includes(placement as PlacementMode)) {
+    throw invalid('options.placement', "must be 'auto', 'workers' or 'caller'", placement);
+  }
   const workers = positive('workers', undefined);
   const p = pool as ModelPool | undefined;
   const text = (name: string): string | undefined => {
@@ -217,6 +245,7 @@ export function resolveSparkUdfOptions(
     warn: (warn as WarnFn | undefined) ?? kDefaultSparkUdfOptions.warn,
     inFlightPerWorker: positive('inFlightPerWorker', kDefaultSparkUdfOptions.inFlightPerWorker)!,
     minTaskRows: positive('minTaskRows', kDefaultSparkUdfOptions.minTaskRows)!,
+    placement: (placement as PlacementMode | undefined) ?? kDefaultSparkUdfOptions.placement,
   };
 }
 

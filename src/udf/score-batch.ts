@@ -1,9 +1,18 @@
 /**
  * The worker side of a UDF batch: the handler module `sparkUdf` names in its pool tasks.
  *
- * Per task: decode the batch (zero-copy views of shared memory) -> map columns -> predict (the
- * model loaded once per worker) -> result column -> encode it for the reply (its buffers are
- * moved, not copied).
+ * Per task: decode the batch (zero-copy views of the caller's slab or shared table) -> map
+ * columns -> predict (the model loaded once per worker) -> result column -> encode it for the
+ * reply.
+ *
+ * The result is copied into a fresh, non-shared `ArrayBuffer` that moves to the caller (on the
+ * transfer list: ownership changes hands, nothing is copied again). Never a range of shared
+ * memory: a model may return its input's own column (`toResultVector` keeps an Arrow vector of
+ * the result type as is), and that column lives in a slab the UDF reuses for a later task, so a
+ * result sent as a view of it would change under the caller.
+ *
+ * The reply also carries the handler's own timings, which the UDF's placement model uses to
+ * tell what a batch costs to compute from what it costs to move.
  *
  * @module
  */
@@ -17,13 +26,21 @@ import { predictColumn, type ModelTaskFields } from './model-task.js';
 export interface ScoreBatchTask extends PoolTask, ModelTaskFields {
   /** Source columns -> signature input names, applied with `applyMapping`. */
   mapping: ColumnMapping;
-  /** The batch. With a SharedArrayBuffer, posting it copies nothing. */
+  /**
+   * The batch, over shared memory (a slab the caller reuses once this task is answered, or the
+   * caller's own shared table): posting it copies nothing.
+   */
   table: WireTable;
 }
 
 /** The reply value of a batch task: the result column, one value per input row. */
 export interface ScoreBatchResult {
+  /** The result, in its own transferred `ArrayBuffer`. */
   vector: WireVector;
+  /** Milliseconds the handler ran (decode, load, predict, convert, encode). */
+  handlerMs: number;
+  /** Milliseconds converting the model's output to the result vector. */
+  convertMs: number;
 }
 
 /**
@@ -35,7 +52,12 @@ export interface ScoreBatchResult {
 export default async function scoreBatch(
   task: ScoreBatchTask
 ): Promise<HandlerResult<ScoreBatchResult>> {
-  const vector = await predictColumn(task, decodeTable(task.table), task.mapping);
-  const wire = encodeVector(vector);
-  return { value: { vector: wire }, transfer: transferListOf(wire) };
+  const started = performance.now();
+  const times = { convertMs: 0 };
+  const vector = await predictColumn(task, decodeTable(task.table), task.mapping, times);
+  const wire = encodeVector(vector, { shared: false, reuseShared: false });
+  return {
+    value: { vector: wire, handlerMs: performance.now() - started, convertMs: times.convertMs },
+    transfer: transferListOf(wire),
+  };
 }

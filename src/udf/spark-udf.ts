@@ -4,12 +4,15 @@
  *
  * Driver side (this module): resolve the package once (`readMLmodel` + `packageIdentity`),
  * pick the result type, validate params once, map columns per input schema (missing columns
- * fail before any batch runs), split the input into balanced tasks, copy each task's columns
- * into SharedArrayBuffers, and keep a bounded number of tasks in flight, collecting results in
- * input order. Worker side: `score-batch.ts` (run by the pool's generic `worker-entry`).
+ * fail before any batch runs), split the input into balanced tasks, and keep a bounded number
+ * of tasks in flight, collecting results in input order. Each task runs where the placement
+ * model (`placement-model.ts`) says: on a worker (its mapped columns copied into a reusable
+ * shared-memory slab, `slab-pool.ts`; worker side: `score-batch.ts`, run by the pool's generic
+ * `worker-entry`), or on this thread (`placement-caller.ts`), through the same code.
  *
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
   type RecordBatch,
@@ -47,13 +50,24 @@ import {
   watchTask,
   type TaskProgress,
 } from '../pool/task-progress.js';
-import { decodeVector, encodeTable } from '../pool/transfer.js';
+import { planTable, type TablePlan } from '../pool/encode-table.js';
+import { SlabPool, type SlabPoolStats } from '../pool/slab-pool.js';
+import { decodeVector } from '../pool/transfer.js';
 import { enforceParams } from '../signature/enforce-params.js';
 import type { Params, Schema as SignatureSchema } from '../signature/types.js';
 import { appendResultColumn } from './append-result.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
+import { CallerScorer } from './placement-caller.js';
+import { mappedColumns } from './placement-input.js';
+import {
+  CostModel,
+  type CostEstimates,
+  type Forecast,
+  type Placement,
+  type PlacementMode,
+} from './placement-model.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
 import {
   inferResultType,
@@ -81,12 +95,13 @@ export interface SparkUdfStats {
   /**
    * Times a worker loaded this UDF's model (cache misses), counting completed loads only: a load
    * whose worker died before replying is counted too (the worker reports it through the task's
-   * shared progress array), a load that failed or was cut by the load timeout is not.
+   * shared progress array), a load that failed or was cut by the load timeout is not. The load on
+   * the calling thread (placement) is in `placement.callerLoads`.
    */
   modelLoads: number;
   /** Milliseconds workers spent loading the model. */
   loadMs: number;
-  /** Milliseconds workers spent in `predict` (enforcement + the user's method). */
+  /** Milliseconds spent in `predict` (enforcement + the user's method), workers and caller. */
   predictMs: number;
   /** Milliseconds tasks spent elsewhere: queued, crossing threads, converting results. */
   waitMs: number;
@@ -94,8 +109,45 @@ export interface SparkUdfStats {
   failures: number;
   /** Tasks re-run after a worker crash. */
   retries: number;
-  /** The same counters per worker thread. */
+  /**
+   * The same counters per worker thread (batches scored on the calling thread are counted in
+   * `placement` instead; the two add up to the totals).
+   */
   perWorker: WorkerStats[];
+  /** Where batches run, why, and the costs measured to decide it. */
+  placement: PlacementStats;
+  /** The shared-memory slabs task inputs are copied into (allocations vs reuses). */
+  slabs: SlabPoolStats;
+}
+
+/** The placement part of {@link SparkUdfStats}. */
+export interface PlacementStats {
+  /** The `placement` option. */
+  mode: PlacementMode;
+  /** Where the next batch goes (probes aside). */
+  current: Placement;
+  /** Workers that pay off: at most this many times `inFlightPerWorker` tasks are in flight. */
+  workers: number;
+  /** Why, in words (the forecast's figures included). */
+  reason: string;
+  /** Times the placement changed. */
+  switches: number;
+  /** Batches run on the other side to refresh its estimates. */
+  probes: number;
+  /** Batches scored on the calling thread. */
+  callerBatches: number;
+  /** Rows scored on the calling thread. */
+  callerRows: number;
+  /** Milliseconds in `predict` on the calling thread (also in the `predictMs` total). */
+  callerPredictMs: number;
+  /** Model loads on the calling thread (0 or 1; not in `modelLoads`, which counts workers). */
+  callerLoads: number;
+  /** Milliseconds that load took. */
+  callerLoadMs: number;
+  /** The measured costs (medians of recent samples; null until measured). */
+  costs: CostEstimates;
+  /** The last forecast of a batch on each side (null before enough was measured). */
+  forecast: Forecast | null;
 }
 
 /** Options of {@link SparkUdf.mapBatches}. */
@@ -167,7 +219,9 @@ export interface SparkUdf {
 }
 
 /**
- * Creates a UDF that scores Arrow data with the model package at `path` on worker threads.
+ * Creates a UDF that scores Arrow data with the model package at `path` on worker threads, or
+ * on the calling thread when moving a batch to a worker costs more than it gains (option
+ * `placement`, default `'auto'`; see {@link SparkUdfOptions.placement}).
  *
  * @param path - model package directory (with an `MLmodel` file)
  * @param options - see {@link SparkUdfOptions}; defaults in `kDefaultSparkUdfOptions`
@@ -266,6 +320,9 @@ function batchHandlerUrl(): string {
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** The batch buffer of a task whose columns are all in shared memory already (nothing copied). */
+const kNoCopy = new SharedArrayBuffer(0);
+
 /**
  * The UDF's machinery for callers inside jsfunc that run their own kinds of task on its pool
  * with its model (file scoring: `score/score-files.ts`). Not part of the public API.
@@ -320,6 +377,22 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     retries: 0,
   };
   readonly #perWorker = new Map<number, WorkerStats>();
+  readonly #caller = { batches: 0, rows: 0, predictMs: 0 };
+  /** Input slabs of the tasks sent to workers (see `slab-pool.ts`). */
+  readonly #slabs: SlabPool;
+  /** Where each batch runs (see `placement-model.ts`). */
+  readonly #placement: CostModel;
+  /** The model on this thread, loaded on the first batch placed here. */
+  readonly #callerScorer: CallerScorer;
+  /** Worker tasks posted and not yet settled (a task posted while all W are busy waits). */
+  #workerTasks = 0;
+  /**
+   * Milliseconds this thread spent copying task inputs and scoring batches itself: a worker's
+   * reply that arrives meanwhile waits, and the placement model must not count that as trip.
+   */
+  #busyMs = 0;
+  /** Resolved when no worker task of this UDF is in flight (see `#workersIdle`). */
+  readonly #idleWaiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
 
   constructor(setup: UdfSetup) {
@@ -328,6 +401,31 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.resultType = setup.resultType;
     this.arrowType = resultTypeToArrow(setup.resultType);
     this.params = setup.params;
+    const { opts } = setup;
+    this.#slabs = new SlabPool({ maxFree: opts.workers * opts.inFlightPerWorker });
+    // timeoutMs and retries only work on workers (a synchronous predict on this thread cannot
+    // be cut, and a crash here is not a worker's): auto then never leaves the workers.
+    const pinned =
+      opts.timeoutMs !== undefined
+        ? 'timeoutMs is set: batches stay on the workers, where a batch can be cut'
+        : opts.retries > 0
+          ? 'retries is set: batches stay on the workers, where a crash can be retried'
+          : null;
+    this.#placement = new CostModel(
+      opts.placement,
+      { workers: opts.workers, cores: availableParallelism(), modelBytes: setup.modelBytes },
+      {},
+      pinned
+    );
+    this.#callerScorer = new CallerScorer({
+      modelUri: setup.modelUri,
+      modelConfig: opts.modelConfig,
+      predictFn: opts.predictFn,
+      resultType: setup.resultType,
+      params: setup.params,
+      warn: (message) => this.#warnOnce(message),
+      loadTimeoutMs: opts.loadTimeoutMs,
+    });
   }
 
   apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
@@ -426,7 +524,27 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   }
 
   stats(): SparkUdfStats {
-    return { ...this.#stats, perWorker: [...this.#perWorker.values()].map((w) => ({ ...w })) };
+    const p = this.#placement;
+    return {
+      ...this.#stats,
+      perWorker: [...this.#perWorker.values()].map((w) => ({ ...w })),
+      placement: {
+        mode: p.mode,
+        current: p.current,
+        workers: p.workers,
+        reason: p.reason,
+        switches: p.switches,
+        probes: p.probes,
+        callerBatches: this.#caller.batches,
+        callerRows: this.#caller.rows,
+        callerPredictMs: this.#caller.predictMs,
+        callerLoads: this.#callerScorer.loads,
+        callerLoadMs: this.#callerScorer.loadMs,
+        costs: p.estimates(),
+        forecast: p.lastForecast === null ? null : { ...p.lastForecast },
+      },
+      slabs: this.#slabs.stats(),
+    };
   }
 
   close(options: CloseOptions = {}): Promise<void> {
@@ -435,6 +553,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       // Calls already started finish (their remaining tasks still run); then pending tasks.
       await Promise.allSettled([...this.#calls]);
       await Promise.allSettled([...this.#inFlight]);
+      this.#slabs.close();
+      await this.#callerScorer.close();
       if (this.#s.ownsPool) await releaseDefaultPool(this.#s.pool);
     })();
     return this.#closing;
@@ -495,7 +615,12 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     run: (item: T) => Promise<R>,
     stopOnClose = false
   ): AsyncGenerator<R> {
-    const limit = this.#s.opts.workers * this.#s.opts.inFlightPerWorker;
+    // On the workers: the workers that pay off, `inFlightPerWorker` tasks each. On this thread:
+    // 2, so that an occasional worker probe overlaps the next batch scored here.
+    const limit = () =>
+      this.#placement.current === 'caller'
+        ? 2
+        : this.#placement.workers * this.#s.opts.inFlightPerWorker;
     const iterator =
       Symbol.asyncIterator in items
         ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
@@ -505,7 +630,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     let stopped = false;
     try {
       for (;;) {
-        while (!exhausted && queue.length < limit) {
+        while (!exhausted && queue.length < limit()) {
           if (this.#cancel.signal.aborted || this.#s.pool.closed) throw this.#closedError();
           if (stopOnClose && this.#closing !== undefined) {
             exhausted = stopped = true;
@@ -544,24 +669,134 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
 
   async #scoreSlice(slice: Slice): Promise<Vector> {
     if (slice.rowEnd === slice.rowStart) return emptyVector(this.arrowType);
+    const rows = slice.rowEnd - slice.rowStart;
+    let input: { table: Table; plan: TablePlan } | undefined;
     return this.withRetries(slice, async () => {
-      const task: Omit<ScoreBatchTask, keyof ModelTaskFields | 'handler'> = {
-        table: encodeTable(slice.table, { shared: true }),
-        mapping: slice.mapping,
-      };
-      const reply = await this.runTask<ScoreBatchResult>(batchHandlerUrl(), task);
-      const vector = decodeVector(reply.value.vector);
-      const rows = slice.rowEnd - slice.rowStart;
-      if (vector.length !== rows) {
-        throw new ModelError(
-          'E_MODEL_OUTPUT',
-          `Model output has ${vector.length} values for a batch of ${rows} rows`,
-          { details: { expected: rows, found: vector.length } }
-        );
+      // Planned whatever the placement: what moving the batch would copy decides where it
+      // runs, and a column that cannot cross fails the same way on both sides.
+      if (input === undefined) {
+        const table = mappedColumns(slice.table, slice.mapping);
+        input = { table, plan: planTable(table, { shared: true }) };
       }
+      const decision = this.#placement.decide({ rows, copiedBytes: input.plan.copiedBytes });
+      if (decision.placement === 'caller' && (await this.#callerReady())) {
+        // A probe measures this thread alone, as it would run once placed here.
+        if (decision.probe) await this.#workersIdle();
+        return this.#scoreOnCaller(input.table, slice.mapping, rows);
+      }
+      return this.#scoreOnWorkers(input.plan, slice.mapping, rows);
+    });
+  }
+
+  /**
+   * Whether this thread can score: with `placement: 'caller'` always (a failed load is the
+   * batch's error); with `'auto'`, once the model loaded here. A load that fails under auto
+   * is not the caller's problem: it is reported as a warning and batches stay on the workers.
+   */
+  async #callerReady(): Promise<boolean> {
+    if (this.#callerScorer.loaded || this.#placement.mode === 'caller') return true;
+    try {
+      await this.#callerScorer.model();
+      this.#placement.callerLoaded();
+      return true;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#placement.callerFailed(message);
+      this.#warnOnce(
+        `placement 'auto': the model could not be loaded on the calling thread (${message}); scoring stays on the workers`
+      );
+      return false;
+    }
+  }
+
+  /** Length check of a batch's result (as the workers' `predictColumn` does it). */
+  #checkLength(vector: Vector, rows: number): void {
+    if (vector.length !== rows) {
+      throw new ModelError(
+        'E_MODEL_OUTPUT',
+        `Model output has ${vector.length} values for a batch of ${rows} rows`,
+        { details: { expected: rows, found: vector.length } }
+      );
+    }
+  }
+
+  /**
+   * One batch on a worker. Its columns are copied into a slab leased for the task; the slab
+   * goes back to the pool once the worker answered (a reply or an error reply: the handler is
+   * done with it), and is dropped when the task ended without an answer (crash, timeout,
+   * abort): terminating a worker is asynchronous, so its thread may still be reading.
+   */
+  async #scoreOnWorkers(plan: TablePlan, mapping: ColumnMapping, rows: number): Promise<Vector> {
+    const queued = this.#workerTasks >= this.#s.opts.workers;
+    this.#workerTasks++;
+    const slab = plan.copiedBytes > 0 ? this.#slabs.lease(plan.copiedBytes) : undefined;
+    let answered = false;
+    try {
+      const encodeStart = performance.now();
+      const task: Omit<ScoreBatchTask, keyof ModelTaskFields | 'handler'> = {
+        table: plan.finish(slab ?? kNoCopy),
+        mapping,
+      };
+      const encodeMs = performance.now() - encodeStart;
+      this.#busyMs += encodeMs;
+      const busyBefore = this.#busyMs;
+      const { reply, elapsed } = await this.#dispatch<ScoreBatchResult>(batchHandlerUrl(), task);
+      const busyMs = this.#busyMs - busyBefore;
+      answered = true;
+      if (!reply.ok) throw deserializeError(reply.error);
+      const resultStart = performance.now();
+      const vector = decodeVector(reply.value.vector);
+      const resultMs = performance.now() - resultStart;
+      this.#checkLength(vector, rows);
+      this.#placement.observeWorkers({
+        rows,
+        copiedBytes: plan.copiedBytes,
+        encodeMs,
+        resultMs,
+        elapsedMs: elapsed,
+        busyMs,
+        handlerMs: reply.value.handlerMs,
+        predictMs: reply.predictMs,
+        convertMs: reply.value.convertMs,
+        loadMs: reply.loadMs,
+        queued,
+      });
       this.countRows(reply.threadId, rows);
       return vector;
-    });
+    } finally {
+      this.#workerTasks--;
+      if (this.#workerTasks === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      if (slab !== undefined) {
+        if (answered) this.#slabs.release(slab);
+        else this.#slabs.discard(slab);
+      }
+    }
+  }
+
+  /** Resolves once none of this UDF's worker tasks is in flight. */
+  #workersIdle(): Promise<void> {
+    if (this.#workerTasks === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** One batch on this thread (see `placement-caller.ts`). */
+  async #scoreOnCaller(table: Table, mapping: ColumnMapping, rows: number): Promise<Vector> {
+    // What runTask checks before posting a task, with the same errors.
+    if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
+    if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
+    const started = performance.now();
+    const result = await this.#callerScorer.score(table, mapping);
+    this.#busyMs += performance.now() - started;
+    this.#checkLength(result.vector, rows);
+    this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
+    this.#caller.batches++;
+    this.#caller.rows += rows;
+    this.#caller.predictMs += result.predictMs;
+    this.#stats.batches++;
+    this.#stats.rows += rows;
+    this.#stats.predictMs += result.predictMs;
+    this.#stats.waitMs += result.convertMs;
+    return result.vector;
   }
 
   /**
@@ -624,6 +859,22 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    * @throws {ModelError} the task's error; E_TIMEOUT, E_ABORTED, E_POOL_CLOSED, E_WORKER_CRASHED
    */
   async runTask<V>(handler: string, fields: object): Promise<TaskSuccess<V>> {
+    const { reply } = await this.#dispatch<V>(handler, fields);
+    if (!reply.ok) throw deserializeError(reply.error);
+    return reply;
+  }
+
+  /**
+   * {@link runTask} without the last step: the worker's reply, success or failure, and the
+   * milliseconds from posting the task to the reply.
+   *
+   * @throws {ModelError} E_TIMEOUT, E_ABORTED, E_POOL_CLOSED, E_WORKER_CRASHED: the task ended
+   *   without a reply
+   */
+  async #dispatch<V>(
+    handler: string,
+    fields: object
+  ): Promise<{ reply: TaskReply<V>; elapsed: number }> {
     const { opts, pool } = this.#s;
     const controller = new AbortController();
     let reason: 'timeout' | 'load' | 'abort' | 'close' | undefined;
@@ -677,14 +928,16 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       this.#cancel.signal.removeEventListener('abort', onCancel);
     }
     const elapsed = performance.now() - t0;
-    for (const message of reply.warnings ?? []) {
-      if (this.#warned.has(message)) continue;
-      this.#warned.add(message);
-      opts.warn(message);
-    }
+    for (const message of reply.warnings ?? []) this.#warnOnce(message);
     this.#account(reply, elapsed);
-    if (!reply.ok) throw deserializeError(reply.error);
-    return reply;
+    return { reply, elapsed };
+  }
+
+  /** Emits a warning once per UDF (workers and this thread alike). */
+  #warnOnce(message: string): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.#s.opts.warn(message);
   }
 
   #worker(threadId: number): WorkerStats {

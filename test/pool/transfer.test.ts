@@ -67,6 +67,7 @@ import {
   type WireTable,
 } from '../../src/pool/transfer.js';
 import { shareTable } from '../../src/pool/shared-table.js';
+import { planTable } from '../../src/pool/encode-table.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -780,6 +781,74 @@ describe('transferListOf', () => {
     // The caller's table is never detached by transferring the wire buffer.
     structuredClone(owned, { transfer: transferListOf(owned) });
     expect(table.getChild('x')!.toArray()).toEqual(Float64Array.from([1, 2, 3]));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// encoding into a reused slab (planTable + finish(into))
+// ---------------------------------------------------------------------------------------------
+
+/** A buffer as a reused slab looks: big enough, full of an earlier batch's bytes. */
+function dirtySlab(bytes: number, fill = 0xff): SharedArrayBuffer {
+  const slab = new SharedArrayBuffer(bytes + 64);
+  new Uint8Array(slab).fill(fill);
+  return slab;
+}
+
+describe('planTable + finish into a reused slab', () => {
+  const cases = typeCases();
+  const all = tableOf(cases);
+
+  it('reports the bytes it copies, and none for a table already in shared memory', () => {
+    const table = tableFromArrays({
+      x: Float64Array.from([1, 2, 3]),
+      y: Int32Array.from([1, 2, 3]),
+    });
+    const plan = planTable(table);
+    expect(plan.copiedBytes).toBe(encodeTable(table).buffer.byteLength);
+    expect(plan.sharedBytes).toBe(0);
+    const shared = planTable(shareTable(table));
+    expect(shared.copiedBytes).toBe(0);
+    expect(shared.sharedBytes).toBeGreaterThanOrEqual(3 * 8 + 3 * 4);
+  });
+
+  it('gives the same table as a fresh buffer, for every type at every bit offset, over stale bytes', () => {
+    for (const fill of [0xff, 0xa5]) {
+      for (let start = 0; start <= 9; start++) {
+        for (const length of [1, 5, 8, 11]) {
+          const slice = all.slice(start, start + length);
+          const plan = planTable(slice);
+          const wire = plan.finish(dirtySlab(plan.copiedBytes, fill));
+          expectSameTable(decodeTable(structuredClone(wire)), slice);
+        }
+      }
+    }
+  });
+
+  it('re-packs multi-batch bitmaps and offsets over stale bytes', () => {
+    const parts = [all.slice(3, 10), all.slice(0, 1), all.slice(5, 21), all.slice(2, 2)];
+    const multi = new Table(
+      all.schema,
+      parts.flatMap((p) => p.batches)
+    );
+    const plan = planTable(multi);
+    expectSameTable(decodeTable(plan.finish(dirtySlab(plan.copiedBytes))), multi);
+  });
+
+  it('can finish twice (a batch re-sent after a crash), each time a full copy', () => {
+    const slice = all.slice(3, 17);
+    const plan = planTable(slice);
+    const first = plan.finish(dirtySlab(plan.copiedBytes));
+    const second = plan.finish(dirtySlab(plan.copiedBytes, 0x11));
+    expect(second.buffer).not.toBe(first.buffer);
+    expectSameTable(decodeTable(first), slice);
+    expectSameTable(decodeTable(second), slice);
+  });
+
+  it('refuses a buffer smaller than the plan', () => {
+    const plan = planTable(all.slice(0, 10));
+    const error = captureError(() => plan.finish(new SharedArrayBuffer(plan.copiedBytes - 1)));
+    expect(error.code).toBe('E_INTERNAL');
   });
 });
 

@@ -58,7 +58,9 @@ afterAll(async () => {
 describe('sparkUdf: load once per worker', () => {
   it('loads a package at most once per worker across batches, tables and UDF objects', async () => {
     const loadLog = file('loads');
-    const options = { modelConfig: { loadLog }, batchSize: 1000 };
+    // Pinned to the workers: under 'auto' these tiny batches move to the calling thread, which
+    // loads the model once more (placement.test.ts covers that).
+    const options = { modelConfig: { loadLog }, batchSize: 1000, placement: 'workers' as const };
     const udf1 = await sparkUdf(probe, { pool, ...options });
     const udf2 = await sparkUdf(probe, { pool, ...options });
     try {

@@ -1,0 +1,213 @@
+// Placement and slab reuse (issue 9, items 1 and 2): the model's own predict on the main thread
+// against sparkUdf(...).apply with placement 'auto', 'workers' and 'caller', side by side in one
+// run, for a trivial model (linear: 10 float64 columns, memory bound) on an ordinary table and
+// on a table already in shared memory (shareTable), and for a compute-heavy one (mlp,
+// 10 -> 64 -> 64 -> 1 tanh); W = cores. Plus the median/best spread of repeated apply calls, and,
+// with --baseline, the same calls on a build from before slab reuse.
+//
+//   node benchmarks/placement.mjs [--quick] [--reps N] [--warmup N] [--models linear,mlp]
+//        [--linear-rows N] [--mlp-rows N] [--baseline DIR] [--report]
+//
+//   --baseline DIR   DIR/dist/udf/spark-udf.js is another build (e.g. the commit before slab
+//                    reuse: `git archive <commit> | tar -x -C DIR`, `ln -s $PWD/node_modules DIR`,
+//                    `(cd DIR && npx tsc -p tsconfig.build.json)`); its sparkUdf runs as
+//                    "before: workers" in the same rounds
+//   --report         print results/placement.json as markdown and exit
+//
+// Variants, interleaved round by round (warm-up rounds untimed; 'auto' decides during them):
+//   own predict        instance[predictFn](context, table, params) on the main thread (baseline)
+//   auto | workers | caller   (await sparkUdf(path, { placement })).apply(table)
+//   before: workers    the --baseline build's apply (fresh SharedArrayBuffers per task)
+//   spin k             raw worker threads spinning a CPU loop: the parallelism the machine gave
+// Ratios: vs own = own ms / variant ms (> 1: faster than predict on the main thread);
+// per W = vs own / W (the compute-heavy target is >= 0.95); spread = median / best.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  cores,
+  flags,
+  importDist,
+  interleave,
+  list,
+  modelPath,
+  num,
+  numericTable,
+  ownPredict,
+  resultsDir,
+  round,
+  spinProbe,
+  summarize,
+  table,
+  writeResults,
+} from './lib.mjs';
+
+const values = flags({
+  models: { type: 'string' },
+  'linear-rows': { type: 'string' },
+  'mlp-rows': { type: 'string' },
+  baseline: { type: 'string' },
+  report: { type: 'boolean', default: false },
+});
+
+if (values.report) {
+  console.log(
+    renderPlacement(JSON.parse(readFileSync(join(resultsDir, 'placement.json'), 'utf8')))
+  );
+  process.exit(0);
+}
+
+const reps = num(values, 'reps', 9, 3);
+const warmup = num(values, 'warmup', 3, 2);
+const models = list(values, 'models', ['linear', 'mlp']);
+const specs = {
+  linear: { rows: num(values, 'linear-rows', 2_000_000, 400_000), tables: ['ordinary', 'shared'] },
+  mlp: { rows: num(values, 'mlp-rows', 60_000, 12_000), tables: ['ordinary'] },
+};
+
+const { sparkUdf } = await importDist('udf/spark-udf.js');
+const { shareTable } = await importDist('pool/shared-table.js');
+let before;
+if (values.baseline !== undefined) {
+  const file = join(values.baseline, 'dist', 'udf', 'spark-udf.js');
+  if (!existsSync(file)) throw new Error(`--baseline: ${file} is missing (build it first)`);
+  before = (await import(pathToFileURL(file).href)).sparkUdf;
+}
+const spin = await spinProbe(cores);
+const results = [];
+const probes = [];
+const decisions = [];
+
+for (const name of models) {
+  const spec = specs[name];
+  if (spec === undefined) throw new Error(`unknown model ${name}; expected linear or mlp`);
+  const path = await modelPath(name);
+  const { own } = await ownPredict(path, { warn: () => {} });
+  const ordinary = numericTable(spec.rows);
+  for (const kind of spec.tables) {
+    const data = kind === 'shared' ? shareTable(ordinary) : ordinary;
+    const udfs = new Map();
+    const options = { workers: cores, resultType: 'double', warn: () => {} };
+    for (const placement of ['auto', 'workers', 'caller'])
+      udfs.set(placement, await sparkUdf(path, { ...options, placement }));
+    if (before !== undefined) udfs.set('before: workers', await before(path, options));
+    const check = (v) => {
+      if (v.length !== data.numRows) throw new Error(`${v.length} values for ${data.numRows} rows`);
+    };
+    const variants = [
+      { name: 'own predict', run: () => void own(data) },
+      ...[...udfs].map(([label, udf]) => ({
+        name: label,
+        run: async () => check(await udf.apply(data)),
+      })),
+      ...Array.from({ length: cores }, (_, i) => ({
+        name: `spin ${i + 1}`,
+        run: () => spin.run(i + 1),
+      })),
+    ];
+    process.stderr.write(`placement ${name} ${kind}: ${spec.rows} rows `);
+    const t = await interleave(variants, { warmup, reps });
+    const ownMs = summarize(t.get('own predict').samples).medianMs;
+    const spin1 = summarize(t.get('spin 1').samples).medianMs;
+    const parallelism = round((cores * spin1) / summarize(t.get(`spin ${cores}`).samples).medianMs);
+    probes.push({ model: name, table: kind, parallelism });
+    for (const v of variants.filter((x) => !x.name.startsWith('spin'))) {
+      const samples = t.get(v.name).samples;
+      const s = summarize(samples);
+      const best = Math.min(...samples);
+      const udf = udfs.get(v.name);
+      const st = udf?.stats?.();
+      const p = st?.placement;
+      results.push({
+        model: name,
+        table: kind,
+        variant: v.name,
+        rows: spec.rows,
+        workers: cores,
+        ...s,
+        bestMs: round(best, 4),
+        vsOwn: round(ownMs / s.medianMs),
+        perWorker: v.name === 'own predict' ? undefined : round(ownMs / s.medianMs / cores),
+        spread: round(s.medianMs / best),
+        placedOn: p?.current,
+        workersUsed: p === undefined ? undefined : p.current === 'workers' ? p.workers : 0,
+        callerShare: p === undefined || st.rows === 0 ? undefined : round(p.callerRows / st.rows),
+        switches: p?.switches,
+        slabsAllocated: st?.slabs?.allocated,
+        slabsReused: st?.slabs?.reused,
+      });
+      if (p !== undefined && v.name === 'auto')
+        decisions.push({ model: name, table: kind, reason: p.reason, costs: p.costs });
+    }
+    for (const udf of udfs.values()) await udf.close();
+  }
+}
+await spin.close();
+
+const payload = {
+  description:
+    'own predict on the main thread vs sparkUdf apply with placement auto/workers/caller (and a build before slab reuse), same data, same rounds',
+  reps,
+  warmup,
+  baseline: values.baseline ?? null,
+  targets: {
+    'mlp auto': 'perWorker >= 0.95',
+    'linear ordinary auto': 'vsOwn >= 0.95',
+    'linear shared auto': 'vsOwn >= 1.5',
+    spread: 'median / best <= 1.5',
+  },
+  machineParallelism: probes,
+  decisions,
+  results,
+};
+const path = writeResults('placement', payload);
+table(
+  `placement: medians of ${reps} (vs own = own predict ms / variant ms; per W = vs own / W; spread = median / best)`,
+  results.map((r) => ({
+    model: r.model,
+    table: r.table,
+    variant: r.variant,
+    'median ms': r.medianMs,
+    'best ms': r.bestMs,
+    'vs own': r.vsOwn,
+    'per W': r.perWorker ?? '',
+    spread: r.spread,
+    'placed on':
+      r.placedOn === undefined
+        ? ''
+        : `${r.placedOn}${r.placedOn === 'workers' ? ` x${r.workersUsed}` : ''}`,
+    'caller share': r.callerShare ?? '',
+  }))
+);
+console.log(`machine parallelism (raw threads, W x t1 / tW): ${JSON.stringify(probes)}`);
+for (const d of decisions) console.log(`auto, ${d.model} ${d.table}: ${d.reason}`);
+console.log(
+  `\n${renderPlacement({ ...payload, machine: JSON.parse(readFileSync(path, 'utf8')).machine })}`
+);
+
+/** The results as a markdown table (for benchmarks/README.md). */
+function renderPlacement(r) {
+  const head =
+    '| model | table | variant | median ms | best ms | vs own predict | per worker | spread (median/best) | placed on |';
+  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+  const rows = r.results.map(
+    (x) =>
+      `| ${x.model} | ${x.table} | ${x.variant} | ${x.medianMs} | ${x.bestMs} | ${x.vsOwn} | ${x.perWorker ?? ''} | ${x.spread} | ${
+        x.placedOn === undefined
+          ? ''
+          : x.placedOn === 'workers'
+            ? `workers x${x.workersUsed}`
+            : `caller (${Math.round((x.callerShare ?? 0) * 100)}% of rows)`
+      } |`
+  );
+  const p = r.machineParallelism
+    .map((m) => `${m.model} ${m.table} P_W=${m.parallelism}`)
+    .join(', ');
+  return [
+    head,
+    sep,
+    ...rows,
+    '',
+    `W = ${r.results[0]?.workers}; raw-thread parallelism in the same rounds: ${p}; ${r.machine?.date ?? ''}, load average ${r.machine?.loadavg1 ?? ''}.`,
+  ].join('\n');
+}

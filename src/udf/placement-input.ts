@@ -1,0 +1,58 @@
+/**
+ * What a batch's model input is made of, whichever thread scores it: only the columns the
+ * mapping reads (so a wide table does not copy unused columns into shared memory), and the
+ * check that a result does not share memory with that input.
+ *
+ * @module
+ */
+import type { Data, Table, Vector } from 'apache-arrow';
+import type { ColumnMapping } from './column-mapping.js';
+
+/**
+ * The columns of `table` that `mapping` reads, in table order (zero-copy). `applyMapping` then
+ * finds each source by name exactly as it would in the whole table (the first column of that
+ * name), so the model's input does not change.
+ *
+ * @param table - a batch
+ * @param mapping - from `resolveColumns`
+ * @returns `table` itself when it has no other column, else the projection
+ */
+export function mappedColumns(table: Table, mapping: ColumnMapping): Table {
+  const sources = new Set(
+    mapping.kind === 'columns' ? mapping.pairs.map((p) => p.source) : [mapping.source]
+  );
+  const keep: number[] = [];
+  const seen = new Set<string>();
+  table.schema.fields.forEach((f, i) => {
+    if (sources.has(f.name) && !seen.has(f.name)) keep.push(i);
+    seen.add(f.name);
+  });
+  return keep.length === table.schema.fields.length ? table : table.selectAt(keep);
+}
+
+/** Every memory region (`ArrayBuffer` / `SharedArrayBuffer`) under `data`, children included. */
+function collectBuffers(data: Data, into: Set<ArrayBufferLike>): void {
+  for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds] as unknown[]) {
+    if (ArrayBuffer.isView(view)) into.add(view.buffer);
+  }
+  for (const child of data.children) collectBuffers(child, into);
+  const dictionary = (data as { dictionary?: Vector }).dictionary;
+  for (const d of dictionary?.data ?? []) collectBuffers(d, into);
+}
+
+/**
+ * True when `vector` shares memory with `table` (a model that returned an input column, or a
+ * view of one, as its output).
+ *
+ * @param vector - a result
+ * @param table - the batch it was computed from
+ * @returns whether any buffer of the one lives in a memory region of the other
+ */
+export function sharesMemory(vector: Vector, table: Table): boolean {
+  const input = new Set<ArrayBufferLike>();
+  for (const batch of table.batches) collectBuffers(batch.data, input);
+  const output = new Set<ArrayBufferLike>();
+  for (const d of vector.data) collectBuffers(d, output);
+  for (const b of output) if (input.has(b)) return true;
+  return false;
+}

@@ -1,0 +1,467 @@
+// Issue 9, items 1 and 2 against real worker threads: where batches run (placement
+// 'auto' | 'workers' | 'caller'), that both sides give the same results and the same errors,
+// what stats() reports, the shared-memory slabs task inputs are copied into (reused, never
+// aliased by a result), and the documented behaviour for a model that keeps its input.
+// The decisions themselves, from injected costs, are in placement-model.test.ts.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type RecordBatch,
+  Table,
+  tableFromArrays,
+  vectorFromArray,
+  Utf8,
+  type Vector,
+} from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelError } from '../../src/errors.js';
+import { createPool, type ModelPool } from '../../src/pool/pool.js';
+import { shareTable } from '../../src/pool/shared-table.js';
+import { resolveSparkUdfOptions } from '../../src/udf/options.js';
+import { sparkUdf, type SparkUdf } from '../../src/udf/spark-udf.js';
+// @ts-expect-error plain .mjs fixture generator without types
+import { makeFixtures } from '../fixtures/udf/make-fixtures.mjs';
+import { writeModel } from '../pool/helpers.js';
+import { rejectionOf } from '../util/model-error.js';
+
+let dir: string;
+let probe: string;
+let pool: ModelPool;
+let onePool: ModelPool;
+let identity: string;
+let stash: string;
+let spin: string;
+
+/** Returns its input column `x` itself (an Arrow vector of the result type: kept as is). */
+const IDENTITY_MODEL = `
+export default class Identity {
+  predict(context, input) {
+    return input.getChild('x');
+  }
+}
+`;
+
+/**
+ * Keeps a reference to each input and returns the PREVIOUS input's x values, read now: what a
+ * model that stashes its input sees later.
+ */
+const STASH_MODEL = `
+export default class Stash {
+  predict(context, input) {
+    const previous = this.previous ?? input;
+    this.previous = input;
+    return Float64Array.from(previous.getChild('x').toArray());
+  }
+}
+`;
+
+/** Busy-waits w ms per row (column w), returns x: a model whose cost the data sets. */
+const SPIN_MODEL = `
+export default class Spin {
+  predict(context, input) {
+    let ms = 0;
+    for (const w of input.getChild('w').toArray()) ms += w;
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+    return Float64Array.from(input.getChild('x').toArray());
+  }
+}
+`;
+
+function table(n: number, start = 0): Table {
+  return tableFromArrays({
+    x: Float64Array.from({ length: n }, (_, i) => start + i),
+    id: BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i)),
+  });
+}
+
+function xs(n: number, start = 0, w = 0): RecordBatch {
+  return tableFromArrays({
+    x: Float64Array.from({ length: n }, (_, i) => start + i),
+    w: new Float64Array(n).fill(w),
+  }).batches[0]!;
+}
+
+async function withUdfs<T>(
+  path: string,
+  options: Parameters<typeof sparkUdf>[1],
+  fn: (caller: SparkUdf, workers: SparkUdf) => Promise<T>
+): Promise<T> {
+  const base = { pool, warn: () => undefined, ...options };
+  const caller = await sparkUdf(path, { ...base, placement: 'caller' });
+  const workers = await sparkUdf(path, { ...base, placement: 'workers' });
+  try {
+    return await fn(caller, workers);
+  } finally {
+    await caller.close();
+    await workers.close();
+  }
+}
+
+/** An error as a caller compares it: code, message, details, and its cause's name and message. */
+function shape(error: ModelError) {
+  const cause = error.cause as Error | undefined;
+  return {
+    code: error.code,
+    message: error.message,
+    details: error.details,
+    cause: cause === undefined ? undefined : { name: cause.name, message: cause.message },
+  };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'jsfunc-placement-'));
+  ({ probe } = makeFixtures(dir) as { probe: string });
+  identity = writeModel(join(dir, 'identity'), IDENTITY_MODEL);
+  stash = writeModel(join(dir, 'stash'), STASH_MODEL);
+  spin = writeModel(join(dir, 'spin'), SPIN_MODEL, [
+    { name: 'x', type: 'double' },
+    { name: 'w', type: 'double' },
+  ]);
+  pool = createPool({ workers: 2 });
+  onePool = createPool({ workers: 1 });
+});
+
+afterAll(async () => {
+  await pool.close();
+  await onePool.close();
+});
+
+describe('placement option', () => {
+  it("defaults to 'auto' and names the allowed values", async () => {
+    expect(resolveSparkUdfOptions({}).placement).toBe('auto');
+    expect(resolveSparkUdfOptions({ placement: 'caller' }).placement).toBe('caller');
+    const error = await rejectionOf(
+      sparkUdf(probe, { pool, placement: 'sideways' as unknown as 'auto' })
+    );
+    expect(error.code).toBe('E_OPTION_INVALID');
+    expect(error.message).toBe(
+      `options.placement must be 'auto', 'workers' or 'caller', got "sideways"`
+    );
+  });
+});
+
+describe("'caller' and 'workers' give the same results", () => {
+  it('apply, withColumn and mapBatches, in order, for every batch size', async () => {
+    await withUdfs(probe, { batchSize: 700 }, async (caller, workers) => {
+      for (const n of [1, 699, 5000]) {
+        const input = table(n, 3);
+        const a = [...((await caller.apply(input)) as Vector)];
+        expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
+        expect(a).toEqual(Array.from({ length: n }, (_, i) => (i + 3) * 2));
+        const ca = (await caller.withColumn(input, 'p')) as Table;
+        const wa = (await workers.withColumn(input, 'p')) as Table;
+        expect(ca.toArray().map((r) => r.toJSON())).toEqual(wa.toArray().map((r) => r.toJSON()));
+      }
+      const stream = () => [
+        table(10).batches[0]!,
+        table(1500, 10).batches[0]!,
+        table(3, 2000).batches[0]!,
+      ];
+      const collect = async (udf: SparkUdf) => {
+        const out: unknown[] = [];
+        for await (const b of udf.mapBatches(stream()))
+          out.push(...b.getChild('prediction')!.toArray());
+        return out;
+      };
+      expect(await collect(caller)).toEqual(await collect(workers));
+      const c = caller.stats();
+      expect(c.placement).toMatchObject({ mode: 'caller', current: 'caller', callerLoads: 1 });
+      expect(c.placement.callerBatches).toBe(c.batches);
+      expect(c.placement.callerRows).toBe(c.rows);
+      expect(c.perWorker).toHaveLength(0);
+      expect(c.modelLoads).toBe(0);
+      const w = workers.stats();
+      expect(w.placement).toMatchObject({
+        mode: 'workers',
+        current: 'workers',
+        callerBatches: 0,
+        callerLoads: 0,
+      });
+      expect(w.batches).toBe(c.batches);
+      expect(w.rows).toBe(c.rows);
+    });
+  });
+
+  it('converts to the result type alike (string)', async () => {
+    await withUdfs(probe, { resultType: 'string' }, async (caller, workers) => {
+      const input = table(5);
+      const a = [...((await caller.apply(input)) as Vector)];
+      expect(a).toEqual(['0', '2', '4', '6', '8']);
+      expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
+    });
+  });
+});
+
+describe("'caller' and 'workers' give the same errors", () => {
+  const cases: [string, Parameters<typeof sparkUdf>[1], () => Table][] = [
+    [
+      'a throwing model',
+      { params: { mode: 'throw', failOnId: 1234 }, batchSize: 500 },
+      () => table(3000),
+    ],
+    ['a result of the wrong length', { params: { mode: 'short', failOnId: 3 } }, () => table(10)],
+    [
+      'a column of the wrong type',
+      {},
+      () =>
+        new Table({
+          x: vectorFromArray(['a', 'b'], new Utf8()),
+          id: vectorFromArray([1n, 2n]),
+        }),
+    ],
+    ['a missing column', {}, () => tableFromArrays({ id: BigInt64Array.from([1n]) })],
+  ];
+  it.each(cases)('%s', async (_what, options, input) => {
+    await withUdfs(probe, options, async (caller, workers) => {
+      const c = await rejectionOf(caller.apply(input()));
+      const w = await rejectionOf(workers.apply(input()));
+      expect(shape(c)).toEqual(shape(w));
+      expect(caller.stats().failures).toBe(workers.stats().failures);
+    });
+  });
+
+  it('mapBatches yields the batches before the failing one, then its error, on both sides', async () => {
+    await withUdfs(
+      probe,
+      { params: { mode: 'throw', failOnId: 2005 } },
+      async (caller, workers) => {
+        const run = async (udf: SparkUdf) => {
+          const seen: number[] = [];
+          try {
+            for await (const b of udf.mapBatches([
+              table(3).batches[0]!,
+              table(4, 1000).batches[0]!,
+              table(9, 2000).batches[0]!,
+              table(2, 3000).batches[0]!,
+            ])) {
+              seen.push(b.numRows);
+            }
+          } catch (error) {
+            return { seen, error: shape(error as ModelError) };
+          }
+          return { seen, error: null };
+        };
+        const c = await run(caller);
+        expect(c.seen).toEqual([3, 4]);
+        expect(c.error?.details).toMatchObject({ batchIndex: 2, rowStart: 7, rowEnd: 16 });
+        expect(c).toEqual(await run(workers));
+      }
+    );
+  });
+});
+
+describe('auto placement', () => {
+  it('moves cheap batches to the calling thread, and back to the workers when they get expensive', async () => {
+    const udf = await sparkUdf(spin, { pool, warn: () => undefined });
+    try {
+      // Phase 1: 10-row batches that cost nothing: the round trip is all there is.
+      let n = 0;
+      for await (const b of udf.mapBatches(
+        (function* () {
+          for (let i = 0; i < 3000 && udf.stats().placement.current === 'workers'; i++)
+            yield xs(10, i);
+        })()
+      )) {
+        n += b.numRows;
+      }
+      const cheap = udf.stats();
+      expect(cheap.placement.current).toBe('caller');
+      expect(cheap.placement.callerLoads).toBe(1);
+      expect(cheap.placement.switches).toBeGreaterThanOrEqual(1);
+      expect(cheap.placement.reason).toMatch(/moving costs more than it gains/);
+      expect(cheap.rows).toBe(n);
+      expect(cheap.placement.callerRows + cheap.perWorker.reduce((s, w) => s + w.rows, 0)).toBe(n);
+      // Phase 2: the same batches costing 20 ms each: two workers halve that.
+      for await (const b of udf.mapBatches(
+        (function* () {
+          for (let i = 0; i < 60 && udf.stats().placement.current === 'caller'; i++)
+            yield xs(10, i, 2);
+        })()
+      )) {
+        expect(b.numRows).toBe(10);
+      }
+      const heavy = udf.stats();
+      expect(heavy.placement.current).toBe('workers');
+      expect(heavy.placement.switches).toBeGreaterThanOrEqual(2);
+      expect(heavy.placement.costs.callerComputeMsPerRow).toBeGreaterThan(1);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('stays on the workers when timeoutMs is set (a batch on the calling thread cannot be cut)', async () => {
+    const udf = await sparkUdf(spin, { pool, timeoutMs: 30_000, warn: () => undefined });
+    try {
+      for await (const b of udf.mapBatches(Array.from({ length: 200 }, (_, i) => xs(5, i)))) {
+        expect(b.numRows).toBe(5);
+      }
+      const s = udf.stats();
+      expect(s.placement).toMatchObject({
+        mode: 'auto',
+        current: 'workers',
+        callerBatches: 0,
+        callerLoads: 0,
+      });
+      expect(s.placement.reason).toMatch(/timeoutMs/);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('reports the measured costs and the forecast in stats()', async () => {
+    const udf = await sparkUdf(probe, { pool, placement: 'workers', warn: () => undefined });
+    try {
+      for (let i = 0; i < 3; i++) await udf.apply(table(20_000));
+      const { placement } = udf.stats();
+      expect(placement.costs.computeMsPerRow).toBeGreaterThan(0);
+      expect(placement.costs.copyMsPerByte).toBeGreaterThan(0);
+      expect(placement.costs.resultMsPerRow).toBeGreaterThanOrEqual(0);
+      expect(placement.costs.workerMoveMsPerRow).toBeGreaterThanOrEqual(0);
+      expect(placement.costs.tripMs).toBeGreaterThanOrEqual(0);
+      expect(placement.forecast).toMatchObject({ workers: expect.any(Number) });
+      expect(placement.forecast!.moveMs).toBeGreaterThan(0);
+      expect(placement.reason).toMatch(/^placement: 'workers'; workers [\d.]+x the calling thread/);
+    } finally {
+      await udf.close();
+    }
+  });
+});
+
+describe('shared-memory slabs', () => {
+  it('copies inputs into reused slabs: no new SharedArrayBuffer per call after the first', async () => {
+    const udf = await sparkUdf(probe, {
+      pool,
+      placement: 'workers',
+      batchSize: 4096,
+      warn: () => undefined,
+    });
+    const Real = globalThis.SharedArrayBuffer;
+    let made = 0;
+    try {
+      const input = table(20_000);
+      await udf.apply(input);
+      const first = udf.stats().slabs;
+      expect(first.allocated).toBeGreaterThan(0);
+      globalThis.SharedArrayBuffer = new Proxy(Real, {
+        construct(target, args: [number]) {
+          // Task progress arrays are 16 bytes; anything that holds rows is far larger.
+          if (args[0] >= 1024) made++;
+          return new target(...args);
+        },
+      });
+      for (let i = 0; i < 4; i++) {
+        const v = (await udf.apply(input)) as Vector;
+        expect(v.get(19_999)).toBe(39_998);
+      }
+      const after = udf.stats().slabs;
+      expect(made).toBe(0);
+      expect(after.allocated).toBe(first.allocated);
+      expect(after.reused).toBeGreaterThanOrEqual((4 * udf.stats().batches) / 5);
+      expect(after.leased).toBe(0);
+    } finally {
+      globalThis.SharedArrayBuffer = Real;
+      await udf.close();
+    }
+  });
+
+  it('copies nothing for a table already in shared memory', async () => {
+    const udf = await sparkUdf(probe, { pool, placement: 'workers', warn: () => undefined });
+    try {
+      const v = (await udf.apply(shareTable(table(10_000)))) as Vector;
+      expect(v.get(9_999)).toBe(19_998);
+      expect(udf.stats().slabs.allocated).toBe(0);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('results survive later calls: they never alias a slab or the input', async () => {
+    for (const placement of ['workers', 'caller'] as const) {
+      const udf = await sparkUdf(identity, { pool: onePool, placement, warn: () => undefined });
+      try {
+        const a = tableFromArrays({ x: Float64Array.from([1, 2, 3, 4]) });
+        const first = (await udf.apply(a)) as Vector;
+        await udf.apply(tableFromArrays({ x: Float64Array.from([9, 9, 9, 9]) }));
+        // The caller's own table changes afterwards: the result is a copy, not a view of it.
+        (a.getChild('x')!.data[0]!.values as Float64Array).fill(-1);
+        expect([...first], placement).toEqual([1, 2, 3, 4]);
+        const values = first.data[0]!.values as Float64Array;
+        expect(Object.prototype.toString.call(values.buffer), placement).toBe(
+          '[object ArrayBuffer]'
+        );
+      } finally {
+        await udf.close();
+      }
+    }
+  });
+});
+
+describe('a model that keeps a reference to its input (the documented contract)', () => {
+  let runs = 0;
+  const run = async (placement: 'workers' | 'caller', share: boolean) => {
+    // A config of its own: a fresh model instance (a worker's cached one would still hold the
+    // input an earlier test gave it).
+    const modelConfig = { run: runs++ };
+    const udf = await sparkUdf(stash, {
+      pool: onePool,
+      placement,
+      modelConfig,
+      warn: () => undefined,
+    });
+    try {
+      const a = tableFromArrays({ x: Float64Array.from([1, 2, 3]) });
+      const b = tableFromArrays({ x: Float64Array.from([7, 8, 9]) });
+      const first = (await udf.apply(share ? shareTable(a) : a)) as Vector;
+      expect([...first]).toEqual([1, 2, 3]);
+      // The model returns what its stashed reference to the FIRST input shows now.
+      return [...((await udf.apply(share ? shareTable(b) : b)) as Vector)];
+    } finally {
+      await udf.close();
+    }
+  };
+
+  it('on a worker, the input is valid only during predict: a later task overwrites its slab', async () => {
+    expect(await run('workers', false)).toEqual([7, 8, 9]);
+  });
+
+  it("on the calling thread, or for input already in shared memory, it is the caller's own memory", async () => {
+    expect(await run('caller', false)).toEqual([1, 2, 3]);
+    expect(await run('workers', true)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the model on the calling thread', () => {
+  it('is loaded once, lazily, and released by close()', async () => {
+    const loadLog = join(dir, 'caller-loads.log');
+    const closeLog = join(dir, 'caller-closes.log');
+    const lines = (f: string) =>
+      existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0;
+    const udf = await sparkUdf(probe, {
+      pool,
+      placement: 'caller',
+      modelConfig: { loadLog, closeLog },
+      warn: () => undefined,
+    });
+    expect(lines(loadLog)).toBe(0);
+    for (let i = 0; i < 3; i++) await udf.apply(table(100));
+    expect(lines(loadLog)).toBe(1);
+    expect(udf.stats().placement.callerLoadMs).toBeGreaterThan(0);
+    await udf.close();
+    expect(lines(closeLog)).toBe(1);
+    expect((await rejectionOf(udf.apply(table(1)))).code).toBe('E_POOL_CLOSED');
+  });
+
+  it('honours an aborted signal between batches, as the workers do', async () => {
+    const controller = new AbortController();
+    const udf = await sparkUdf(probe, { pool, placement: 'caller', signal: controller.signal });
+    try {
+      await udf.apply(table(10));
+      controller.abort();
+      expect((await rejectionOf(udf.apply(table(10)))).code).toBe('E_ABORTED');
+    } finally {
+      await udf.close();
+    }
+  });
+});
