@@ -182,6 +182,29 @@ function fromRecord(input: Record<string, unknown>, schema: Schema | null): Tabl
       schema
     );
   }
+  // MLflow's `_enforce_schema`: with an Array or Object column in the schema a dict is ONE row
+  // (`{ query: ['a', 'b'], table: 't' }` with `query: array<string>`), as in serving
+  // (`io/mlflow-json.ts`). Typed arrays and Arrow Vectors stay columns.
+  const typedColumn = (v: unknown) => isArrowVectorLike(v) || ArrayBuffer.isView(v);
+  if (names.length > 0 && hasArrayOrObjectColumn(schema) && !values.some(typedColumn)) {
+    return fromColumns(
+      names,
+      values.map((v) => [v ?? null]),
+      schema
+    );
+  }
+  // Otherwise `pd.DataFrame(dict)`: a scalar beside list columns is broadcast to their length.
+  const lengths = new Set(values.filter(isColumn).map((v) => (v as ArrayLike<unknown>).length));
+  if (lengths.size === 1) {
+    const [length] = lengths;
+    return fromColumns(
+      names,
+      values.map((v) =>
+        isColumn(v) ? (v as ArrayLike<unknown>) : new Array<unknown>(length).fill(v ?? null)
+      ),
+      schema
+    );
+  }
   const bad = names.filter((_, i) => !isColumn(values[i]));
   if (bad.length > 0) {
     throw new ModelError(
@@ -191,6 +214,12 @@ function fromRecord(input: Record<string, unknown>, schema: Schema | null): Tabl
     );
   }
   return fromColumns(names, values as ArrayLike<unknown>[], schema);
+}
+
+/** MLflow's `any(isinstance(col_spec.type, (Array, Object)) ...)` over a column schema. */
+function hasArrayOrObjectColumn(schema: Schema | null): boolean {
+  if (schema === null || isTensorSchema(schema)) return false;
+  return (schema as ColSpec[]).some((s) => s.type.type === 'array' || s.type.type === 'object');
 }
 
 function emptyTable(schema: Schema | null): Table {

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { tableFromArrays, tableToIPC, type Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/package/load-model.js';
 import { createScoringApp, type ScoringApp } from '../../src/server/app.js';
@@ -135,6 +135,26 @@ function split(rows: Record<string, unknown>[]) {
   const columns = Object.keys(rows[0] ?? {});
   return { columns, data: rows.map((r) => columns.map((c) => r[c] ?? null)) };
 }
+
+describe('the issue-10 dicts in LoadedModel.predict (MLflow pyfunc predict)', () => {
+  it('a dict of lists is one row with an Array column in the schema, else scalars are broadcast', async () => {
+    const data = { query: ['a', 'b'], table: 't' };
+    const withArray = await loadModel(join(root, 'queryArrayTable'), { warn: () => undefined });
+    const oneRow = (await withArray.predict(data)) as Table;
+    expect(oneRow.numRows).toBe(1);
+    expect(oneRow.getChild('query')?.get(0)?.toArray()).toEqual(['a', 'b']);
+    expect(oneRow.getChild('table')?.get(0)).toBe('t');
+    const strings = await loadModel(join(root, 'queryTable'), { warn: () => undefined });
+    const twoRows = (await strings.predict(data)) as Table;
+    expect(twoRows.toArray().map((r) => ({ ...r }))).toEqual([
+      { query: 'a', table: 't' },
+      { query: 'b', table: 't' },
+    ]);
+    await expect(strings.predict({ query: ['a', 'b'], table: ['t'] })).rejects.toThrow(
+      /different lengths/
+    );
+  });
+});
 
 describe.each(modes)('MLflow request forms (%s)', (mode) => {
   // test_pyfunc_model_serving_with_dicts: string columns, so a dict of lists is columns and a
