@@ -1,7 +1,7 @@
 // The dispatch policy of the pool backend's micro-batcher, without threads: batches go to a free
 // slot at once (maxWaitUs 0) or after the wait, bounded by maxBatchRows; requests queue and merge
 // while every slot is busy; withdrawn (timed out) requests are never dispatched.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MicroBatcher, type BatchItem } from '../../src/server/micro-batcher.js';
 
 interface Item extends BatchItem {
@@ -100,16 +100,27 @@ describe('MicroBatcher', () => {
     // Full: sent before the wait is over.
     expect(batches).toEqual([[1, 2, 3]]);
 
-    const c = controlledRuns();
-    const waiting = new MicroBatcher<Item>(
-      { slots: 1, maxBatchRows: 100, maxWaitUs: 30_000 },
-      c.run
-    );
-    const started = performance.now();
-    waiting.push(item(7));
-    while (c.batches.length === 0) await new Promise((r) => setTimeout(r, 2));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
-    expect(c.batches).toEqual([[7]]);
+    // Not full: sent once the oldest request has waited maxWaitUs (a fake clock).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const c = controlledRuns();
+      const waiting = new MicroBatcher<Item>(
+        { slots: 1, maxBatchRows: 100, maxWaitUs: 30_000 },
+        c.run
+      );
+      waiting.push(item(7));
+      await tick();
+      vi.advanceTimersByTime(20);
+      await tick();
+      expect(c.batches).toEqual([]);
+      waiting.push(item(8));
+      vi.advanceTimersByTime(10);
+      await tick();
+      // The wait counts from the oldest request: 8 leaves with 7 after 30 ms, not 8's own 30.
+      expect(c.batches).toEqual([[7, 8]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never dispatches a withdrawn request', async () => {
