@@ -45,8 +45,13 @@ export interface ServeOptions {
   /** Interface to bind. Default `127.0.0.1` (`mlflow models serve`). */
   host?: string;
   /**
-   * Per-request time limit before a 504 answer. Default 60000 (MLflow's 60 s). With workers, a
-   * batch that itself runs this long is cancelled (its worker terminated and replaced).
+   * Per-request time limit before a 504 answer. Default 60000 (MLflow's 60 s). With workers the
+   * 504 leaves on time even while a synchronous model runs: a queued request is withdrawn, a
+   * running batch keeps running for its other requests (the late result is dropped), and a
+   * batch that itself runs this long is cancelled (its worker terminated and replaced; every
+   * request in it has had its 504 by then). Without workers a synchronous predict holds the
+   * event loop: its answer leaves when it returns; an asynchronous one keeps running and its
+   * result is dropped.
    */
   timeoutMs?: number;
   /** Overrides for the saved model config, as in `loadModel`. Default none. */

@@ -51,8 +51,16 @@ requests finish.
       --max-wait-us N        with --workers: longest a queued request waits for others before
                              its batch goes to a free worker (rounded up to whole ms). Default 0:
                              requests merge while every worker is busy
-      --timeout-ms N         per-request limit, answered with 504 (default 60000). With --workers
-                             a batch running that long is cancelled (its worker is replaced)
+      --timeout-ms N         per-request limit, answered with 504 "Request processing time
+                             exceeded limit" (default 60000). With --workers the 504 leaves on
+                             time even while a synchronous model runs: a request still queued
+                             is withdrawn (never scored); a running batch keeps running for the
+                             other requests in it (the late result is dropped); a batch that
+                             itself runs N ms is cancelled: its worker is terminated and replaced
+                             (the model loaded again), its requests all answered 504 by then.
+                             Without --workers a synchronous predict holds the event loop, so
+                             its answer (result or 504) leaves only when it returns; an async
+                             predict keeps running, its result dropped (as MLflow's server)
       --load-timeout-ms N    fail with E_LOAD_TIMEOUT (exit 24) when loading the model takes
                              longer (default 120000; 0: no limit)
       --max-body-bytes N     largest request body; larger ones get 413 (default 104857600)
