@@ -16,7 +16,7 @@ import { rawRequest, writeJsPackage, type RawResponse } from './helpers.js';
 /**
  * With a `gate` path, a synchronous busy-wait until that file exists (a model that blocks its
  * thread; the tests open the gate when they are ready, so no test depends on how long anything
- * takes); x = 13 throws, x = 99 kills the worker (process.exit); otherwise one row per input row
+ * takes); with `summary`, the row count alone (an output that is not one entry per row); x = 13 throws, x = 99 kills the worker (process.exit); otherwise one row per input row
  * with `y = 2x` and the number of rows the predict call got (`batch`).
  */
 const PROBE = `
@@ -24,6 +24,7 @@ import { existsSync } from 'node:fs';
 export default class Probe {
   predict(context, input, params) {
     if (params.gate) { while (!existsSync(params.gate)) {} }
+    if (params.summary) return input.numRows;
     const xs = Array.from(input.getChild('x').toArray(), Number);
     if (xs.includes(13)) throw new RangeError('unlucky 13');
     if (xs.includes(99)) process.exit(3);
@@ -39,7 +40,10 @@ beforeAll(() => {
     join(root, 'probe'),
     PROBE,
     [{ type: 'double', name: 'x', required: true }],
-    [{ name: 'gate', type: 'string', default: '', shape: null }]
+    [
+      { name: 'gate', type: 'string', default: '', shape: null },
+      { name: 'summary', type: 'boolean', default: false, shape: null },
+    ]
   );
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -167,6 +171,30 @@ describe('serve --workers: micro-batching', () => {
       error_code: 'BAD_REQUEST',
       jsfunc_code: 'E_MODEL_PREDICT',
     });
+  });
+
+  it('an output that is not one entry per row is predicted again per request', async () => {
+    const before = server.stats();
+    const g = gate();
+    const busy = invoke(server, { inputs: { x: [1] }, params: { gate: g.path } });
+    await until(server, (s) => s.tasks - before.tasks === 1);
+    const all = Promise.all(
+      [[1], [1, 2], [1, 2, 3]].map((x) =>
+        invoke(server, { inputs: { x }, params: { summary: true } })
+      )
+    );
+    await until(server, (s) => s.requests - before.requests === 4);
+    g.open();
+    const answers = await all;
+    expect(answers.map((r) => json(r))).toEqual([
+      { predictions: 1 },
+      { predictions: 2 },
+      { predictions: 3 },
+    ]);
+    expect((await busy).status).toBe(200);
+    // The busy call, the merged call whose scalar could not be split, then one call each.
+    expect(server.stats().predictCalls - before.predictCalls).toBe(5);
+    expect(server.stats().tasks - before.tasks).toBe(2);
   });
 
   it('a request that kills its worker fails alone; the others of its batch are scored again', async () => {
