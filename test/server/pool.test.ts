@@ -220,6 +220,30 @@ describe('serve --workers: micro-batching', () => {
   });
 });
 
+describe('serve --workers: maxBatchRows', () => {
+  it('no predict call gets more than maxBatchRows rows; a larger request is scored alone', async () => {
+    const server = await start({ timeoutMs: 20_000, maxBatchRows: 2 });
+    const g = gate();
+    const busy = invoke(server, { inputs: { x: [1] }, params: { gate: g.path } });
+    await until(server, (s) => s.tasks === 1);
+    const all = Promise.all([
+      ...[1, 2, 3, 4].map((x) => invoke(server, { inputs: { x: [x] } })),
+      invoke(server, { inputs: { x: [5, 6, 7] } }),
+    ]);
+    await until(server, (s) => s.requests === 6);
+    g.open();
+    const answers = (await all).map(
+      (r) => json(r)['predictions'] as { y: number; batch: number }[]
+    );
+    expect((await busy).status).toBe(200);
+    expect(answers.map((p) => p.map((r) => r.y))).toEqual([[2], [4], [6], [8], [10, 12, 14]]);
+    const sizes = answers.map((p) => p[0]!.batch);
+    expect(sizes.slice(0, 4).every((n) => n <= 2)).toBe(true);
+    expect(sizes.slice(0, 4)).toContain(2);
+    expect(sizes[4]).toBe(3);
+  });
+});
+
 describe('serve --workers: the event loop stays free', () => {
   it('/ping and /health answer while a synchronous model spins on the pool', async () => {
     const server = await start({ timeoutMs: 20_000 });
