@@ -13,6 +13,8 @@
 //                    `(cd DIR && npx tsc -p tsconfig.build.json)`); its sparkUdf runs as
 //                    "before: workers" in the same rounds
 //   --report         print results/placement.json as markdown and exit
+//   --no-gc          do not collect garbage (untimed) before each variant's run; by default a
+//                    full GC runs first, so that no variant pays for the previous one's garbage
 //
 // Variants, interleaved round by round (warm-up rounds untimed; 'auto' decides during them):
 //   own predict        instance[predictFn](context, table, params) on the main thread (baseline)
@@ -22,8 +24,11 @@
 // Ratios: vs own = own ms / variant ms (> 1: faster than predict on the main thread);
 // per W = vs own / W (the compute-heavy target is >= 0.95); spread = median / best.
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   cores,
   flags,
@@ -48,7 +53,11 @@ const values = flags({
   'mlp-rows': { type: 'string' },
   baseline: { type: 'string' },
   report: { type: 'boolean', default: false },
+  'no-gc': { type: 'boolean', default: false },
 });
+setFlagsFromString('--expose-gc');
+/** A full collection (untimed: a variant of its own between the timed ones). */
+const collect = values['no-gc'] === true ? null : runInNewContext('gc');
 
 if (values.report) {
   console.log(
@@ -73,6 +82,7 @@ if (values.baseline !== undefined) {
   if (!existsSync(file)) throw new Error(`--baseline: ${file} is missing (build it first)`);
   before = (await import(pathToFileURL(file).href)).sparkUdf;
 }
+const loadavgStart = round(loadavg()[0]);
 const spin = await spinProbe(cores);
 const results = [];
 const probes = [];
@@ -94,7 +104,7 @@ for (const name of models) {
     const check = (v) => {
       if (v.length !== data.numRows) throw new Error(`${v.length} values for ${data.numRows} rows`);
     };
-    const variants = [
+    const timed = [
       { name: 'own predict', run: () => void own(data) },
       ...[...udfs].map(([label, udf]) => ({
         name: label,
@@ -105,13 +115,16 @@ for (const name of models) {
         run: () => spin.run(i + 1),
       })),
     ];
+    const variants = timed.flatMap((v, i) =>
+      collect === null ? [v] : [{ name: `gc ${i}`, run: () => collect() }, v]
+    );
     process.stderr.write(`placement ${name} ${kind}: ${spec.rows} rows `);
     const t = await interleave(variants, { warmup, reps });
     const ownMs = summarize(t.get('own predict').samples).medianMs;
     const spin1 = summarize(t.get('spin 1').samples).medianMs;
     const parallelism = round((cores * spin1) / summarize(t.get(`spin ${cores}`).samples).medianMs);
     probes.push({ model: name, table: kind, parallelism });
-    for (const v of variants.filter((x) => !x.name.startsWith('spin'))) {
+    for (const v of timed.filter((x) => !x.name.startsWith('spin'))) {
       const samples = t.get(v.name).samples;
       const s = summarize(samples);
       const best = Math.min(...samples);
@@ -149,6 +162,8 @@ const payload = {
     'own predict on the main thread vs sparkUdf apply with placement auto/workers/caller (and a build before slab reuse), same data, same rounds',
   reps,
   warmup,
+  gcBeforeEachVariant: collect !== null,
+  loadavgStart,
   baseline: values.baseline ?? null,
   targets: {
     'mlp auto': 'perWorker >= 0.95',
@@ -208,6 +223,6 @@ function renderPlacement(r) {
     sep,
     ...rows,
     '',
-    `W = ${r.results[0]?.workers}; raw-thread parallelism in the same rounds: ${p}; ${r.machine?.date ?? ''}, load average ${r.machine?.loadavg1 ?? ''}.`,
+    `W = ${r.results[0]?.workers}; raw-thread parallelism in the same rounds: ${p}; ${r.machine?.date ?? ''}, load average ${r.loadavgStart ?? '?'} at the start, ${r.machine?.loadavg1 ?? ''} at the end.`,
   ].join('\n');
 }

@@ -215,7 +215,9 @@ export function resolveColumns(
 /**
  * Builds the model's input table for one batch: the selected columns under their target names,
  * or the fields of a struct column as columns. Zero-copy: column data is reused, only fields are
- * new (a struct's own nulls are folded into its children's validity, which copies bitmaps only).
+ * new (a struct's own nulls are folded into its children's validity, which copies bitmaps only),
+ * and a table that already is the input (every column, in order, under its own name) is
+ * returned as is.
  *
  * @param table - the batch (or table) to score.
  * @param mapping - from {@link resolveColumns}.
@@ -241,6 +243,14 @@ export function applyMapping(table: Table, mapping: ColumnMapping): Table {
 
   if (mapping.kind === 'columns') {
     const idx = mapping.pairs.map((p) => find(p.source));
+    // Every column, in order, under its own name: the table is already the model's input (a
+    // new Table per batch would cost more than a trivial model's predict; issue 9).
+    if (
+      idx.length === table.schema.fields.length &&
+      mapping.pairs.every((p, k) => p.source === p.target && idx[k] === k)
+    ) {
+      return table;
+    }
     const schema = new ArrowSchema(
       mapping.pairs.map((p, k) => {
         const f = table.schema.fields[idx[k] as number] as Field;

@@ -47,6 +47,8 @@
  * - back from the calling thread only above 1.3 (a hysteresis band: noise must not flip the
  *   placement every batch); there, every 16th batch probes the workers (it runs in parallel
  *   with the next batch on the calling thread).
+ * - a probe that changes nothing doubles the interval to the next (16, 32, ... 256 batches):
+ *   on a steady workload probes cost next to nothing; a switch resets the interval.
  *
  * @module
  */
@@ -169,6 +171,12 @@ export interface CostModelOptions {
   /** Probe the other side every this many batches (0: never). Default 16. */
   probeEvery?: number;
   /**
+   * Each probe that leaves the placement as it was doubles the interval to the next one, up to
+   * `probeEvery` x this (a probe costs: a batch moved for nothing, or a drained pipeline); a
+   * switch resets it. Default 16 (every 256 batches at most). 1: no back-off.
+   */
+  maxProbeBackoff?: number;
+  /**
    * Probe the calling thread when the workers' speedup is under this fraction of
    * min(W, cores). Default 0.8.
    */
@@ -183,6 +191,7 @@ export const kDefaultCostModelOptions: Readonly<Required<CostModelOptions>> = Ob
   minSwitchMs: 20,
   maxCallerModelBytes: 256 * 1024 * 1024,
   probeEvery: 16,
+  maxProbeBackoff: 16,
   poorScaling: 0.8,
 });
 
@@ -270,6 +279,8 @@ export class CostModel {
   #spent = 0;
   #callerSamples = 0;
   #sinceProbe = 0;
+  /** Multiplier of the probe interval: doubles per probe, back to 1 on a switch. */
+  #backoff = 1;
   #workerSamples = 0;
   #switches = 0;
   #probes = 0;
@@ -476,8 +487,9 @@ export class CostModel {
 
   #probeDue(every: number): boolean {
     if (this.#o.probeEvery <= 0) return false;
-    if (++this.#sinceProbe < every) return false;
+    if (++this.#sinceProbe < every * this.#backoff) return false;
     this.#sinceProbe = 0;
+    this.#backoff = Math.min(this.#backoff * 2, Math.max(1, this.#o.maxProbeBackoff));
     return true;
   }
 
@@ -485,6 +497,7 @@ export class CostModel {
     this.#current = to;
     this.#switches++;
     this.#sinceProbe = 0;
+    this.#backoff = 1;
     this.#reason = reason;
   }
 

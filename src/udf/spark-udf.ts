@@ -68,6 +68,7 @@ import {
   type Placement,
   type PlacementMode,
 } from './placement-model.js';
+import { ResultAssembler } from './result-assembler.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
 import {
   inferResultType,
@@ -309,6 +310,12 @@ export interface TaskPosition {
 interface Slice extends TaskPosition {
   table: Table;
   mapping: ColumnMapping;
+  /**
+   * Bytes per row that moving this slice to a worker copies, when the whole call's input was
+   * planned once (`apply`, `withColumn`): the placement decision then needs no plan of its own,
+   * and a slice scored on the calling thread is never planned. Undefined: plan the slice.
+   */
+  copiedBytesPerRow?: number;
 }
 
 /** The batch handler module, compiled (resolved once). */
@@ -597,10 +604,16 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     );
     const slices = planSlices(table, mapping, this.#s.opts);
     if (slices.length === 0) return emptyVector(this.arrowType);
-    const parts: Vector[] = [];
-    for await (const v of this.#ordered(slices, (s) => this.#scoreSlice(s))) parts.push(v);
-    const [first, ...rest] = parts;
-    return rest.length === 0 ? first! : first!.concat(...rest);
+    // One plan of the whole input (a column that cannot cross fails here, as the first slice's
+    // error, whatever the placement): what a row costs to move, without planning every slice.
+    const whole = await this.withRetries(slices[0]!, () =>
+      Promise.resolve(planTable(mappedColumns(table, mapping), { shared: true }))
+    );
+    const copiedBytesPerRow = whole.copiedBytes / table.numRows;
+    for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
+    const result = new ResultAssembler(this.arrowType, table.numRows);
+    for await (const v of this.#ordered(slices, (s) => this.#scoreSlice(s))) result.add(v);
+    return result.finish();
   }
 
   /**
@@ -670,21 +683,25 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   async #scoreSlice(slice: Slice): Promise<Vector> {
     if (slice.rowEnd === slice.rowStart) return emptyVector(this.arrowType);
     const rows = slice.rowEnd - slice.rowStart;
-    let input: { table: Table; plan: TablePlan } | undefined;
+    let input: { table: Table; plan: TablePlan | undefined } | undefined;
     return this.withRetries(slice, async () => {
-      // Planned whatever the placement: what moving the batch would copy decides where it
-      // runs, and a column that cannot cross fails the same way on both sides.
-      if (input === undefined) {
-        const table = mappedColumns(slice.table, slice.mapping);
-        input = { table, plan: planTable(table, { shared: true }) };
-      }
-      const decision = this.#placement.decide({ rows, copiedBytes: input.plan.copiedBytes });
+      input ??= { table: mappedColumns(slice.table, slice.mapping), plan: undefined };
+      const mapped = input;
+      const plan = () => (mapped.plan ??= planTable(mapped.table, { shared: true }));
+      // What moving the batch would copy decides where it runs. Without the call's estimate
+      // (a stream's batch) the slice is planned first, whatever the placement, so that a
+      // column that cannot cross fails the same way on both sides.
+      const copiedBytes =
+        slice.copiedBytesPerRow === undefined
+          ? plan().copiedBytes
+          : Math.round(slice.copiedBytesPerRow * rows);
+      const decision = this.#placement.decide({ rows, copiedBytes });
       if (decision.placement === 'caller' && (await this.#callerReady())) {
         // A probe measures this thread alone, as it would run once placed here.
         if (decision.probe) await this.#workersIdle();
-        return this.#scoreOnCaller(input.table, slice.mapping, rows);
+        return this.#scoreOnCaller(mapped.table, slice.mapping, rows);
       }
-      return this.#scoreOnWorkers(input.plan, slice.mapping, rows);
+      return this.#scoreOnWorkers(plan(), slice.mapping, rows);
     });
   }
 

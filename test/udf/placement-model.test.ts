@@ -199,8 +199,8 @@ describe('CostModel decisions', () => {
     expect(m.estimates().loadMs).toBe(50);
   });
 
-  it('probes the other side every probeEvery batches', () => {
-    const m = model('auto', { probeEvery: 4 });
+  it('probes the other side every probeEvery batches (no back-off)', () => {
+    const m = model('auto', { probeEvery: 4, maxProbeBackoff: 1 });
     m.callerLoaded();
     for (let i = 0; i < 3; i++) m.observeWorkers(worker(0.5, { tripMs: 2 }));
     expect(m.decide(task)).toMatchObject({ placement: 'caller', probe: false });
@@ -209,6 +209,17 @@ describe('CostModel decisions', () => {
     expect(probes.length).toBe(3);
     expect(probes.every((d) => d.placement === 'workers')).toBe(true);
     expect(m.probes).toBe(3);
+  });
+
+  it('backs off: each probe that changes nothing doubles the interval, up to the bound', () => {
+    const m = model('auto', { probeEvery: 2, maxProbeBackoff: 4 });
+    m.callerLoaded();
+    for (let i = 0; i < 3; i++) m.observeWorkers(worker(0.5, { tripMs: 2 }));
+    expect(m.decide(task)).toMatchObject({ placement: 'caller', probe: false });
+    const ds = Array.from({ length: 40 }, () => m.decide(task));
+    const at = ds.flatMap((d, i) => (d.probe ? [i + 1] : []));
+    // Intervals 2, 4, 8, then 8 (2 x the bound 4).
+    expect(at.slice(0, 5)).toEqual([2, 6, 14, 22, 30]);
   });
 
   it('stays on the workers when pinned (timeoutMs, retries), for a large package, or after a failed caller load', () => {
