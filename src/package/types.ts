@@ -62,7 +62,11 @@ export interface ModelContext {
 export abstract class JsModel<Input = Table, Output = unknown> {
   /** Called once per load, before any predict. Load artifacts here. */
   loadContext?(context: ModelContext): void | Promise<void>;
-  /** Scores one batch. */
+  /**
+   * Scores one batch. The input is borrowed for the call: under `sparkUdf` on a worker its
+   * columns are views of shared memory reused by later batches, so a model that keeps any part
+   * of it after `predict` returns (or its promise settles) must copy it (see `SparkUdfOptions`).
+   */
   abstract predict(context: ModelContext, input: Input, params: Params): Output | Promise<Output>;
 }
 

@@ -12,7 +12,21 @@ import type { Params } from '../signature/types.js';
 import { defaultWarn, type WarnFn } from '../warnings.js';
 import type { PlacementMode } from './placement-model.js';
 
-/** Options of `sparkUdf(path, options)`. Every field is optional. */
+/**
+ * Options of `sparkUdf(path, options)`. Every field is optional.
+ *
+ * **The model's input is borrowed for the call** (issue 9, item 2). On a worker, the table a
+ * model's `predict` receives is a set of views of a shared-memory slab that the UDF reuses for a
+ * later batch as soon as the task is answered: a model that keeps a reference to its input (the
+ * table, a column, a `toArray()` view) after `predict` returns, or after the promise it returned
+ * settles, sees that memory overwritten by later batches, without an error. A model must copy
+ * what it keeps (`Float64Array.from(column.toArray())`, `values.slice()`). On the calling thread
+ * (`placement: 'caller'`, or `'auto'` there), and for input already in shared memory
+ * (`shareTable`, jsfunc's readers), the views are the caller's own table: they stay as they are
+ * unless the caller changes that table. Either way the RESULT is the model's own: jsfunc never
+ * returns a result that shares memory with the input or with a slab (a model that returns its
+ * input column gets a copy).
+ */
 export interface SparkUdfOptions {
   /**
    * Type of the result column: a Spark DDL string (`'double'`, `'array<float>'`,
@@ -74,6 +88,10 @@ export interface SparkUdfOptions {
    *   other side. Input already in shared memory (`shareTable`, jsfunc's readers) costs almost
    *   nothing to move. Stays on the workers when `timeoutMs` or `retries` is set (isolation was
    *   asked for). See `stats().placement` for the decision and the measured costs.
+   *
+   * Every placement scores the same batches (same boundaries) with the same enforcement,
+   * conversion and errors (codes, messages, details); only where the model runs differs, and
+   * how long a model may keep its input (see the interface comment).
    */
   placement?: PlacementMode;
 }

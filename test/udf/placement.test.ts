@@ -86,16 +86,19 @@ function xs(n: number, start = 0, w = 0): RecordBatch {
 async function withUdfs<T>(
   path: string,
   options: Parameters<typeof sparkUdf>[1],
-  fn: (caller: SparkUdf, workers: SparkUdf) => Promise<T>
+  fn: (caller: SparkUdf, workers: SparkUdf, auto: SparkUdf) => Promise<T>
 ): Promise<T> {
   const base = { pool, warn: () => undefined, ...options };
   const caller = await sparkUdf(path, { ...base, placement: 'caller' });
   const workers = await sparkUdf(path, { ...base, placement: 'workers' });
+  // Wherever auto places a batch (it may switch mid-call), the outcome must be the same.
+  const auto = await sparkUdf(path, { ...base, placement: 'auto' });
   try {
-    return await fn(caller, workers);
+    return await fn(caller, workers, auto);
   } finally {
     await caller.close();
     await workers.close();
+    await auto.close();
   }
 }
 
@@ -142,13 +145,14 @@ describe('placement option', () => {
   });
 });
 
-describe("'caller' and 'workers' give the same results", () => {
+describe("'caller', 'workers' and 'auto' give the same results", () => {
   it('apply, withColumn and mapBatches, in order, for every batch size', async () => {
-    await withUdfs(probe, { batchSize: 700 }, async (caller, workers) => {
-      for (const n of [1, 699, 5000]) {
+    await withUdfs(probe, { batchSize: 700 }, async (caller, workers, auto) => {
+      for (const n of [1, 699, 5000, 5000, 5000]) {
         const input = table(n, 3);
         const a = [...((await caller.apply(input)) as Vector)];
         expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
+        expect(a).toEqual([...((await auto.apply(input)) as Vector)]);
         expect(a).toEqual(Array.from({ length: n }, (_, i) => (i + 3) * 2));
         const ca = (await caller.withColumn(input, 'p')) as Table;
         const wa = (await workers.withColumn(input, 'p')) as Table;
@@ -165,7 +169,9 @@ describe("'caller' and 'workers' give the same results", () => {
           out.push(...b.getChild('prediction')!.toArray());
         return out;
       };
-      expect(await collect(caller)).toEqual(await collect(workers));
+      const streamed = await collect(workers);
+      expect(await collect(caller)).toEqual(streamed);
+      expect(await collect(auto)).toEqual(streamed);
       const c = caller.stats();
       expect(c.placement).toMatchObject({ mode: 'caller', current: 'caller', callerLoads: 1 });
       expect(c.placement.callerBatches).toBe(c.batches);
@@ -185,16 +191,17 @@ describe("'caller' and 'workers' give the same results", () => {
   });
 
   it('converts to the result type alike (string)', async () => {
-    await withUdfs(probe, { resultType: 'string' }, async (caller, workers) => {
+    await withUdfs(probe, { resultType: 'string' }, async (caller, workers, auto) => {
       const input = table(5);
       const a = [...((await caller.apply(input)) as Vector)];
       expect(a).toEqual(['0', '2', '4', '6', '8']);
       expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
+      expect(a).toEqual([...((await auto.apply(input)) as Vector)]);
     });
   });
 });
 
-describe("'caller' and 'workers' give the same errors", () => {
+describe("'caller', 'workers' and 'auto' give the same errors", () => {
   const cases: [string, Parameters<typeof sparkUdf>[1], () => Table][] = [
     [
       'a throwing model',
@@ -214,10 +221,11 @@ describe("'caller' and 'workers' give the same errors", () => {
     ['a missing column', {}, () => tableFromArrays({ id: BigInt64Array.from([1n]) })],
   ];
   it.each(cases)('%s', async (_what, options, input) => {
-    await withUdfs(probe, options, async (caller, workers) => {
+    await withUdfs(probe, options, async (caller, workers, auto) => {
       const c = await rejectionOf(caller.apply(input()));
       const w = await rejectionOf(workers.apply(input()));
       expect(shape(c)).toEqual(shape(w));
+      expect(shape(await rejectionOf(auto.apply(input())))).toEqual(shape(w));
       expect(caller.stats().failures).toBe(workers.stats().failures);
     });
   });
@@ -226,7 +234,7 @@ describe("'caller' and 'workers' give the same errors", () => {
     await withUdfs(
       probe,
       { params: { mode: 'throw', failOnId: 2005 } },
-      async (caller, workers) => {
+      async (caller, workers, auto) => {
         const run = async (udf: SparkUdf) => {
           const seen: number[] = [];
           try {
@@ -247,6 +255,7 @@ describe("'caller' and 'workers' give the same errors", () => {
         expect(c.seen).toEqual([3, 4]);
         expect(c.error?.details).toMatchObject({ batchIndex: 2, rowStart: 7, rowEnd: 16 });
         expect(c).toEqual(await run(workers));
+        expect(await run(auto)).toEqual(c);
       }
     );
   });
