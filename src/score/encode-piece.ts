@@ -52,6 +52,13 @@ export async function encodePiece(output: OutputSpec, batches: RecordBatch[]): P
     case 'parquet':
       return { kind: 'parquet', piece: encodeParquetPiece(new Table(batches)) };
     default:
-      return { kind: 'table', table: encodeTable(new Table(batches), { shared: true }) };
+      // A plain ArrayBuffer, moved: the driver's isolate then counts it as external memory and
+      // collects it as it writes. A SharedArrayBuffer piece is not counted there, so nothing
+      // made the driver collect written pieces and its RSS grew with the output (829 MB for
+      // 12M rows to .arrow; 209 MB when collected).
+      return {
+        kind: 'table',
+        table: encodeTable(new Table(batches), { shared: false, reuseShared: false }),
+      };
   }
 }
