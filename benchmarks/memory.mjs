@@ -52,6 +52,7 @@ const values = flags({
   workers: { type: 'string' },
   model: { type: 'string' },
   share: { type: 'string' },
+  rows: { type: 'string' },
   batches: { type: 'string' },
   'batch-rows': { type: 'string' },
   'max-workers': { type: 'string' },
@@ -94,9 +95,10 @@ async function child() {
   const { tableFromArrays } = await import('apache-arrow');
   // ONNX: all ids, once per worker: between them the sessions touch every page of the weights
   // (resident once when memory-mapped; the embedded copies are resident from the load).
+  const gatherRows = Number(values.rows ?? tableRows);
   const data = onnx
     ? tableFromArrays({
-        ids: BigInt64Array.from({ length: tableRows * workers }, (_, i) => BigInt(i % tableRows)),
+        ids: BigInt64Array.from({ length: tableRows * workers }, (_, i) => BigInt(i % gatherRows)),
       })
     : embeddingTable(nBatches * batchRows, tableRows);
   const batches = onnx ? data.batches : batchesOf(data, batchRows);
@@ -133,18 +135,18 @@ async function child() {
 }
 
 /** The 128 MB embedding-lookup package (and its table), made once under out/bench/. */
-async function embeddingPackage() {
+async function embeddingPackage(rows = tableRows, label = `${artifactMb}mb`) {
   const { generateEmbeddingTable, readHeader } =
     await import('../udf/embedding-lookup/generate-artifact.mjs');
   const embedding = await import('../udf/embedding-lookup/spec.mjs');
   const { saveModel } = await importDist('package/save-model.js');
-  const tablePath = join(modelsDir, 'data', `embeddings-${artifactMb}mb.f32`);
+  const tablePath = join(modelsDir, 'data', `embeddings-${label}.f32`);
   const header = readHeader(tablePath);
-  if (header?.rows !== tableRows || header.dims !== 1024) {
+  if (header?.rows !== rows || header.dims !== 1024) {
     mkdirSync(join(modelsDir, 'data'), { recursive: true });
-    generateEmbeddingTable({ outPath: tablePath, rows: tableRows, dims: 1024, seed: 42 });
+    generateEmbeddingTable({ outPath: tablePath, rows, dims: 1024, seed: 42 });
   }
-  const out = join(modelsDir, `embedding-lookup-${artifactMb}mb`);
+  const out = join(modelsDir, `embedding-lookup-${label}`);
   rmSync(out, { recursive: true, force: true });
   await saveModel(out, embedding.saveOptions(repoRoot, { artifacts: { embeddings: tablePath } }));
   return { path: out, artifactBytes: statSync(tablePath).size };
@@ -171,7 +173,13 @@ async function onnxPackages() {
     reduce: true,
     externalData: join(external, 'weights.bin'),
   });
-  return { embedded, external, artifactBytes: tableRows * 4096 };
+  // The same graph with a 64-row initializer: a worker's own cost with onnxruntime loaded.
+  const bare = join(modelsDir, 'onnx-bare-64rows');
+  rmSync(bare, { recursive: true, force: true });
+  const bareSource = join(work, 'gather-bare-64rows.onnx');
+  writeGatherModel({ out: bareSource, rows: 64, reduce: true });
+  await saveOnnxModel(bare, { onnxModel: bareSource, signature: null });
+  return { embedded, external, bare, artifactBytes: tableRows * 4096 };
 }
 
 /** Rows of one section: medians, and each step's increment as a fraction of the artifact. */
@@ -200,8 +208,30 @@ function summarize(section, variants, samples, artifactBytes) {
       row.extraWorkerPeak = frac('peakRssMB');
       row.extraWorkerPss = frac('pssMB');
     }
+    if (prev !== undefined && v.workers === prev.workers + 1) {
+      row.extraWorkerSteadyMB = round(row.steadyRssMB - prev.steadyRssMB);
+      row.extraWorkerPssMB =
+        row.pssMB === null || prev.pssMB === null ? null : round(row.pssMB - prev.pssMB);
+    }
     if (v.mode !== undefined) byMode.set(v.mode, row);
     rows.push(row);
+  }
+  // The artifact's part of an extra worker: its increment minus a bare worker's increment at
+  // the same W (same code, a 256 KB artifact), as a fraction of the artifact.
+  for (const row of rows) {
+    const bare = rows.find((r) => r.mode === 'bare' && r.workers === row.workers);
+    if (bare === undefined || row.mode === 'bare' || row.extraWorkerSteadyMB === undefined)
+      continue;
+    row.artifactPartSteady = round(
+      ((row.extraWorkerSteadyMB - bare.extraWorkerSteadyMB) * MB) / artifactBytes,
+      3
+    );
+    if (row.extraWorkerPssMB !== null && bare.extraWorkerPssMB !== null) {
+      row.artifactPartPss = round(
+        ((row.extraWorkerPssMB - bare.extraWorkerPssMB) * MB) / artifactBytes,
+        3
+      );
+    }
   }
   return rows;
 }
@@ -211,6 +241,9 @@ async function parent() {
   const self = fileURLToPath(import.meta.url);
   const counts = Array.from({ length: maxWorkers }, (_, i) => i + 1);
   const emb = await embeddingPackage();
+  // The same model and code with a 64-row (256 KB) table: what a worker costs by itself
+  // (isolate, heap, the worker bundle, the model's code and small state), whatever the artifact.
+  const bare = await embeddingPackage(64, 'bare-64rows');
   const common = ['--batches', String(nBatches), '--batch-rows', String(batchRows)];
   common.push('--artifact-mb', String(artifactMb));
   const sections = [
@@ -220,13 +253,20 @@ async function parent() {
       variants: [
         { name: 'imports only', args: ['--variant', 'none', '--model', emb.path] },
         { name: 'main thread', args: ['--variant', 'main', '--model', emb.path] },
-        ...['shared', 'private'].flatMap((mode) =>
+        ...['shared', 'private', 'bare'].flatMap((mode) =>
           counts.map((w) => ({
             name: `udf W=${w} ${mode}`,
             mode,
             workers: w,
-            args: ['--variant', 'udf', '--workers', String(w), '--model', emb.path],
-            share: mode === 'shared',
+            args: [
+              '--variant',
+              'udf',
+              '--workers',
+              String(w),
+              '--model',
+              mode === 'bare' ? bare.path : emb.path,
+            ],
+            share: mode !== 'private',
           }))
         ),
       ].map((v) => ({ ...v, args: [...v.args, '--share', String(v.share ?? true)] })),
@@ -237,12 +277,15 @@ async function parent() {
     sections.push({
       name: `ONNX Gather, ${artifactMb} MB initializer`,
       artifactBytes: onnx.artifactBytes,
-      variants: ['embedded', 'external'].flatMap((mode) =>
+      variants: ['embedded', 'external', 'bare'].flatMap((mode) =>
         counts.map((w) => ({
           name: `onnx W=${w} ${mode}`,
           mode,
           workers: w,
-          args: ['--variant', 'onnx', '--workers', String(w), '--model', onnx[mode]],
+          args: [
+            ...['--variant', 'onnx', '--workers', String(w), '--model', onnx[mode]],
+            ...(mode === 'bare' ? ['--rows', '64'] : []),
+          ],
         }))
       ),
     });
@@ -270,6 +313,9 @@ async function parent() {
       'extra worker (steady)': r.extraWorkerSteady ?? '',
       'extra worker (peak)': r.extraWorkerPeak ?? '',
       'extra worker (PSS)': r.extraWorkerPss ?? '',
+      'extra worker MB (steady)': r.extraWorkerSteadyMB ?? '',
+      'artifact part (steady)': r.artifactPartSteady ?? '',
+      'artifact part (PSS)': r.artifactPartPss ?? '',
     }))
   );
   writeResults('memory', {

@@ -86,7 +86,10 @@ export class SharedArtifactRegistry {
       );
       entry = created;
     } else {
-      await opened.handle.close().catch(() => undefined);
+      // Not awaited: the lease must be registered in this same step, or the entry's last
+      // release could run meanwhile and drop it, and this loader would hold bytes the table no
+      // longer knows (the next loader would read the file a second time).
+      void opened.handle.close().catch(() => undefined);
     }
     const lease = this.#nextLease++;
     entry.leases.add(lease);

@@ -13,6 +13,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
 import { loadModel } from '../../src/package/load-model.js';
@@ -31,6 +33,24 @@ function blob(size = 100_000, seed = seq++): string {
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
   writeFileSync(path, bytes);
   return path;
+}
+
+/**
+ * Forces full collections (and lets finalizers run) until `done()` or 20 rounds. `done` may
+ * call `WeakRef.deref()`, which keeps the target alive until the current job ends, so each
+ * collection runs in a turn of its own, never in the turn of a `deref`.
+ */
+async function collectUntil(done: () => boolean): Promise<boolean> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 20; i++) {
+    await turn();
+    gc();
+    await turn();
+    if (done()) return true;
+  }
+  return false;
 }
 
 const equalsFile = (bytes: Uint8Array, path: string) =>
@@ -129,6 +149,26 @@ describe('SharedArtifactRegistry', () => {
     expect(registry.stats()).toMatchObject({ entries: 0, leases: 0 });
   });
 
+  it('never loses an entry to a last release racing a new lease (one copy while leased)', async () => {
+    const registry = new SharedArtifactRegistry();
+    const path = blob();
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    // The release lands at every point of the second loader's open/stat/lookup steps.
+    for (let delay = 0; delay < 30; delay++) {
+      const a = await registry.acquire(path, 'blob', 1);
+      const second = registry.acquire(path, 'blob', 2);
+      for (let i = 0; i < delay; i++) await tick();
+      registry.release(a.lease);
+      const b = await second;
+      // While b is leased, a third loader must get b's memory, not a second copy.
+      const c = await registry.acquire(path, 'blob', 3);
+      expect(c.buffer, `release after ${delay} ticks`).toBe(b.buffer);
+      registry.release(b.lease);
+      registry.release(c.lease);
+      expect(registry.stats()).toMatchObject({ entries: 0, leases: 0 });
+    }
+  });
+
   it('shares an empty file', async () => {
     const registry = new SharedArtifactRegistry();
     const g = await registry.acquire(blob(0), 'empty', 1);
@@ -193,6 +233,39 @@ describe('loadModel: context.sharedArtifact', () => {
       entries: before.entries,
       leases: before.leases,
     });
+  });
+
+  it('frees the memory: no reference to the bytes is left once the released model is gone', async () => {
+    const pkg = writeArtifactModel(join(dir, `pkg-${seq++}`), blob(1 << 20));
+    const before = sharedArtifactStats()!;
+    let model: Awaited<ReturnType<typeof loadModel>> | undefined = await loadModel(pkg);
+    const buffer = new WeakRef(model.unwrap<{ bytes: Uint8Array }>().bytes.buffer);
+    await model.release();
+    model = undefined;
+    // Neither the registry, the scope nor the context keeps the SharedArrayBuffer alive.
+    expect(await collectUntil(() => buffer.deref() === undefined)).toBe(true);
+    expect(sharedArtifactStats()!).toMatchObject({
+      entries: before.entries,
+      leases: before.leases,
+    });
+  });
+
+  it('gives the bytes back when a model nobody released is garbage-collected', async () => {
+    const pkg = writeArtifactModel(join(dir, `pkg-${seq++}`), blob(1 << 20));
+    const before = sharedArtifactStats()!;
+    // Loaded in a function of its own, so no frame of this test keeps the model.
+    const load = async () => {
+      const m = await loadModel(pkg);
+      return new WeakRef(m.unwrap<{ bytes: Uint8Array }>().bytes.buffer);
+    };
+    const buffer = await load();
+    expect(sharedArtifactStats()!.leases).toBe(before.leases + 1);
+    expect(
+      await collectUntil(
+        () => sharedArtifactStats()!.leases === before.leases && buffer.deref() === undefined
+      )
+    ).toBe(true);
+    expect(sharedArtifactStats()!.entries).toBe(before.entries);
   });
 
   it('releases what loadContext leased when loadContext then throws', async () => {

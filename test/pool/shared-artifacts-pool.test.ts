@@ -128,6 +128,38 @@ describe('sharedArtifact across threads', () => {
     expect(stats().entries).toBe(before.entries);
   });
 
+  it("a UDF scoring on the calling thread (placement 'caller') holds the workers' copy", async () => {
+    const { pkg, crc } = await artifactPackage(2 * 1024 * 1024 + 5);
+    const before = stats();
+    const onCaller = await sparkUdf(pkg, { placement: 'caller', workers: 1 });
+    const onWorkers = await sparkUdf(pkg, { placement: 'workers', workers: 2, batchSize: 10 });
+    const input = tableFromArrays({ x: Float64Array.from({ length: 40 }, (_, i) => i) });
+    try {
+      const [a, b] = await Promise.all([onCaller.apply(input), onWorkers.apply(input)]);
+      // The model predicts its artifact's CRC-32 on every row, wherever it runs.
+      for (const out of [a, b]) {
+        expect(new Set((out as Vector).toArray() as Float64Array)).toEqual(new Set([crc]));
+      }
+      expect(onCaller.stats().placement).toMatchObject({ callerLoads: 1, callerBatches: 1 });
+      expect(onCaller.stats().modelLoads).toBe(0);
+      expect(onWorkers.stats().placement.callerLoads).toBe(0);
+      expect(onWorkers.stats().modelLoads).toBe(2);
+      // Three loaded models (this thread's and two workers'), one read, one entry.
+      expect(stats().reads - before.reads).toBe(1);
+      expect(stats().entries - before.entries).toBe(1);
+      expect(stats().leases - before.leases).toBe(3);
+      await onCaller.close();
+      // The calling thread's model is released with its UDF; the workers still hold the bytes.
+      expect(stats().leases - before.leases).toBe(2);
+      expect(stats().entries - before.entries).toBe(1);
+    } finally {
+      await onCaller.close();
+      await onWorkers.close();
+    }
+    await vi.waitFor(() => expect(stats().leases).toBe(before.leases), { timeout: 5000 });
+    expect(stats().entries).toBe(before.entries);
+  });
+
   it('keeps the error code of a failed read across the thread boundary', async () => {
     const folder = join(dir, `folder-${seq++}`);
     mkdirSync(folder);
