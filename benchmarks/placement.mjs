@@ -141,6 +141,10 @@ for (const name of models) {
         bestMs: round(best, 4),
         vsOwn: round(ownMs / s.medianMs),
         perWorker: v.name === 'own predict' ? undefined : round(ownMs / s.medianMs / cores),
+        // vs own / P_W: what the workers made of the parallelism the machine actually gave
+        // in these rounds (raw threads spinning), 1 = as good as raw threads.
+        perParallelism:
+          v.name === 'own predict' ? undefined : round(ownMs / s.medianMs / parallelism),
         spread: round(s.medianMs / best),
         placedOn: p?.current,
         workersUsed: p === undefined ? undefined : p.current === 'workers' ? p.workers : 0,
@@ -186,6 +190,7 @@ table(
     'best ms': r.bestMs,
     'vs own': r.vsOwn,
     'per W': r.perWorker ?? '',
+    'per P_W': r.perParallelism ?? '',
     spread: r.spread,
     'placed on':
       r.placedOn === undefined
@@ -203,11 +208,11 @@ console.log(
 /** The results as a markdown table (for benchmarks/README.md). */
 function renderPlacement(r) {
   const head =
-    '| model | table | variant | median ms | best ms | vs own predict | per worker | spread (median/best) | placed on |';
-  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+    '| model | table | variant | median ms | best ms | vs own predict | per worker | vs own / P_W | spread (median/best) | placed on |';
+  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
   const rows = r.results.map(
     (x) =>
-      `| ${x.model} | ${x.table} | ${x.variant} | ${x.medianMs} | ${x.bestMs} | ${x.vsOwn} | ${x.perWorker ?? ''} | ${x.spread} | ${
+      `| ${x.model} | ${x.table} | ${x.variant} | ${x.medianMs} | ${x.bestMs} | ${x.vsOwn} | ${x.perWorker ?? ''} | ${x.perParallelism ?? ''} | ${x.spread} | ${
         x.placedOn === undefined
           ? ''
           : x.placedOn === 'workers'
