@@ -18,6 +18,9 @@
 //
 // Variants, interleaved round by round (warm-up rounds untimed; 'auto' decides during them):
 //   own predict        instance[predictFn](context, table, params) on the main thread (baseline)
+//   own predict per batch   the same on the batches the UDF cuts (planTaskSizes): the model's own
+//                      cost of batching, no jsfunc code
+//   caller, batchSize = rows   linear only: the calling thread with batchSize = the table's rows
 //   auto | workers | caller   (await sparkUdf(path, { placement })).apply(table)
 //   before: workers    the --baseline build's apply (fresh SharedArrayBuffers per task)
 //   spin k             raw worker threads spinning a CPU loop: the parallelism the machine gave
@@ -74,7 +77,7 @@ const specs = {
   mlp: { rows: num(values, 'mlp-rows', 60_000, 12_000), tables: ['ordinary'] },
 };
 
-const { sparkUdf } = await importDist('udf/spark-udf.js');
+const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
 const { shareTable } = await importDist('pool/shared-table.js');
 let before;
 if (values.baseline !== undefined) {
@@ -101,11 +104,35 @@ for (const name of models) {
     for (const placement of ['auto', 'workers', 'caller'])
       udfs.set(placement, await sparkUdf(path, { ...options, placement }));
     if (before !== undefined) udfs.set('before: workers', await before(path, options));
+    // The calling thread with the whole table as one batch size: what the UDF's batching costs
+    // (planTaskSizes still cuts 2 x W tasks).
+    if (name === 'linear') {
+      udfs.set(
+        'caller, batchSize = rows',
+        await sparkUdf(path, { ...options, placement: 'caller', batchSize: spec.rows })
+      );
+    }
+    // The model's own predict on the very batches the UDF cuts: the model's cost of batching,
+    // without any jsfunc code (enforcement, conversion, result assembly).
+    const sizes = planTaskSizes(data.numRows, {
+      batchSize: 65_536,
+      workers: cores,
+      minTaskRows: 1024,
+    });
+    const batches = [];
+    for (let at = 0, i = 0; i < sizes.length; at += sizes[i++])
+      batches.push(data.slice(at, at + sizes[i]));
     const check = (v) => {
       if (v.length !== data.numRows) throw new Error(`${v.length} values for ${data.numRows} rows`);
     };
     const timed = [
       { name: 'own predict', run: () => void own(data) },
+      {
+        name: 'own predict per batch',
+        run: () => {
+          for (const b of batches) own(b);
+        },
+      },
       ...[...udfs].map(([label, udf]) => ({
         name: label,
         run: async () => check(await udf.apply(data)),
@@ -140,11 +167,12 @@ for (const name of models) {
         ...s,
         bestMs: round(best, 4),
         vsOwn: round(ownMs / s.medianMs),
-        perWorker: v.name === 'own predict' ? undefined : round(ownMs / s.medianMs / cores),
+        perWorker: v.name.startsWith('own') ? undefined : round(ownMs / s.medianMs / cores),
         // vs own / P_W: what the workers made of the parallelism the machine actually gave
         // in these rounds (raw threads spinning), 1 = as good as raw threads.
-        perParallelism:
-          v.name === 'own predict' ? undefined : round(ownMs / s.medianMs / parallelism),
+        perParallelism: v.name.startsWith('own')
+          ? undefined
+          : round(ownMs / s.medianMs / parallelism),
         spread: round(s.medianMs / best),
         placedOn: p?.current,
         workersUsed: p === undefined ? undefined : p.current === 'workers' ? p.workers : 0,
