@@ -12,7 +12,8 @@
 // 2. (unless --no-onnx) an ONNX model whose one initializer is a 128 MB embedding table (a
 //    Gather + ReduceSum written by benchmarks/onnx-model.mjs), W = 1..3 workers, one
 //    InferenceSession per worker, with the weights inside model.onnx (`embedded`) or in an ONNX
-//    external-data file next to it (`external`, which onnxruntime memory-maps).
+//    external-data file next to it (`external`: saveOnnxModel({ externalData: true }), which
+//    onnxruntime memory-maps), and `bare`, the same graph with a 64-row initializer.
 //
 // Every run is a fresh child process (`memory.mjs --child ...`); children run round by round
 // (every variant once per round) and the table shows medians over rounds. In each child every
@@ -161,18 +162,12 @@ async function onnxPackages() {
   if (!existsSync(source)) writeGatherModel({ out: source, rows: tableRows, reduce: true });
   const embedded = join(modelsDir, `onnx-embedded-${artifactMb}mb`);
   const external = join(modelsDir, `onnx-external-${artifactMb}mb`);
-  for (const dir of [embedded, external]) {
-    rmSync(dir, { recursive: true, force: true });
-    await saveOnnxModel(dir, { onnxModel: source, signature: null });
-  }
-  // The external-data form of the same model (what onnx.save_model(save_as_external_data=True)
-  // writes, MLflow's default): a small model.onnx naming weights.bin beside it.
-  writeGatherModel({
-    out: join(external, 'model.onnx'),
-    rows: tableRows,
-    reduce: true,
-    externalData: join(external, 'weights.bin'),
-  });
+  rmSync(embedded, { recursive: true, force: true });
+  await saveOnnxModel(embedded, { onnxModel: source, signature: null });
+  // The external-data form of the same model (weights in model.onnx.data, memory-mapped by
+  // onnxruntime), as saveOnnxModel({ externalData: true }) and MLflow's onnx.save_model write it.
+  rmSync(external, { recursive: true, force: true });
+  await saveOnnxModel(external, { onnxModel: source, signature: null, externalData: true });
   // The same graph with a 64-row initializer: a worker's own cost with onnxruntime loaded.
   const bare = join(modelsDir, 'onnx-bare-64rows');
   rmSync(bare, { recursive: true, force: true });

@@ -41,6 +41,7 @@ import type { ModelSignature } from '../signature/types.js';
 import { resolveFromJsfunc } from './bundle.js';
 import { findOwningPackage, jsfuncVersion, writeJsEnv } from './environment.js';
 import { writeInputExample } from './input-example.js';
+import { externalizeInitializers } from './onnx-external-data.js';
 import { MLMODEL_FILE_NAME, mlmodelToDict, serializeMLmodel } from './mlmodel.js';
 import {
   abandonSave,
@@ -86,7 +87,19 @@ export interface SaveOnnxModelOptions {
   providers?: readonly string[];
   /** Python version recorded for MLflow's environments. Default {@link DEFAULT_PYTHON_VERSION}. */
   pythonVersion?: string;
+  /**
+   * Store the initializers of 1 KiB and more in `model.onnx.data` beside `model.onnx` (ONNX's
+   * external data format, as `mlflow.onnx.save_model` writes by default) instead of inside it.
+   * onnxruntime memory-maps an external-data file, so every session in the process (one per
+   * pool worker) shares one copy of the weights; weights inside `model.onnx` are copied into
+   * each session. Default false (the file is copied as it is). A model whose initializers are
+   * all small (or already external) is copied as it is.
+   */
+  externalData?: boolean;
 }
+
+/** The external-data file {@link SaveOnnxModelOptions.externalData} writes (ONNX's default name). */
+export const ONNX_EXTERNAL_DATA_FILE = 'model.onnx.data';
 
 /** Facts read from an ONNX file's `ModelProto` header. */
 export interface OnnxModelHeader {
@@ -204,6 +217,12 @@ export async function saveOnnxModel(
   if (typeof options?.onnxModel !== 'string' || options.onnxModel === '') {
     throw optionError('options.onnxModel must be the path of an .onnx file', 'onnxModel');
   }
+  if (options.externalData !== undefined && typeof options.externalData !== 'boolean') {
+    throw optionError(
+      `options.externalData must be a boolean, found ${JSON.stringify(options.externalData)}`,
+      'externalData'
+    );
+  }
   const providers = options.providers ?? DEFAULT_ONNX_PROVIDERS;
   if (!Array.isArray(providers) || !providers.every((p) => typeof p === 'string' && p !== '')) {
     throw optionError('options.providers must be a list of execution provider names', 'providers');
@@ -254,7 +273,14 @@ export async function saveOnnxModel(
   const created = await ensureEmptyTarget(target);
   await mkdir(target, { recursive: true });
   try {
-    await copyFile(source, join(target, ONNX_MODEL_FILE));
+    const external = options.externalData
+      ? externalizeInitializers(await readFile(source), ONNX_EXTERNAL_DATA_FILE)
+      : null;
+    if (external === null) await copyFile(source, join(target, ONNX_MODEL_FILE));
+    else {
+      await writeFile(join(target, ONNX_MODEL_FILE), external.model);
+      await writeFile(join(target, ONNX_EXTERNAL_DATA_FILE), external.data);
+    }
     let exampleInfo: InputExampleInfo | null = null;
     if (options.inputExample !== undefined && options.inputExample !== null) {
       exampleInfo = await writeInputExample(target, options.inputExample);

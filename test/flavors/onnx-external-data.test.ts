@@ -3,7 +3,7 @@
 // onnxruntime finds the weights file and memory-maps it (one copy in the page cache for every
 // session of the process; benchmarks/memory.mjs measures it). Releasing the model releases its
 // session.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromArrays, type Float32, type Table, type Vector } from 'apache-arrow';
@@ -11,7 +11,8 @@ import { Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnnxModel } from '../../src/flavors/onnx.js';
 import { loadModel } from '../../src/package/load-model.js';
-import { saveOnnxModel } from '../../src/package/save-onnx-model.js';
+import { ONNX_EXTERNAL_DATA_FILE, saveOnnxModel } from '../../src/package/save-onnx-model.js';
+import { externalizeInitializers } from '../../src/package/onnx-external-data.js';
 import { gatherWeights, writeGatherModel } from '../../benchmarks/onnx-model.mjs';
 
 const ROWS = 64;
@@ -74,5 +75,62 @@ describe('onnx flavor: external data', () => {
       code: 'E_MODEL_LOAD',
       message: expect.stringMatching(/weights\.bin/) as unknown,
     });
+  });
+});
+
+describe('saveOnnxModel({ externalData: true })', () => {
+  const rows = 256;
+  const dims = 8; // 8 KiB of weights: above the 1 KiB threshold
+
+  it('moves the weights to model.onnx.data; the package scores as the embedded one', async () => {
+    const source = join(dir, 'embedded-large.onnx');
+    writeGatherModel({ out: source, rows, dims });
+    const embedded = join(dir, 'pkg-embedded');
+    const external = join(dir, 'pkg-external');
+    await saveOnnxModel(embedded, { onnxModel: source, signature: null });
+    await saveOnnxModel(external, { onnxModel: source, signature: null, externalData: true });
+    expect(readdirSync(embedded)).not.toContain(ONNX_EXTERNAL_DATA_FILE);
+    expect(readdirSync(external)).toContain(ONNX_EXTERNAL_DATA_FILE);
+    expect(statSync(join(external, 'model.onnx')).size).toBeLessThan(400);
+    const data = readFileSync(join(external, ONNX_EXTERNAL_DATA_FILE));
+    expect(data.length).toBe(rows * dims * 4);
+    expect(
+      new Float32Array(data.buffer, data.byteOffset, rows * dims).every(
+        (v, i) => v === gatherWeights(rows, dims)[i]
+      )
+    ).toBe(true);
+    const ids = tableFromArrays({ ids: BigInt64Array.from([0n, 7n, 255n, 7n]) });
+    const score = async (pkg: string) => {
+      const model = await loadModel(pkg, { warn: () => undefined });
+      const y = ((await model.predict(ids)) as Table).getChild('Y')!;
+      await model.release();
+      return Array.from({ length: y.length }, (_, i) =>
+        Array.from((y.get(i) as Vector<Float32>).toArray())
+      );
+    };
+    expect(await score(external)).toEqual(await score(embedded));
+  });
+
+  it('copies a model whose initializers are all small as it is', async () => {
+    const source = join(dir, 'embedded-small.onnx');
+    writeGatherModel({ out: source, rows: 4, dims: 4 }); // 64 bytes
+    expect(externalizeInitializers(readFileSync(source), 'x.data')).toBeNull();
+    const pkg = join(dir, 'pkg-small');
+    await saveOnnxModel(pkg, { onnxModel: source, signature: null, externalData: true });
+    expect(readdirSync(pkg)).not.toContain(ONNX_EXTERNAL_DATA_FILE);
+    expect(readFileSync(join(pkg, 'model.onnx')).equals(readFileSync(source))).toBe(true);
+  });
+
+  it('rejects a non-boolean option and a malformed model with coded errors', async () => {
+    const source = join(dir, 'embedded-small.onnx');
+    await expect(
+      saveOnnxModel(join(dir, 'pkg-bad-option'), {
+        onnxModel: source,
+        externalData: 'yes' as unknown as boolean,
+      })
+    ).rejects.toMatchObject({ code: 'E_OPTION_INVALID', details: { option: 'externalData' } });
+    expect(() => externalizeInitializers(Uint8Array.from([0x3a, 0x05, 0x01]), 'x')).toThrow(
+      expect.objectContaining({ code: 'E_MODEL_LOAD' }) as unknown as Error
+    );
   });
 });
