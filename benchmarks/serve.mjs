@@ -27,7 +27,9 @@
 // one connection has nothing to run in parallel), /ping p99 < 10 ms under full load with the
 // pool, trivial model not slower than before in the default mode (`--baseline` measures the
 // previous build side by side). On 2 cores the load generator and the server's main thread
-// compete with the W workers for CPU, which caps the pool's ratio below W.
+// compete with the W workers for CPU, which caps the pool's ratio below W: the table's "CPU
+// ceiling vs main" is the ratio the machine allows given the measured server and client CPU
+// per request (see cpuCeiling), so a miss can be told apart from a pool overhead.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { platform } from 'node:os';
@@ -439,14 +441,32 @@ async function main() {
 
 // ------------------------------------------------------------------------------ report
 
-function markdown(results, W, parallelism) {
+/**
+ * The most a pool mode could reach against the main thread on `cores` cores shared with the
+ * load generator, from the CPU each request cost: the pool is bounded by
+ * `cores / (server + client CPU per request)`, the main thread by one thread's worth of server
+ * CPU (and the same shared bound). A pool ratio near this ceiling is all the machine allows.
+ */
+function cpuCeiling(r, results, cores) {
+  const main = results.find(
+    (m) => m.model === r.model && m.connections === r.connections && m.mode === 'main thread'
+  );
+  const cost = (x) => x.serverCpuMsPerRequest + x.clientCpuMsPerRequest;
+  if (r.workers === 0 || main === undefined || !(cost(r) > 0) || !(cost(main) > 0))
+    return undefined;
+  const poolMax = Math.min((r.workers * 1000) / r.serverCpuMsPerRequest, (cores * 1000) / cost(r));
+  const mainMax = Math.min(1000 / main.serverCpuMsPerRequest, (cores * 1000) / cost(main));
+  return round(poolMax / mainMax, 2);
+}
+
+function markdown(results, W, parallelism, cpus = cores) {
   const head =
-    '| model | mode | conns | req/s | p50 ms | p99 ms | vs main | rps / (W x main) | /ping p99 ms | requests per predict call | server CPU ms / request |';
-  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+    '| model | mode | conns | req/s | p50 ms | p99 ms | vs main | rps / (W x main) | CPU ceiling vs main | /ping p99 ms | requests per predict call | server CPU ms / request | client CPU ms / request |';
+  const sep = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
   const fmt = (x) => (x === undefined || x === null ? '' : String(x));
   const rows = results.map(
     (r) =>
-      `| ${r.model} (${r.rows} rows) | ${r.mode} | ${r.connections} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.vsMain)} | ${fmt(r.efficiency)} | ${fmt(r.pingP99Ms)} | ${fmt(r.requestsPerCall)} | ${fmt(r.serverCpuMsPerRequest)} |`
+      `| ${r.model} (${r.rows} rows) | ${r.mode} | ${r.connections} | ${Math.round(r.rps).toLocaleString('en-US')} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.vsMain)} | ${fmt(r.efficiency)} | ${fmt(cpuCeiling(r, results, cpus))} | ${fmt(r.pingP99Ms)} | ${fmt(r.requestsPerCall)} | ${fmt(r.serverCpuMsPerRequest)} | ${fmt(round(r.clientCpuMsPerRequest, 3))} |`
   );
   const note =
     parallelism === undefined ? '' : `; P_${W} = ${parallelism} (parallelism raw threads got)`;
@@ -457,7 +477,7 @@ function report() {
   const path = join(resultsDir, 'serve.json');
   if (!existsSync(path)) throw new Error(`${path} is missing: run node benchmarks/serve.mjs first`);
   const r = JSON.parse(readFileSync(path, 'utf8'));
-  console.log(markdown(r.results, r.workers, r.machineParallelism));
+  console.log(markdown(r.results, r.workers, r.machineParallelism, r.machine.cpus));
   console.log(
     `\n<sub>${r.machine.date}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, load average ${r.machine.loadavg1}; medians of ${r.reps} rounds of ${r.durationMs} ms</sub>`
   );
