@@ -4,6 +4,13 @@
 //
 //   node benchmarks/cold-start.mjs [--quick] [--reps N] [--first-rows N] [--models linear,embedding-lookup]
 //
+// Variants per model: `main` (loadModel + predict, no pool), `sparkUdf W=w` (default placement
+// 'auto': the first batches run on the workers), `sparkUdf W=w caller` (placement 'caller': the
+// first result comes from the calling thread while the workers start, what 'auto' would give
+// if it served batches on the caller until a worker has the model), and `pool W=w breakdown`
+// (no UDF: createPool, then one no-op task per worker = thread start + worker bundle import,
+// then one warm-up task per worker = the model load in a worker).
+//
 // Every run is a fresh child process (`cold-start.mjs --child ...`): nothing is warm but the
 // OS file cache. Inside the child, jsfunc is imported first (reported separately as importMs),
 // then the clock starts. Children run round by round; medians over rounds.
@@ -51,10 +58,45 @@ if (values.child) {
     setupMs = performance.now() - start;
     n = (await model.predict(data)).length;
     firstMs = performance.now() - start;
+  } else if (values.variant === 'pool') {
+    // Breakdown: thread start + bundle import (first no-op reply), then the model load.
+    const { createPool } = await importDist('pool/pool.js');
+    const { warmUpHandlerUrl } = await importDist('pool/warm-up.js');
+    const { packageIdentity } = await importDist('package/package-hash.js');
+    const workers = Number(values.workers);
+    const pool = createPool({ workers });
+    const identity = await packageIdentity(values.model);
+    const noop = 'data:text/javascript,export default async () => ({ value: 1 })';
+    await Promise.all(Array.from({ length: workers }, () => pool.run({ handler: noop })));
+    setupMs = performance.now() - start; // all threads up, worker bundle imported
+    const replies = await Promise.all(
+      Array.from({ length: workers }, () =>
+        pool.run({
+          handler: warmUpHandlerUrl(),
+          modelKey: identity.hash,
+          modelPath: values.model,
+          modelBytes: identity.bytes,
+        })
+      )
+    );
+    firstMs = performance.now() - start; // the model loaded in every worker
+    n = 0;
+    await pool.close();
+    console.log(
+      JSON.stringify({
+        importMs,
+        setupMs,
+        firstMs,
+        rows: n,
+        workerLoadMs: Math.max(...replies.map((r) => r.loadMs)),
+      })
+    );
+    process.exit(0);
   } else {
     const udf = await sparkUdf(values.model, {
       workers: Number(values.workers),
       resultType: 'double',
+      ...(values.variant === 'caller' ? { placement: 'caller' } : {}),
       warn: () => {},
     });
     setupMs = performance.now() - start;
@@ -78,6 +120,16 @@ if (values.child) {
         name: `sparkUdf W=${w} + apply`,
         workers: w,
         args: ['--variant', 'udf', '--workers', String(w)],
+      })),
+      ...workerCounts.map((w) => ({
+        name: `sparkUdf W=${w} caller + apply`,
+        workers: w,
+        args: ['--variant', 'caller', '--workers', String(w)],
+      })),
+      ...workerCounts.map((w) => ({
+        name: `pool W=${w} breakdown`,
+        workers: w,
+        args: ['--variant', 'pool', '--workers', String(w)],
       })),
     ];
     const samples = new Map(variants.map((v) => [v.name, []]));
@@ -105,11 +157,14 @@ if (values.child) {
         setupMs: round(median(s.map((x) => x.setupMs))),
         importMs: round(median(s.map((x) => x.importMs))),
         vsMain: round(firstMs / base),
+        ...(s[0].workerLoadMs !== undefined
+          ? { workerLoadMs: round(median(s.map((x) => x.workerLoadMs))) }
+          : {}),
       });
     }
   }
   table(
-    `cold start: time to the first result of ${firstRows} rows (median of ${reps} fresh processes; setup = loadModel or sparkUdf() alone)`,
+    `cold start: time to the first result of ${firstRows} rows (median of ${reps} fresh processes; setup = loadModel or sparkUdf() alone; breakdown rows: setup = threads up + worker bundle imported, first = model loaded in every worker)`,
     results.map((r) => ({
       model: r.model,
       variant: r.variant,
@@ -117,6 +172,7 @@ if (values.child) {
       'setup ms': r.setupMs,
       'vs main': r.vsMain,
       'jsfunc import ms': r.importMs,
+      'worker load ms': r.workerLoadMs ?? '',
     }))
   );
   writeResults('cold-start', {
