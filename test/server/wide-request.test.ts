@@ -41,9 +41,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** 60,000 columns: 10 to 27 s before (quadratic), about 1 to 2 s after on an idle machine. */
 const WIDE = 60_000;
-/** A sanity bound, generous for a loaded 2-core machine; the deterministic check is below. */
-const BUDGET_MS = 15_000;
-
 /**
  * The cause, counted: field comparisons `Schema.prototype.assign` may make (its `findIndex` per
  * field), summed over a request. Linear construction never asks it for WIDE x WIDE of them.
@@ -70,7 +67,7 @@ function wideColumns(): Record<string, number[]> {
 
 describe('requests with very many columns', () => {
   it.each(['inputs', 'dataframe_records', 'dataframe_split'])(
-    `POST /invocations (%s) with ${WIDE} extra columns answers within the budget`,
+    `POST /invocations (%s) with ${WIDE} extra columns builds its batch in linear work`,
     async (form) => {
       const cols = wideColumns();
       const row = Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, v[0]]));
@@ -82,30 +79,25 @@ describe('requests with very many columns', () => {
             : { dataframe_split: { columns: Object.keys(row), data: [Object.values(row)] } };
       const app = createScoringApp(model, { warn: () => undefined, log: () => undefined });
       assignWork = 0;
-      const started = performance.now();
       const res = await app.handle({
         method: 'POST',
         url: '/invocations',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      const ms = performance.now() - started;
       expect(res.status).toBe(200);
       // Extra columns are dropped before the model sees the input: one column left.
       expect(bodyOf(res)).toEqual({ predictions: [2] });
       expect(assignWork).toBeLessThan(10 * WIDE);
-      expect(ms).toBeLessThan(BUDGET_MS);
     }
   );
 
-  it(`predict with a plain object of ${WIDE} extra columns stays within the budget`, async () => {
+  it(`predict with a plain object of ${WIDE} extra columns builds its table in linear work`, async () => {
     assignWork = 0;
-    const started = performance.now();
     const out = (await model.predict(wideColumns(), undefined, { warn: () => undefined })) as
       Float64Array | number[];
     expect(Array.from(out)).toEqual([2]);
     expect(assignWork).toBeLessThan(10 * WIDE);
-    expect(performance.now() - started).toBeLessThan(BUDGET_MS);
   });
 });
 
