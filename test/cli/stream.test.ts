@@ -2,6 +2,7 @@
 // on stdin, read back from stdout. Batches of varied sizes and types, an empty stream, a model
 // error mid-stream, a reader that closes stdout, SIGTERM.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   RecordBatchReader,
@@ -120,6 +121,39 @@ describe('jsfunc stream', () => {
     const only = await readStream(split.stdout);
     expect(only.map((b) => b.numRows)).toEqual(sizes);
     expect(only[0]!.schema.fields.map((f) => f.name)).toEqual(['prediction']);
+  });
+
+  it('stdin a regular file (jsfunc stream < in.arrows, read in larger pieces): the same output', async () => {
+    const sizes = [5000, 1, 0, 40_000, 7];
+    let start = 0;
+    const batches = sizes.map((n) => {
+      const b = batch(n, start);
+      start += n;
+      return b;
+    });
+    const bytes = ipcStream(batches);
+    const file = join(dir, 'stdin.arrows');
+    writeFileSync(file, bytes);
+    const fd = openSync(file, 'r');
+    const fromFile = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'stream', '-m', probe, '--result-only'], {
+        stdio: [fd, 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      let stderr = '';
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code, signal) =>
+        resolve({ code, signal, stdout: Buffer.concat(out), stderr })
+      );
+    }).finally(() => closeSync(fd));
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const fromPipe = await stream(['--result-only'], bytes);
+    expect(fromPipe.code, fromPipe.stderr).toBe(0);
+    const got = await readStream(fromFile.stdout);
+    expect(got.map((b) => b.numRows)).toEqual(sizes);
+    expect(Buffer.from(fromFile.stdout).equals(Buffer.from(fromPipe.stdout))).toBe(true);
   });
 
   it('an empty stream (schema only) gives a schema-only stream', async () => {
