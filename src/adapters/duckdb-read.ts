@@ -270,27 +270,30 @@ function readStrings(
       : undefined;
   const offsets = col.offsets!;
   let bytes = col.reserve(n * 12);
+  // The byte count in a local (written back around reserve): the loop runs once per row.
+  let used = col.bytesUsed;
   for (let i = 0; i < n; i++) {
-    offsets[at + i] = col.bytesUsed;
+    offsets[at + i] = used;
     if (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) continue;
     const len = words !== undefined ? words[i * 4]! : dv.getUint32(i * 16, true);
     if (len <= 12) {
       // Room for every inline string of the chunk is reserved (at most 12 bytes each).
       const from = i * 16 + 4;
-      const to = col.bytesUsed;
-      for (let k = 0; k < len; k++) bytes[to + k] = records[from + k]!;
-      col.bytesUsed += len;
+      for (let k = 0; k < len; k++) bytes[used + k] = records[from + k]!;
+      used += len;
     } else {
+      col.bytesUsed = used;
       bytes = col.reserve(len);
       bytes.set(
         b.get_data_from_pointer(records.buffer, records.byteOffset + i * 16 + 8, len),
-        col.bytesUsed
+        used
       );
-      col.bytesUsed += len;
+      col.bytesUsed = used += len;
       bytes = col.reserve(n * 12);
     }
   }
-  offsets[at + n] = col.bytesUsed;
+  col.bytesUsed = used;
+  offsets[at + n] = used;
 }
 
 /** ENUM indices (1, 2 or 4 bytes) as the members' UTF-8 bytes. */

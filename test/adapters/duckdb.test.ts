@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { RecordBatch, Table } from 'apache-arrow';
 import { tableFromArrays } from 'apache-arrow';
-import { fromDuckDB, toDuckDB, type DuckDBConnectionLike } from '../../src/adapters/duckdb.js';
+import {
+  fromDuckDB,
+  parseDuckDBBytes,
+  toDuckDB,
+  type DuckDBConnectionLike,
+} from '../../src/adapters/duckdb.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
 import { registerDuckDBFunction } from '../../src/udf/duckdb-function.js';
 import { sparkUdf } from '../../src/udf/spark-udf.js';
@@ -240,6 +245,52 @@ describe('toDuckDB', () => {
     await outer.return();
     // Once the stream is returned, the connection is free again.
     expect((await collect(fromDuckDB(connection, 'SELECT 1 AS one')))[0]!.numRows).toBe(1);
+  });
+
+  it("raises the connection's streaming_buffer_size for the query, then puts it back", async () => {
+    const setting = async (c: DuckDBConnection) =>
+      (
+        await c.runAndReadAll("SELECT current_setting('streaming_buffer_size') AS s")
+      ).getRowObjectsJS()[0]!['s'];
+    const c = await instance.connect();
+    try {
+      const initial = await setting(c);
+      const during = async (options?: Parameters<typeof fromDuckDB>[2]) => {
+        // The setting as a second connection cannot see it: read it from the stream's result
+        // (the query asks for it while it runs).
+        const [batch] = await collect(
+          fromDuckDB(c, "SELECT current_setting('streaming_buffer_size') AS s", options)
+        );
+        return batch!.getChild('s')!.get(0) as string;
+      };
+      expect(await during()).toBe('32.0 MiB'); // DuckDB's default (976.5 KiB) raised
+      expect(await setting(c)).toBe(initial); // and reset after the stream
+      expect(await during({ streamingBufferBytes: 4 * 2 ** 20 })).toBe('4.0 MiB');
+      expect(await during({ streamingBufferBytes: null })).toBe(initial);
+      await c.run("SET streaming_buffer_size = '3MiB'"); // (as DuckDB prints it: 3.0 MiB)
+      const custom = await setting(c);
+      expect(await during()).toBe('32.0 MiB');
+      expect(await setting(c)).toBe(custom); // a user's own value comes back, not the default
+      await c.run("SET streaming_buffer_size = '1GB'");
+      expect(await during()).toBe('953.6 MiB'); // never lowered
+      const option = await rejectionOf(
+        collect(fromDuckDB(c, 'SELECT 1', { streamingBufferBytes: 0 }))
+      );
+      expect([option.code, option.details['option']]).toEqual([
+        'E_OPTION_INVALID',
+        'streamingBufferBytes',
+      ]);
+    } finally {
+      c.closeSync();
+    }
+  });
+
+  it('parses the memory sizes DuckDB prints', () => {
+    expect(parseDuckDBBytes('976.5 KiB')).toBe(976.5 * 1024);
+    expect(parseDuckDBBytes('32.0 MiB')).toBe(32 * 2 ** 20);
+    expect(parseDuckDBBytes('2.0 GB')).toBe(2e9);
+    expect(parseDuckDBBytes('512 bytes')).toBe(512);
+    expect(parseDuckDBBytes('lots')).toBeNaN();
   });
 
   it('refuses a table whose columns do not match, and column types it cannot write', async () => {
