@@ -156,6 +156,37 @@ describe('jsfunc stream', () => {
     expect(Buffer.from(fromFile.stdout).equals(Buffer.from(fromPipe.stdout))).toBe(true);
   });
 
+  it('--keep-open: stream after stream on one stdin, one scored stream each, then stdin closes', async () => {
+    const first = [batch(300, 0), batch(5, 300)];
+    const schemaOnly = new RecordBatchStreamWriter();
+    schemaOnly.reset(undefined, batch(1, 0).schema);
+    schemaOnly.close();
+    const second = [batch(40, 1000)];
+    const input = Buffer.concat([
+      ipcStream(first),
+      schemaOnly.toUint8Array(true),
+      ipcStream(second),
+    ]);
+    const run = await stream(['--keep-open', '--result-only'], input);
+    expect(run.code, run.stderr).toBe(0);
+    const streams: number[][] = [];
+    for await (const reader of RecordBatchReader.readAll(run.stdout)) {
+      expect(reader.schema.fields.map((f) => f.name)).toEqual(['prediction']);
+      streams.push([...reader].map((b) => b.numRows));
+    }
+    // (apache-arrow's reader yields one empty batch for the stream without batches.)
+    expect(streams).toEqual([[300, 5], [0], [40]]);
+    // No stream at all: nothing to do. A second stream that is not one: a coded error.
+    const none = await stream(['--keep-open'], new Uint8Array(0));
+    expect([none.code, none.stdout.length]).toEqual([0, 0]);
+    const bad = await stream(
+      ['--keep-open'],
+      Buffer.concat([ipcStream(first), new TextEncoder().encode('not arrow at all')])
+    );
+    expect(bad.code).toBe(ErrorCodes.E_FORMAT_MALFORMED.exitCode);
+    expect(bad.stderr).toMatch(/^jsfunc: E_FORMAT_MALFORMED: stream 2 on stdin/);
+  });
+
   it('an empty stream (schema only) gives a schema-only stream', async () => {
     const writer = new RecordBatchStreamWriter();
     writer.reset(undefined, batch(1, 0).schema);

@@ -30,7 +30,8 @@ import {
 import { ModelError } from '../../errors.js';
 import { IpcEncoder, type VectorByteSink } from '../../io/arrow-ipc.js';
 import { appendResultColumn } from '../../udf/append-result.js';
-import { sparkUdf } from '../../udf/spark-udf.js';
+import { sparkUdf, type SparkUdf } from '../../udf/spark-udf.js';
+
 import {
   optionalInt,
   optionalJsonObject,
@@ -44,7 +45,7 @@ import type { Command } from '../command.js';
 
 const usage =
   'stream -m MODEL [--columns a,b] [--result-type T] [--output-column NAME] [--result-only] ' +
-  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--retries N]';
+  '[--workers N] [--batch-size N] [--params JSON] [--model-config JSON] [--retries N] [--keep-open]';
 
 /** The `stream` command. */
 export const streamCommand: Command = {
@@ -71,6 +72,9 @@ reading is paced by writing, so memory stays bounded however long the stream is.
       --params JSON        inference params, validated against the params schema
       --model-config JSON  overrides of the saved model config
       --retries N          re-run a batch whose worker crashed, up to N times (default 0)
+      --keep-open          after a stream's end marker, read the next stream on stdin and write
+                           its scored stream, until stdin closes: one process (its workers and
+                           loaded models) serves many partitions in turn
 
 On failure: one 'jsfunc: E_CODE: message' line on stderr, the code's exit status, and an output
 stream without its end marker.
@@ -87,6 +91,7 @@ stream without its end marker.
     params: { type: 'string' },
     'model-config': { type: 'string' },
     retries: { type: 'string' },
+    'keep-open': { type: 'boolean' },
   },
   async run(values, _positionals, ctx) {
     const model = requireString(values, 'model', 'stream');
@@ -115,34 +120,17 @@ stream without its end marker.
     });
     let failed = true;
     try {
-      const reader = await openStdin(ctx.io.stdin ?? stdinSource());
-      const resultOnly = values['result-only'] === true;
-      const schema = outputSchema(reader.schema, outputColumn, udf.arrowType, resultOnly);
-      const encoder = new IpcEncoder(out.sink, 'stream', schema);
-      // Input batch sizes, in order: a batch larger than --batch-size comes back in pieces,
-      // joined again so that every input batch gives one output batch.
-      const sizes: number[] = [];
-      async function* inputs(): AsyncGenerator<RecordBatch> {
-        for await (const batch of reader) {
-          sizes.push(batch.numRows);
-          yield batch as RecordBatch;
-        }
+      const source = ctx.io.stdin ?? stdinSource();
+      const score = scoreStreamWith(udf, out.sink, {
+        outputColumn,
+        resultOnly: values['result-only'] === true,
+        ...(columns !== undefined ? { columns } : {}),
+      });
+      if (values['keep-open'] === true) {
+        for await (const reader of openStdinStreams(source)) await score(reader);
+      } else {
+        await score(await openStdin(source));
       }
-      let pieces: RecordBatch[] = [];
-      let rows = 0;
-      const mapOptions = { outputColumn, ...(columns !== undefined ? { columns } : {}) };
-      for await (const scored of udf.mapBatches(inputs(), mapOptions)) {
-        pieces.push(scored);
-        rows += scored.numRows;
-        if (rows < (sizes[0] ?? 0)) continue;
-        sizes.shift();
-        const whole = joinBatches(pieces);
-        pieces = [];
-        rows = 0;
-        await encoder.write(resultOnly ? onlyColumn(whole, outputColumn) : whole);
-      }
-      // Zero-row batches never reach the model; they still give one (empty) output batch.
-      await encoder.finish();
       failed = false;
     } catch (e) {
       throw out.signal.aborted && !(signal?.aborted ?? false) ? stdoutClosed(e) : e;
@@ -152,6 +140,51 @@ stream without its end marker.
     return 0;
   },
 };
+
+/** What scoring one stream needs besides its batches. */
+interface StreamScoring {
+  outputColumn: string;
+  resultOnly: boolean;
+  columns?: string[];
+}
+
+type StdinStream = AsyncIterable<RecordBatch> & { schema: ArrowSchema };
+
+/** Scores one input stream to one output stream (schema, one batch per input batch, end marker). */
+function scoreStreamWith(
+  udf: SparkUdf,
+  sink: VectorByteSink,
+  { outputColumn, resultOnly, columns }: StreamScoring
+): (reader: StdinStream) => Promise<void> {
+  return async (reader) => {
+    const schema = outputSchema(reader.schema, outputColumn, udf.arrowType, resultOnly);
+    const encoder = new IpcEncoder(sink, 'stream', schema);
+    // Input batch sizes, in order: a batch larger than --batch-size comes back in pieces,
+    // joined again so that every input batch gives one output batch.
+    const sizes: number[] = [];
+    async function* inputs(): AsyncGenerator<RecordBatch> {
+      for await (const batch of reader) {
+        sizes.push(batch.numRows);
+        yield batch;
+      }
+    }
+    let pieces: RecordBatch[] = [];
+    let rows = 0;
+    const mapOptions = { outputColumn, ...(columns !== undefined ? { columns } : {}) };
+    for await (const scored of udf.mapBatches(inputs(), mapOptions)) {
+      pieces.push(scored);
+      rows += scored.numRows;
+      if (rows < (sizes[0] ?? 0)) continue;
+      sizes.shift();
+      const whole = joinBatches(pieces);
+      pieces = [];
+      rows = 0;
+      await encoder.write(resultOnly ? onlyColumn(whole, outputColumn) : whole);
+    }
+    // Zero-row batches never reach the model; they still give one (empty) output batch.
+    await encoder.finish();
+  };
+}
 
 /** The output schema: the input's columns plus the result (or the result alone). */
 function outputSchema(
@@ -192,24 +225,77 @@ function stdinSource(): AsyncIterable<string | Uint8Array> {
     : process.stdin;
 }
 
-async function openStdin(
+/**
+ * Every stream on stdin, one after the other (`--keep-open`): a stream's end marker is followed
+ * by the next stream's schema. No bytes at all is no stream (the run ends with nothing written).
+ */
+async function* openStdinStreams(
   input: AsyncIterable<string | Uint8Array>
-): Promise<AsyncIterable<RecordBatch> & { schema: ArrowSchema }> {
-  async function* bytes(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of input) {
-      yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+): AsyncGenerator<StdinStream, void, undefined> {
+  const readers = RecordBatchReader.readAll(stdinBytes(input)) as AsyncIterable<
+    RecordBatchReader & AsyncIterable<RecordBatch>
+  >;
+  const it = readers[Symbol.asyncIterator]();
+  for (let index = 0; ; index++) {
+    let next: IteratorResult<RecordBatchReader & AsyncIterable<RecordBatch>>;
+    try {
+      next = await it.next();
+    } catch (e) {
+      throw malformed(`stream ${index + 1} on stdin is not an Arrow IPC stream`, e);
     }
+    if (next.done === true) return;
+    yield guarded(next.value.schema, next.value, true);
   }
+}
+
+async function* stdinBytes(input: AsyncIterable<string | Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of input) {
+    yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  }
+}
+
+function malformed(what: string, cause: unknown): ModelError {
+  return new ModelError(
+    'E_FORMAT_MALFORMED',
+    `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { details: { file: 'stdin' }, cause }
+  );
+}
+
+/**
+ * A reader's batches with malformed messages reported as coded errors. With `oneStream`, the
+ * batches end at the placeholder apache-arrow yields for a stream without batches: its reader
+ * (21.x) returns that empty batch at the end marker without ending, and would go on reading
+ * the next stream's batches as its own.
+ */
+function guarded(
+  schema: ArrowSchema,
+  it: AsyncIterable<RecordBatch>,
+  oneStream = false
+): StdinStream {
+  return {
+    schema,
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const batch of it) {
+          yield batch;
+          if (oneStream && batch.constructor.name === '_InternalEmptyPlaceholderRecordBatch') break;
+        }
+      } catch (e) {
+        if (ModelError.is(e)) throw e;
+        throw malformed('stdin: a malformed Arrow IPC message', e);
+      }
+    },
+  };
+}
+
+async function openStdin(input: AsyncIterable<string | Uint8Array>): Promise<StdinStream> {
   let reader;
   try {
-    reader = await RecordBatchReader.from(bytes());
+    reader = await RecordBatchReader.from(stdinBytes(input));
     await reader.open();
   } catch (e) {
-    throw new ModelError(
-      'E_FORMAT_MALFORMED',
-      `stdin is not an Arrow IPC stream: ${e instanceof Error ? e.message : String(e)}`,
-      { details: { file: 'stdin' }, cause: e }
-    );
+    throw malformed('stdin is not an Arrow IPC stream', e);
   }
   if (reader.schema === undefined || reader.schema === null) {
     throw new ModelError(
@@ -218,23 +304,7 @@ async function openStdin(
       { details: { file: 'stdin' } }
     );
   }
-  const schema = reader.schema;
-  const it = reader as AsyncIterable<RecordBatch>;
-  return {
-    schema,
-    async *[Symbol.asyncIterator]() {
-      try {
-        for await (const batch of it) yield batch;
-      } catch (e) {
-        if (ModelError.is(e)) throw e;
-        throw new ModelError(
-          'E_FORMAT_MALFORMED',
-          `stdin: a malformed Arrow IPC message: ${e instanceof Error ? e.message : String(e)}`,
-          { details: { file: 'stdin' }, cause: e }
-        );
-      }
-    },
-  };
+  return guarded(reader.schema, reader as AsyncIterable<RecordBatch>);
 }
 
 /** One batch from the pieces of one input batch (the pieces themselves when there is one). */
