@@ -30,7 +30,8 @@
 // benchmarks/e2e.mjs does), every variant on the same warm pool:
 //   jsfunc score          scoreFiles(model, parquet, out.parquet): the `jsfunc score` engine
 //   duckdb batches        udf.mapBatches(fromDuckDB(c, SELECT * FROM read_parquet(..))) drained
-//                         (and SELECT delay, distance: the model's columns only)
+//                         (and with shared: false, the udf copying batches into its slabs;
+//                         and SELECT delay, distance: the model's columns only)
 //   duckdb -> table       the same into toDuckDB(c2, 'scored', ...) (an appender)
 //   SQL fn inline         CREATE TABLE .. AS SELECT *, predict(delay, distance) FROM read_parquet(..)
 //                         with the model registered inline (main thread) ...
@@ -355,6 +356,16 @@ async function duckdbSection() {
       run: async () => {
         let n = 0;
         for await (const b of udf.mapBatches(fromDuckDB(reader, `SELECT * FROM ${source}`)))
+          n += b.numRows;
+        check(n);
+      },
+    },
+    {
+      name: 'duckdb batches, shared: false (drain)',
+      run: async () => {
+        let n = 0;
+        const sql = `SELECT * FROM ${source}`;
+        for await (const b of udf.mapBatches(fromDuckDB(reader, sql, { shared: false })))
           n += b.numRows;
         check(n);
       },
