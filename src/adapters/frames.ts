@@ -26,6 +26,7 @@ import {
   isArqueroTable,
 } from './arquero.js';
 import {
+  type PolarsDataFrame,
   collectLazy,
   isPolarsDataFrame,
   isPolarsLazyFrame,
@@ -63,14 +64,34 @@ export interface FrameInput {
 }
 
 /**
+ * Which columns of a frame the caller needs (e.g. the model's inputs), given the frame's column
+ * names; null (or a list naming a column the frame lacks) converts every column.
+ */
+export type KeepColumns = (names: readonly string[]) => readonly string[] | null;
+
+/**
+ * The columns of `df` that `keep` asks for (Polars `select` shares the columns, no copy): a
+ * Polars frame leaves with one copy per converted column, so converting only the model's
+ * columns saves the copies of the others. The frame itself stays whole for `withColumn`.
+ */
+function kept(df: PolarsDataFrame, keep: KeepColumns | undefined): PolarsDataFrame {
+  const names = keep?.(df.columns) ?? null;
+  if (names === null || names.length === df.columns.length) return df;
+  const present = new Set(df.columns);
+  return names.every((n) => present.has(n)) ? df.select(...names) : df;
+}
+
+/**
  * Recognises an arquero table or a Polars DataFrame / LazyFrame and converts it to Arrow.
  *
  * @param input - any value
+ * @param keep - the columns to convert, from the frame's names (default: all). Polars only:
+ *   arquero columns are viewed without copying, so converting fewer saves nothing.
  * @returns the input as Arrow with the way back, or null when `input` is none of these (Arrow,
  *   danfo and plain values are handled by their own paths)
  * @throws {ModelError} E_INPUT_INVALID when the library cannot export a column
  */
-export function toArrowInput(input: unknown): FrameInput | null {
+export function toArrowInput(input: unknown, keep?: KeepColumns): FrameInput | null {
   if (isArqueroTable(input)) {
     return {
       kind: 'arquero',
@@ -82,7 +103,7 @@ export function toArrowInput(input: unknown): FrameInput | null {
   if (isPolarsDataFrame(input)) {
     return {
       kind: 'polars',
-      table: polarsToTable(input),
+      table: polarsToTable(kept(input, keep)),
       fromVector: (v) => polarsSeriesOf(v, APPLY_COLUMN),
       withColumn: (name, v) => polarsWithColumn(input, name, v),
     };
@@ -91,7 +112,7 @@ export function toArrowInput(input: unknown): FrameInput | null {
     const df = collectLazy(input);
     return {
       kind: 'polars-lazy',
-      table: polarsToTable(df),
+      table: polarsToTable(kept(df, keep)),
       fromVector: (v) => polarsSeriesOf(v, APPLY_COLUMN),
       withColumn: (name, v) => polarsWithColumn(df, name, v).lazy(),
     };

@@ -165,6 +165,23 @@ describe('Polars -> Arrow', () => {
     expect(sizes).toEqual([2, 2, 1]);
   });
 
+  it('converts only the columns asked for, and keeps the whole frame for withColumn', () => {
+    const df = pl.DataFrame({ a: [1.5, 2.5], b: ['x', 'y'], c: [3, 4] });
+    const asked: (readonly string[])[] = [];
+    const input = toArrowInput(df, (names) => (asked.push(names), ['c', 'a']))!;
+    expect(asked).toEqual([['a', 'b', 'c']]);
+    expect(input.table.schema.fields.map((f) => f.name)).toEqual(['c', 'a']);
+    expect([...input.table.getChild('a')!]).toEqual([1.5, 2.5]);
+    const out = input.withColumn('p', makeVector(Float64Array.of(7, 8))) as PolarsDataFrame;
+    expect(out.columns).toEqual(['a', 'b', 'c', 'p']);
+    // null, or a name the frame lacks: every column (the UDF's error then lists them all).
+    expect(toArrowInput(df, () => null)!.table.numCols).toBe(3);
+    expect(toArrowInput(df, () => ['a', 'nope'])!.table.numCols).toBe(3);
+    expect(toArrowInput(df.lazy(), () => ['b'])!.table.schema.fields.map((f) => f.name)).toEqual([
+      'b',
+    ]);
+  });
+
   it('fails with E_INPUT_INVALID when the LazyFrame query fails', async () => {
     const lf = pl.scanParquet('/nonexistent/jsfunc-test.parquet');
     expect(errorOf(() => toArrowInput(lf)).code).toBe('E_INPUT_INVALID');
