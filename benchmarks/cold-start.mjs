@@ -5,15 +5,18 @@
 //   node benchmarks/cold-start.mjs [--quick] [--reps N] [--first-rows N] [--models linear,embedding-lookup]
 //
 // Variants per model: `main` (loadModel + predict, no pool), `sparkUdf W=w` (default placement
-// 'auto': the first batches run on the workers), `sparkUdf W=w caller` (placement 'caller': the
-// first result comes from the calling thread while the workers start, what 'auto' would give
-// if it served batches on the caller until a worker has the model), and `pool W=w breakdown`
+// 'auto': the first batches run on the calling thread while the workers start, the threads
+// started after the first batch), `sparkUdf W=w workers` (placement 'workers': the threads
+// started first, in sparkUdf(), and the first batch scored on a worker: what 'auto' did before
+// the start on the calling thread), `sparkUdf W=w caller` (placement 'caller': the threads
+// started in sparkUdf(), the first result from the calling thread), and `pool W=w breakdown`
 // (no UDF: createPool, then one no-op task per worker = thread start + worker bundle import,
 // then one warm-up task per worker = the model load in a worker).
 //
 // Every run is a fresh child process (`cold-start.mjs --child ...`): nothing is warm but the
 // OS file cache. Inside the child, jsfunc is imported first (reported separately as importMs),
 // then the clock starts. Children run round by round; medians over rounds.
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   embeddingTable,
@@ -96,7 +99,9 @@ if (values.child) {
     const udf = await sparkUdf(values.model, {
       workers: Number(values.workers),
       resultType: 'double',
-      ...(values.variant === 'caller' ? { placement: 'caller' } : {}),
+      ...(values.variant === 'caller' || values.variant === 'workers'
+        ? { placement: values.variant }
+        : {}),
       warn: () => {},
     });
     setupMs = performance.now() - start;
@@ -107,6 +112,7 @@ if (values.child) {
   console.log(JSON.stringify({ importMs, setupMs, firstMs, rows: n }));
 } else {
   const reps = num(values, 'reps', 5, 2);
+  const loadavgStart = round(loadavg()[0]);
   const models = list(values, 'models', ['linear', 'embedding-lookup']);
   const self = fileURLToPath(import.meta.url);
   const workerCounts = [...new Set([1, cores])];
@@ -120,6 +126,11 @@ if (values.child) {
         name: `sparkUdf W=${w} + apply`,
         workers: w,
         args: ['--variant', 'udf', '--workers', String(w)],
+      })),
+      ...workerCounts.map((w) => ({
+        name: `sparkUdf W=${w} workers + apply`,
+        workers: w,
+        args: ['--variant', 'workers', '--workers', String(w)],
       })),
       ...workerCounts.map((w) => ({
         name: `sparkUdf W=${w} caller + apply`,
@@ -176,6 +187,8 @@ if (values.child) {
     }))
   );
   writeResults('cold-start', {
+    loadavgStart,
+    loadavgEnd: round(loadavg()[0]),
     description:
       'time from sparkUdf() (or loadModel) to the first result, each run in a fresh process',
     reps,

@@ -81,13 +81,20 @@ export interface SparkUdfOptions {
    *   runs (the UDF yields between batches); `timeoutMs` and `loadTimeoutMs` cannot interrupt a
    *   synchronous predict or load there; a model that crashes (`process.exit`, out of memory)
    *   takes the process down instead of a worker; `retries` does not apply.
-   * - `'auto'`: measures, on the first batches (which run on the workers), what a row costs in
+   * - `'auto'`: on the default pool, the first batches run on the calling thread, one at a
+   *   time (the model loaded there), while the worker threads start and each loads the model
+   *   (the threads start once the first batch was scored, or at once when a second batch is
+   *   waiting): a small model's first result does not wait for threads. Once a worker has the
+   *   model, auto measures, on the next batches (which run on the workers), what a row costs in
    *   the model and what a batch costs to move (the copy into shared memory, the round trip,
    *   the result): when moving costs more than it gains, batches run on the calling thread,
    *   else on as many workers as pay off; re-evaluated per batch, with occasional probes of the
    *   other side. Input already in shared memory (`shareTable`, jsfunc's readers) costs almost
    *   nothing to move. Stays on the workers when `timeoutMs` or `retries` is set (isolation was
-   *   asked for). See `stats().placement` for the decision and the measured costs.
+   *   asked for); starts on the workers (as above, without the start on this thread) with a
+   *   `pool` (its threads run already), an explicit `loadTimeoutMs` (a blocking load cannot be
+   *   cut here) or a package over 256 MiB. See `stats().placement` for the decision and the
+   *   measured costs.
    *
    * Every placement scores the same batches (same boundaries) with the same enforcement,
    * conversion and errors (codes, messages, details); only where the model runs differs, and

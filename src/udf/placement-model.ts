@@ -33,7 +33,12 @@
  * "Moving" is Md + trip + N x workerMove, "computing" is C.
  *
  * ## Decision (auto)
- * speedup = C / workers' time. The first batches run on the workers (nothing is known yet).
+ * speedup = C / workers' time. When the UDF starts its own workers (the default pool, no
+ * `timeoutMs`, `retries` or `loadTimeoutMs`), its first batches run on the calling thread, one
+ * at a time, while the workers start and load the model ({@link CostModel.beginCallerStart}):
+ * a bridge, not a measurement (those batches share the cores with booting workers), so they
+ * are not sampled. Once a worker has the model ({@link CostModel.endCallerStart}), or else
+ * from the start, the next batches run on the workers (nothing is known yet), and:
  * - speedup under 1.1: moving costs more than it gains: the calling thread. The first such
  *   switch waits until the time it would have saved on the batches seen so far pays its price,
  *   the model's load there (as the workers measured it; at least 20 ms), and never happens for
@@ -286,6 +291,8 @@ export class CostModel {
   #probes = 0;
   #reason: string;
   #last: Forecast | null = null;
+  /** True while the first batches run on the calling thread until a worker has the model. */
+  #starting = false;
 
   /**
    * @param mode - the UDF's placement option
@@ -332,7 +339,32 @@ export class CostModel {
 
   /** Where batches go now (probes aside). */
   get current(): Placement {
-    return this.#current;
+    return this.#starting ? 'caller' : this.#current;
+  }
+
+  /** True while the first batches run on the calling thread (see {@link beginCallerStart}). */
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  /**
+   * Auto only: the first batches run on the calling thread, one at a time, while the workers
+   * start and load the model (the UDF places them; {@link decide} is not asked meanwhile).
+   */
+  beginCallerStart(): void {
+    if (this.mode !== 'auto' || this.#pinned !== null) return;
+    this.#starting = true;
+    this.#reason =
+      'starting: batches run on the calling thread, one at a time, until a worker has the model loaded';
+  }
+
+  /** A worker has the model (or the calling thread could not load it): measuring begins. */
+  endCallerStart(): void {
+    if (!this.#starting) return;
+    this.#starting = false;
+    if (this.#callerFailed === null) {
+      this.#reason = 'measuring: the first batches run on the workers';
+    }
   }
 
   /** Why, in words. */

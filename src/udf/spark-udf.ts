@@ -10,6 +10,15 @@
  * shared-memory slab, `slab-pool.ts`; worker side: `score-batch.ts`, run by the pool's generic
  * `worker-entry`), or on this thread (`placement-caller.ts`), through the same code.
  *
+ * Cold start (`placement: 'auto'` on the default pool, no `timeoutMs`/`retries`/explicit
+ * `loadTimeoutMs`, package up to 256 MiB): the pool is not acquired in `sparkUdf()`. The first
+ * batches run on this thread, one at a time, the model loaded here; the threads start after the
+ * first batch was scored here (`setImmediate`, once its result is handed over), or at once when
+ * a second batch waits for this thread; each worker then gets a warm-up task (`pool/warm-up.ts`,
+ * the batches' cache key), and the first warm-up to succeed (or the last to fail) ends the start:
+ * batches waiting go to the workers, and auto measures as usual. On 2 cores, starting the threads
+ * first made a small model's first result 2-3x slower (benchmarks/cold-start.mjs).
+ *
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -40,9 +49,10 @@ import {
 import { ModelError, deserializeError } from '../errors.js';
 import { localModelPath } from '../package/load-model.js';
 import { readMLmodel } from '../package/mlmodel.js';
-import { packageIdentity } from '../package/package-hash.js';
+import { listPackageFiles, packageIdentity } from '../package/package-hash.js';
 import { acquireDefaultPool, releaseDefaultPool, type ModelPool } from '../pool/pool.js';
 import { compiledUrl } from '../pool/compiled-url.js';
+import { warmUpHandlerUrl } from '../pool/warm-up.js';
 import type { PoolTask, TaskReply, TaskSuccess } from '../pool/protocol.js';
 import {
   completedLoad,
@@ -63,6 +73,7 @@ import { CallerScorer } from './placement-caller.js';
 import { mappedColumns } from './placement-input.js';
 import {
   CostModel,
+  kDefaultCostModelOptions,
   type CostEstimates,
   type Forecast,
   type Placement,
@@ -242,9 +253,12 @@ export interface SparkUdf {
  */
 export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise<SparkUdf> {
   const opts = resolveSparkUdfOptions(options);
-  // Start the threads first: spawning them and importing jsfunc in each takes longer than
-  // resolving, reading and hashing the package, so the two overlap.
-  const pool = opts.pool ?? acquireDefaultPool(opts.workers);
+  let callerStart = startsOnCaller(opts, options?.loadTimeoutMs !== undefined);
+  // Without a start on the calling thread, the threads start first: spawning them and importing
+  // the worker in each takes longer than resolving, reading and hashing the package, so the two
+  // overlap. With one, they start once the first batch was scored here (see `#scoreSlice`): on
+  // 2 cores, booting threads doubled the time to a small model's first result.
+  let pool = opts.pool ?? (callerStart ? undefined : acquireDefaultPool(opts.workers));
   let setup: Pick<UdfSetup, 'modelKey' | 'modelBytes' | 'inputSchema' | 'resultType' | 'params'>;
   let modelUri: string;
   try {
@@ -259,7 +273,16 @@ export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise
     const [metadata, identity] = await Promise.all([
       readMLmodel(modelUri),
       packageIdentity(modelUri),
-    ]);
+      // A package too large for a second copy on this thread (as auto rules): no start here,
+      // and the threads start now, overlapping the hash of that package.
+      callerStart ? tooLargeForCaller(modelUri) : false,
+    ]).then(([m, i, tooLarge]) => {
+      if (tooLarge) {
+        callerStart = false;
+        pool ??= acquireDefaultPool(opts.workers);
+      }
+      return [m, i] as const;
+    });
     const signature = metadata.signature;
     setup = {
       modelKey: `${identity.hash}|${stableStringify(opts.modelConfig)}|${opts.predictFn ?? ''}`,
@@ -272,7 +295,9 @@ export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise
       params: enforceParams(opts.params, signature?.params ?? null, opts.warn) as Params,
     };
   } catch (error) {
-    if (opts.pool === undefined) await releaseDefaultPool(pool);
+    // (pool is assigned in a callback TypeScript does not follow.)
+    const started = pool as ModelPool | undefined;
+    if (opts.pool === undefined && started !== undefined) await releaseDefaultPool(started);
     throw error;
   }
   return new SparkUdfImpl({
@@ -280,8 +305,35 @@ export async function sparkUdf(path: string, options?: SparkUdfOptions): Promise
     modelUri,
     pool,
     ownsPool: opts.pool === undefined,
+    callerStart,
     opts,
   });
+}
+
+/**
+ * Whether a UDF's first batches run on the calling thread while its workers start and load the
+ * model: `placement: 'auto'` on the default pool (a `pool` given runs already, and is shared:
+ * as is), unless isolation was asked for: `timeoutMs` or `retries` (workers only, as auto always
+ * does) or an explicit `loadTimeoutMs` (a load on this thread cannot be cut when it blocks).
+ */
+function startsOnCaller(
+  opts: ReturnType<typeof resolveSparkUdfOptions>,
+  loadTimeoutGiven: boolean
+): boolean {
+  return (
+    opts.placement === 'auto' &&
+    opts.pool === undefined &&
+    opts.timeoutMs === undefined &&
+    opts.retries === 0 &&
+    !loadTimeoutGiven
+  );
+}
+
+/** True when the package is over the size auto loads on the calling thread (listing only). */
+async function tooLargeForCaller(dir: string): Promise<boolean> {
+  const files = await listPackageFiles(dir).catch(() => []);
+  const bytes = files.reduce((sum, [, size]) => sum + size, 0);
+  return bytes > kDefaultCostModelOptions.maxCallerModelBytes;
 }
 
 interface UdfSetup {
@@ -291,8 +343,11 @@ interface UdfSetup {
   inputSchema: SignatureSchema | null;
   resultType: ResultType;
   params: Params;
-  pool: ModelPool;
+  /** The pool, or undefined until the UDF starts the default one (see `startsOnCaller`). */
+  pool: ModelPool | undefined;
   ownsPool: boolean;
+  /** The first batches run on the calling thread while the workers start. */
+  callerStart: boolean;
   opts: ReturnType<typeof resolveSparkUdfOptions>;
 }
 
@@ -401,6 +456,21 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   /** Resolved when no worker task of this UDF is in flight (see `#workersIdle`). */
   readonly #idleWaiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
+  /** True once close() has released the pool. */
+  #closed = false;
+  /** The pool once started (the default pool starts late when batches start on this thread). */
+  #pool: ModelPool | undefined;
+  /**
+   * The start on the calling thread (auto): batches run here one at a time until a worker has
+   * the model loaded. `busy`: a batch is running here; `waiters`: batches waiting for this
+   * thread or for the end of the start; `deferredWarning`: this thread could not load the model,
+   * said once a worker scored a batch (if none can, the batch's error says it all).
+   */
+  readonly #start = {
+    busy: false,
+    waiters: [] as (() => void)[],
+    deferredWarning: null as string | null,
+  };
 
   constructor(setup: UdfSetup) {
     this.#s = setup;
@@ -433,6 +503,90 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       warn: (message) => this.#warnOnce(message),
       loadTimeoutMs: opts.loadTimeoutMs,
     });
+    this.#pool = setup.pool;
+    if (setup.callerStart) this.#placement.beginCallerStart();
+    else if (this.#pool === undefined) this.#startWorkers();
+  }
+
+  /**
+   * The pool, started now if it was not yet (the default pool, acquired late when batches
+   * start on this thread; its workers then each get a warm-up task that loads the model).
+   */
+  #startWorkers(): ModelPool {
+    if (this.#pool !== undefined) return this.#pool;
+    // A call draining during close() may still start them (close releases the pool after it).
+    if (this.#closed) throw this.#closedError();
+    const pool = acquireDefaultPool(this.#s.opts.workers);
+    this.#pool = pool;
+    if (this.#placement.starting) this.#warmWorkers();
+    return pool;
+  }
+
+  /**
+   * One warm-up task per worker (`pool/warm-up.ts`: the model loaded into its cache under the
+   * key batches use): the first to succeed ends the start on this thread; so does the last to
+   * fail (the batches then go to the workers, which report the error). Counted in `stats()`
+   * like any task's load; never waited for by close().
+   */
+  #warmWorkers(): void {
+    const runs = Array.from({ length: this.#s.opts.workers }, () =>
+      this.runTask(warmUpHandlerUrl(), {})
+    );
+    for (const run of runs) {
+      run.then(
+        () => this.#endCallerStart(),
+        () => undefined
+      );
+    }
+    void Promise.allSettled(runs).then(() => this.#endCallerStart());
+  }
+
+  /** Ends the start on this thread: batches waiting for this thread go to the workers. */
+  #endCallerStart(): void {
+    if (!this.#placement.starting) return;
+    this.#placement.endCallerStart();
+    for (const wake of this.#start.waiters.splice(0)) wake();
+  }
+
+  /**
+   * During the start: waits for this thread to be free (true: the batch runs here, release it
+   * with {@link #releaseCaller}) or for the start to end (false: the batch is placed as usual).
+   */
+  async #callerTurn(): Promise<boolean> {
+    for (;;) {
+      if (!this.#placement.starting) return false;
+      if (!this.#start.busy) {
+        this.#start.busy = true;
+        return true;
+      }
+      // More than one batch to score: the workers are needed, start them now.
+      this.#startWorkers();
+      await new Promise<void>((resolve) => this.#start.waiters.push(resolve));
+    }
+  }
+
+  #releaseCaller(): void {
+    this.#start.busy = false;
+    this.#start.waiters.shift()?.();
+  }
+
+  /**
+   * The model on this thread during the start. A failed load ends the start (the batches go to
+   * the workers); its warning waits for a worker to succeed where this thread failed.
+   */
+  async #startCallerReady(): Promise<boolean> {
+    try {
+      await this.#callerScorer.model();
+      this.#placement.callerLoaded();
+      return true;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#placement.callerFailed(message);
+      this.#start.deferredWarning = `placement 'auto': the model could not be loaded on the calling thread (${message}); scoring stays on the workers`;
+      this.#endCallerStart();
+      this.#startWorkers();
+      return false;
+    }
   }
 
   apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
@@ -562,7 +716,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       await Promise.allSettled([...this.#inFlight]);
       this.#slabs.close();
       await this.#callerScorer.close();
-      if (this.#s.ownsPool) await releaseDefaultPool(this.#s.pool);
+      this.#closed = true;
+      if (this.#s.ownsPool && this.#pool !== undefined) await releaseDefaultPool(this.#pool);
     })();
     return this.#closing;
   }
@@ -591,7 +746,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined || this.#s.pool.closed) throw this.#closedError();
+    if (this.#closing !== undefined || this.#pool?.closed === true) throw this.#closedError();
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
   }
 
@@ -644,7 +799,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     try {
       for (;;) {
         while (!exhausted && queue.length < limit()) {
-          if (this.#cancel.signal.aborted || this.#s.pool.closed) throw this.#closedError();
+          if (this.#cancel.signal.aborted || this.#pool?.closed === true) {
+            throw this.#closedError();
+          }
           if (stopOnClose && this.#closing !== undefined) {
             exhausted = stopped = true;
             break;
@@ -695,6 +852,22 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         slice.copiedBytesPerRow === undefined
           ? plan().copiedBytes
           : Math.round(slice.copiedBytesPerRow * rows);
+      if (this.#placement.starting && (await this.#callerTurn())) {
+        // The start: this thread scores while the workers start and load the model.
+        try {
+          if (await this.#startCallerReady()) {
+            return await this.#scoreOnCaller(mapped.table, slice.mapping, rows, false);
+          }
+        } finally {
+          this.#releaseCaller();
+          if (this.#pool === undefined) {
+            // After the result is handed over: booting threads would slow this thread down.
+            setImmediate(() => {
+              if (this.#closing === undefined) this.#startWorkers();
+            });
+          }
+        }
+      }
       const decision = this.#placement.decide({ rows, copiedBytes });
       if (decision.placement === 'caller' && (await this.#callerReady())) {
         // A probe measures this thread alone, as it would run once placed here.
@@ -779,6 +952,10 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         queued,
       });
       this.countRows(reply.threadId, rows);
+      if (this.#start.deferredWarning !== null) {
+        this.#warnOnce(this.#start.deferredWarning);
+        this.#start.deferredWarning = null;
+      }
       return vector;
     } finally {
       this.#workerTasks--;
@@ -797,7 +974,12 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   }
 
   /** One batch on this thread (see `placement-caller.ts`). */
-  async #scoreOnCaller(table: Table, mapping: ColumnMapping, rows: number): Promise<Vector> {
+  async #scoreOnCaller(
+    table: Table,
+    mapping: ColumnMapping,
+    rows: number,
+    observe = true
+  ): Promise<Vector> {
     // What runTask checks before posting a task, with the same errors.
     if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
@@ -805,7 +987,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const result = await this.#callerScorer.score(table, mapping);
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
-    this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
+    // Batches of the start share the cores with booting workers: not what this thread does.
+    if (observe)
+      this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
     this.#caller.batches++;
     this.#caller.rows += rows;
     this.#caller.predictMs += result.predictMs;
@@ -892,7 +1076,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     handler: string,
     fields: object
   ): Promise<{ reply: TaskReply<V>; elapsed: number }> {
-    const { opts, pool } = this.#s;
+    const { opts } = this.#s;
+    const pool = this.#startWorkers();
     const controller = new AbortController();
     let reason: 'timeout' | 'load' | 'abort' | 'close' | undefined;
     const onAbort = () => {

@@ -62,7 +62,7 @@ async function workerModules(env: Record<string, string>): Promise<string[][]> {
   const script = `
 const { sparkUdf } = await import(${JSON.stringify(distUrl('udf/spark-udf.js'))});
 const { tableFromArrays } = await import(${JSON.stringify(new URL(`file://${join(repoRoot, 'node_modules/apache-arrow/Arrow.node.mjs')}`).href)});
-const udf = await sparkUdf(${JSON.stringify(probe)}, { workers: 1, resultType: 'double' });
+const udf = await sparkUdf(${JSON.stringify(probe)}, { workers: 1, resultType: 'double', placement: 'workers' });
 const out = await udf.apply(tableFromArrays({ x: Float64Array.from([1, 2]), id: BigInt64Array.from([1n, 2n]) }));
 await udf.close();
 console.log(JSON.stringify(Array.from(out.toArray())));

@@ -86,19 +86,23 @@ function xs(n: number, start = 0, w = 0): RecordBatch {
 async function withUdfs<T>(
   path: string,
   options: Parameters<typeof sparkUdf>[1],
-  fn: (caller: SparkUdf, workers: SparkUdf, auto: SparkUdf) => Promise<T>
+  fn: (caller: SparkUdf, workers: SparkUdf, auto: SparkUdf, start: SparkUdf) => Promise<T>
 ): Promise<T> {
   const base = { pool, warn: () => undefined, ...options };
   const caller = await sparkUdf(path, { ...base, placement: 'caller' });
   const workers = await sparkUdf(path, { ...base, placement: 'workers' });
   // Wherever auto places a batch (it may switch mid-call), the outcome must be the same.
   const auto = await sparkUdf(path, { ...base, placement: 'auto' });
+  // Auto on the default pool: its first batches run on the calling thread while its workers
+  // start (an explicit pool runs already and is used as is).
+  const start = await sparkUdf(path, { ...base, pool: undefined, workers: 2 });
   try {
-    return await fn(caller, workers, auto);
+    return await fn(caller, workers, auto, start);
   } finally {
     await caller.close();
     await workers.close();
     await auto.close();
+    await start.close();
   }
 }
 
@@ -147,12 +151,13 @@ describe('placement option', () => {
 
 describe("'caller', 'workers' and 'auto' give the same results", () => {
   it('apply, withColumn and mapBatches, in order, for every batch size', async () => {
-    await withUdfs(probe, { batchSize: 700 }, async (caller, workers, auto) => {
+    await withUdfs(probe, { batchSize: 700 }, async (caller, workers, auto, start) => {
       for (const n of [1, 699, 5000, 5000, 5000]) {
         const input = table(n, 3);
         const a = [...((await caller.apply(input)) as Vector)];
         expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
         expect(a).toEqual([...((await auto.apply(input)) as Vector)]);
+        expect(a).toEqual([...((await start.apply(input)) as Vector)]);
         expect(a).toEqual(Array.from({ length: n }, (_, i) => (i + 3) * 2));
         const ca = (await caller.withColumn(input, 'p')) as Table;
         const wa = (await workers.withColumn(input, 'p')) as Table;
@@ -172,6 +177,12 @@ describe("'caller', 'workers' and 'auto' give the same results", () => {
       const streamed = await collect(workers);
       expect(await collect(caller)).toEqual(streamed);
       expect(await collect(auto)).toEqual(streamed);
+      expect(await collect(start)).toEqual(streamed);
+      const s = start.stats();
+      expect(s.placement.callerRows + s.perWorker.reduce((n, w) => n + w.rows, 0)).toBe(s.rows);
+      expect(s.placement.callerBatches + s.perWorker.reduce((n, w) => n + w.batches, 0)).toBe(
+        s.batches
+      );
       const c = caller.stats();
       expect(c.placement).toMatchObject({ mode: 'caller', current: 'caller', callerLoads: 1 });
       expect(c.placement.callerBatches).toBe(c.batches);
@@ -191,12 +202,13 @@ describe("'caller', 'workers' and 'auto' give the same results", () => {
   });
 
   it('converts to the result type alike (string)', async () => {
-    await withUdfs(probe, { resultType: 'string' }, async (caller, workers, auto) => {
+    await withUdfs(probe, { resultType: 'string' }, async (caller, workers, auto, start) => {
       const input = table(5);
       const a = [...((await caller.apply(input)) as Vector)];
       expect(a).toEqual(['0', '2', '4', '6', '8']);
       expect(a).toEqual([...((await workers.apply(input)) as Vector)]);
       expect(a).toEqual([...((await auto.apply(input)) as Vector)]);
+      expect(a).toEqual([...((await start.apply(input)) as Vector)]);
     });
   });
 });
@@ -221,11 +233,14 @@ describe("'caller', 'workers' and 'auto' give the same errors", () => {
     ['a missing column', {}, () => tableFromArrays({ id: BigInt64Array.from([1n]) })],
   ];
   it.each(cases)('%s', async (_what, options, input) => {
-    await withUdfs(probe, options, async (caller, workers, auto) => {
+    await withUdfs(probe, options, async (caller, workers, auto, start) => {
+      // The start first: its first batches run on the calling thread.
+      const s = await rejectionOf(start.apply(input()));
       const c = await rejectionOf(caller.apply(input()));
       const w = await rejectionOf(workers.apply(input()));
       expect(shape(c)).toEqual(shape(w));
       expect(shape(await rejectionOf(auto.apply(input())))).toEqual(shape(w));
+      expect(shape(s)).toEqual(shape(w));
       expect(caller.stats().failures).toBe(workers.stats().failures);
     });
   });
@@ -234,7 +249,7 @@ describe("'caller', 'workers' and 'auto' give the same errors", () => {
     await withUdfs(
       probe,
       { params: { mode: 'throw', failOnId: 2005 } },
-      async (caller, workers, auto) => {
+      async (caller, workers, auto, start) => {
         const run = async (udf: SparkUdf) => {
           const seen: number[] = [];
           try {
@@ -256,8 +271,129 @@ describe("'caller', 'workers' and 'auto' give the same errors", () => {
         expect(c.error?.details).toMatchObject({ batchIndex: 2, rowStart: 7, rowEnd: 16 });
         expect(c).toEqual(await run(workers));
         expect(await run(auto)).toEqual(c);
+        expect(await run(start)).toEqual(c);
       }
     );
+  });
+});
+
+/** A model whose load fails (on any thread). */
+const BROKEN_LOAD_MODEL = `
+export default class Broken {
+  loadContext() {
+    throw new Error('this model cannot load');
+  }
+  predict(context, input) {
+    return new Float64Array(input.numRows);
+  }
+}
+`;
+
+describe('auto placement: the start on the calling thread (default pool)', () => {
+  it('scores the first batch on the calling thread while the workers start, then uses the workers for a costly model', async () => {
+    const warnings: string[] = [];
+    const udf = await sparkUdf(spin, { workers: 2, warn: (m) => warnings.push(m) });
+    try {
+      const created = udf.stats();
+      expect(created.placement).toMatchObject({ mode: 'auto', current: 'caller', callerLoads: 0 });
+      expect(created.placement.reason).toMatch(/^starting: /);
+      expect(created.modelLoads).toBe(0);
+      // The first result: one batch, scored here (no worker has the model yet, none started).
+      expect([...((await udf.apply(new Table(xs(10)))) as Vector)]).toEqual(
+        Array.from({ length: 10 }, (_, i) => i)
+      );
+      const first = udf.stats();
+      expect(first.placement).toMatchObject({ callerBatches: 1, callerRows: 10, callerLoads: 1 });
+      expect(first.batches).toBe(1);
+      expect(first.perWorker.reduce((n, w) => n + w.batches, 0)).toBe(0);
+      // Start-up batches are not samples of this thread's cost (they share the cores with
+      // booting workers).
+      expect(first.placement.costs.callerComputeMsPerRow).toBeNull();
+      // Then batches of 20 ms each, streamed until the workers score some: once a worker has
+      // the model, auto measures and, for a costly model, keeps the batches on the workers.
+      let n = 0;
+      for await (const b of udf.mapBatches(
+        (function* () {
+          for (let i = 0; i < 1000 && udf.stats().perWorker.every((w) => w.batches < 3); i++)
+            yield xs(10, i, 2);
+        })()
+      )) {
+        n += b.numRows;
+      }
+      const s = udf.stats();
+      expect(s.perWorker.reduce((m, w) => m + w.batches, 0)).toBeGreaterThanOrEqual(3);
+      // (Where auto goes next depends on what this machine gives two threads: the switching
+      // itself is covered below and in placement-model.test.ts.)
+      expect(s.placement.reason).not.toMatch(/^starting: /);
+      // Every worker got a warm-up task (a load each; the second may still be running) and its
+      // batches found that load cached (same key: never a third load); this thread loaded it once.
+      expect(s.modelLoads).toBeGreaterThanOrEqual(1);
+      expect(s.modelLoads).toBeLessThanOrEqual(2);
+      expect(s.placement.callerLoads).toBe(1);
+      expect(s.rows).toBe(10 + n);
+      expect(s.placement.callerRows + s.perWorker.reduce((m, w) => m + w.rows, 0)).toBe(s.rows);
+      expect(warnings).toEqual([]);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('a large first input starts the workers at once, and they take part (the calling thread takes one batch at a time)', async () => {
+    const udf = await sparkUdf(spin, { workers: 2, batchSize: 10, warn: () => undefined });
+    try {
+      // 200 batches of 10 ms: more than one batch waits for the calling thread, so the workers
+      // start at once and take the batches the calling thread is not scoring.
+      const input = tableFromArrays({
+        x: Float64Array.from({ length: 2000 }, (_, i) => i),
+        w: new Float64Array(2000).fill(1),
+      });
+      const out = (await udf.apply(input)) as Vector;
+      expect([...out]).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+      const s = udf.stats();
+      expect(s.batches).toBe(200);
+      expect(s.placement.callerBatches).toBeGreaterThanOrEqual(1);
+      expect(s.perWorker.reduce((m, w) => m + w.batches, 0)).toBeGreaterThan(0);
+      expect(s.placement.callerBatches + s.perWorker.reduce((m, w) => m + w.batches, 0)).toBe(200);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('stays on the workers from the start when timeoutMs, retries or loadTimeoutMs is set', async () => {
+    for (const options of [{ timeoutMs: 30_000 }, { retries: 1 }, { loadTimeoutMs: 60_000 }]) {
+      const udf = await sparkUdf(probe, { workers: 1, warn: () => undefined, ...options });
+      try {
+        expect(udf.stats().placement.current).toBe('workers');
+        await udf.apply(table(10));
+        const s = udf.stats();
+        expect(s.placement.callerBatches).toBe(0);
+        expect(s.placement.callerLoads).toBe(0);
+        expect(s.perWorker.reduce((m, w) => m + w.batches, 0)).toBe(1);
+      } finally {
+        await udf.close();
+      }
+    }
+  });
+
+  it('a model that cannot load here fails on the workers with their error, and no warning', async () => {
+    const broken = writeModel(join(dir, 'broken-load'), BROKEN_LOAD_MODEL);
+    const warnings: string[] = [];
+    const start = await sparkUdf(broken, { workers: 1, warn: (m) => warnings.push(m) });
+    const workers = await sparkUdf(broken, { pool: onePool, placement: 'workers' });
+    try {
+      const input = () => tableFromArrays({ x: Float64Array.from([1, 2, 3]) });
+      const w = await rejectionOf(workers.apply(input()));
+      const s = await rejectionOf(start.apply(input()));
+      expect(shape(s)).toEqual(shape(w));
+      expect(warnings).toEqual([]);
+      const stats = start.stats();
+      expect(stats.placement.callerBatches).toBe(0);
+      expect(stats.placement.current).toBe('workers');
+      expect(stats.failures).toBe(1);
+    } finally {
+      await start.close();
+      await workers.close();
+    }
   });
 });
 

@@ -126,8 +126,10 @@ describe('sparkUdf: load once per worker', () => {
   it('shares one default pool between UDFs and closes it with the last one', async () => {
     const { defaultPoolCount } = await import('../../src/pool/pool.js');
     const before = defaultPoolCount();
-    const a = await sparkUdf(probe, { workers: 1 });
-    const b = await sparkUdf(probe, { workers: 1 });
+    // On the workers from the start: under 'auto' a UDF acquires the default pool only once
+    // it needs workers (its first batches run on the calling thread meanwhile).
+    const a = await sparkUdf(probe, { workers: 1, placement: 'workers' });
+    const b = await sparkUdf(probe, { workers: 1, placement: 'workers' });
     expect(defaultPoolCount()).toBe(before + 1);
     expect([...((await a.apply(table(3))) as Vector)]).toEqual(expected(3));
     expect([...((await b.apply(table(3))) as Vector)]).toEqual(expected(3));
