@@ -197,12 +197,12 @@ export function createScoringApp(
     }
   };
 
-  const handle = async (request: ScoringRequest): Promise<ScoringResponse> => {
+  const deadlines = new Deadlines(timeoutMs);
+  const handle = (request: ScoringRequest): Promise<ScoringResponse> => {
     const stacks = stackPolicy(debugErrors, log, request);
     const token: CancelToken = { cancelled: false };
-    return withTimeout(
+    return deadlines.race(
       route(request, stacks, token).catch((e: unknown) => internalError(e, stacks)),
-      timeoutMs,
       token
     );
   };
@@ -254,7 +254,11 @@ function onlyMethods(method: string, allowed: readonly string[]): ScoringRespons
   return res;
 }
 
+/** The routes: a request target that is one of them as is needs no URL parsing. */
+const ROUTES = new Set(['/invocations', '/ping', '/health', '/version']);
+
 function pathOf(url: string): string {
+  if (ROUTES.has(url)) return url;
   try {
     return new URL(url, 'http://localhost').pathname;
   } catch {
@@ -262,37 +266,126 @@ function pathOf(url: string): string {
   }
 }
 
-function header(request: ScoringRequest, name: string): string | undefined {
-  for (const [k, v] of Object.entries(request.headers)) {
-    if (k.toLowerCase() !== name || v === undefined) continue;
-    return typeof v === 'string' ? v : v.join(', ');
+/**
+ * `Content-Type` and `Accept` in one pass over the headers: for each, the first header of that
+ * name in any case that has a value (lists joined with `, `).
+ */
+function contentHeaders(request: ScoringRequest): {
+  contentType: string | undefined;
+  accept: string | undefined;
+} {
+  let contentType: string | undefined;
+  let accept: string | undefined;
+  const headers = request.headers;
+  for (const k of Object.keys(headers)) {
+    const v = headers[k];
+    if (v === undefined) continue;
+    const name = k.toLowerCase();
+    if (name === 'content-type') {
+      contentType ??= typeof v === 'string' ? v : v.join(', ');
+    } else if (name === 'accept') {
+      accept ??= typeof v === 'string' ? v : v.join(', ');
+    }
   }
-  return undefined;
+  return { contentType, accept };
+}
+
+/** A request waiting in {@link Deadlines}: its 504 is due at `at` (performance.now() ms). */
+interface Deadline {
+  at: number;
+  /** Answers 504; null once the request has its answer. */
+  expire: (() => void) | null;
 }
 
 /**
- * Races the handler against the timeout. As in MLflow (whose model runs in a thread that keeps
+ * Races each handler against the timeout. As in MLflow (whose model runs in a thread that keeps
  * going), answering 504 does not stop a request that is being scored; the token tells the
  * backend to drop it if it has not started. On the main thread a synchronous predict blocks
  * the event loop, so the timer can only fire once it yields; with the pool the main thread is
  * free and the 504 leaves on time (the pool backend cancels a batch that itself runs too long).
+ *
+ * One Node timer serves all requests of an app: every request has the same `timeoutMs`, so
+ * deadlines come in arrival order and a FIFO queue holds them; the timer is armed for the
+ * oldest unanswered one (no setTimeout/clearTimeout and no extra promise per request). The
+ * timer is referenced while a request waits, as a per-request timer was.
  */
-async function withTimeout(
-  work: Promise<ScoringResponse>,
-  timeoutMs: number,
-  token: CancelToken
-): Promise<ScoringResponse> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<ScoringResponse>((resolve) => {
-    timer = setTimeout(() => {
-      token.cancelled = true;
-      resolve(text(504, TIMEOUT_MESSAGE, TEXT_TYPE));
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
+class Deadlines {
+  #queue: Deadline[] = [];
+  #head = 0;
+  /** Armed for the oldest waiting deadline (or an earlier one); unreferenced while none waits. */
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly timeoutMs: number) {}
+
+  race(work: Promise<ScoringResponse>, token: CancelToken): Promise<ScoringResponse> {
+    return new Promise<ScoringResponse>((resolve, reject) => {
+      const entry: Deadline = {
+        at: performance.now() + this.timeoutMs,
+        expire: () => {
+          token.cancelled = true;
+          resolve(text(504, TIMEOUT_MESSAGE, TEXT_TYPE));
+        },
+      };
+      this.#queue.push(entry);
+      // An armed timer is due no later than this deadline (deadlines only grow): it re-arms.
+      if (this.#timer === undefined) this.#arm(entry.at);
+      else this.#timer.ref();
+      work.then(
+        (response) => {
+          this.#settle(entry);
+          resolve(response);
+        },
+        (error: unknown) => {
+          this.#settle(entry);
+          reject(error);
+        }
+      );
+    });
+  }
+
+  /** The request has its answer: forget its deadline (and the ones answered before it). */
+  #settle(entry: Deadline): void {
+    entry.expire = null;
+    this.#dropAnswered();
+  }
+
+  #dropAnswered(): void {
+    const q = this.#queue;
+    while (this.#head < q.length && q[this.#head]!.expire === null) this.#head++;
+    if (this.#head === q.length) {
+      q.length = 0;
+      this.#head = 0;
+      // Nothing waits: the timer stays armed (re-arming per request is what this saves) but no
+      // longer keeps the process alive; it finds nothing when it fires.
+      this.#timer?.unref();
+    } else if (this.#head > 1024 && this.#head * 2 > q.length) {
+      this.#queue = q.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #arm(at: number): void {
+    // Whole milliseconds, rounded up: a timer never fires before the deadline it is armed for.
+    this.#timer = setTimeout(() => this.#fire(), Math.max(1, Math.ceil(at - performance.now())));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    const q = this.#queue;
+    while (this.#head < q.length) {
+      const entry = q[this.#head]!;
+      if (entry.expire !== null) {
+        if (entry.at > now) break;
+        const expire = entry.expire;
+        entry.expire = null;
+        expire();
+      }
+      this.#head++;
+    }
+    this.#dropAnswered();
+    const rest = this.#queue;
+    if (this.#head < rest.length) this.#arm(rest[this.#head]!.at);
   }
 }
 
@@ -318,6 +411,21 @@ function parseContentType(raw: string): { mime: string; params: Map<string, stri
     params.set(key, value);
   }
   return { mime: mime.toLowerCase(), params };
+}
+
+/** Accepted `Content-Type` values seen lately and their mime (a client sends the same one). */
+const acceptedTypes = new Map<string, RequestMime>();
+
+/** {@link contentTypeError}, remembering the values it accepted. */
+function checkedContentType(raw: string | undefined): ScoringResponse | { mime: RequestMime } {
+  const known = raw === undefined ? undefined : acceptedTypes.get(raw);
+  if (known !== undefined) return { mime: known };
+  const checked = contentTypeError(raw);
+  if (raw !== undefined && 'mime' in checked) {
+    if (acceptedTypes.size >= 64) acceptedTypes.clear();
+    acceptedTypes.set(raw, checked.mime);
+  }
+  return checked;
 }
 
 function contentTypeError(raw: string | undefined): ScoringResponse | { mime: RequestMime } {
@@ -381,9 +489,10 @@ async function invocations(
   stacks: Stacks,
   token: CancelToken
 ): Promise<ScoringResponse> {
-  const checked = contentTypeError(header(request, 'content-type'));
+  const { contentType, accept: acceptHeader } = contentHeaders(request);
+  const checked = checkedContentType(contentType);
   if (!('mime' in checked)) return checked;
-  const accept = acceptFormat(header(request, 'accept'));
+  const accept = acceptFormat(acceptHeader);
   const reply = await backend.invoke(
     { mime: checked.mime, body: bodyBytes(request.body), accept },
     token

@@ -332,6 +332,27 @@ describe('request timeout', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('times out each waiting request at its own deadline, while others are answered', async () => {
+    const quick = createScoringApp(model, { timeoutMs: 60, warn: () => undefined });
+    const hang = () =>
+      quick.handle({
+        method: 'POST',
+        url: '/invocations',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { x: [1] }, params: { mode: 'hang' } }),
+      });
+    const first = hang();
+    await new Promise((r) => setTimeout(r, 30));
+    const second = hang();
+    // Answered in between: its deadline leaves the queue, the others stay.
+    const ping = await quick.handle({ method: 'GET', url: '/ping', headers: {} });
+    expect(ping.status).toBe(200);
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([504, 504]);
+    // After going idle the app times out again.
+    expect((await hang()).status).toBe(504);
+  });
+
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5'])(
     'rejects options.timeoutMs = %s',
     (timeoutMs) => {

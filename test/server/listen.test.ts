@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -84,6 +85,68 @@ describe('serve', () => {
     // Closed: no longer accepting, and close() is idempotent.
     await expect(fetch(`${server.url}/ping`)).rejects.toThrow();
     await server.close();
+  });
+
+  it('gives body bytes back after each response: chunked bodies, aborted bodies, keep-alive', async () => {
+    const body = JSON.stringify({ inputs: { x: Array.from({ length: 20 }, (_, i) => i) } });
+    // Room for one body at a time: a byte not given back would turn the next request into 503.
+    const server = await serve(dir, {
+      port: 0,
+      maxBufferedBytes: body.length + 10,
+      warn: () => undefined,
+    });
+    try {
+      const url = new URL(`${server.url}/invocations`);
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+      // No Content-Length (chunked): counted as it arrives, given back after the answer.
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            url,
+            { method: 'POST', headers: { 'content-type': 'application/json' } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            }
+          );
+          req.on('error', reject);
+          req.write(body.slice(0, 10));
+          setTimeout(() => req.end(body.slice(10)), 5);
+        });
+        expect(status).toBe(200);
+      }
+      // A client that goes away in the middle of its body: its bytes are given back too.
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+        });
+        req.on('error', () => resolve());
+        req.write(body.slice(0, 10));
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 20);
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const after = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(after.status).toBe(200);
+      expect(((await after.json()) as { predictions: number[] }).predictions).toHaveLength(20);
+    } finally {
+      await server.close();
+    }
   });
 
   const bad: [Partial<ServeOptions>, string][] = [
