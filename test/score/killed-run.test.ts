@@ -18,7 +18,7 @@ let dir: string;
 let cleanup: () => Promise<void>;
 let probe: string;
 let input: string;
-const N = 4000;
+const N = 8000;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('jsfunc-killed-'));
@@ -35,7 +35,10 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-/** A child process scoring `input` into the dataset `out` slowly (many splits, delays). */
+/**
+ * A child process scoring `input` into the dataset `out` slowly (many splits, delays);
+ * `onStarted` is called once the first split has settled.
+ */
 function run(out: string, onStarted: (kill: (s: NodeJS.Signals) => void) => void) {
   const script = join(dir, 'run.mjs');
   const url = pathToFileURL(join(repoRoot, 'dist/score/score-files.js')).href;
@@ -44,9 +47,17 @@ function run(out: string, onStarted: (kill: (s: NodeJS.Signals) => void) => void
     `import { scoreFiles } from ${JSON.stringify(url)};
 const ac = new AbortController();
 process.on('SIGTERM', () => ac.abort(new Error('SIGTERM')));
-process.stdout.write('started\\n');
+// 'started' once the first split has settled: the kill lands mid-run (39 more splits remain,
+// each sleeping up to 60 ms), however fast the machine is (a fixed delay raced the run's end).
+let started = false;
+const onProgress = (p) => {
+  if (!started && p.rows > 0) {
+    started = true;
+    process.stdout.write('started\\n');
+  }
+};
 await scoreFiles(${JSON.stringify(probe)}, ${JSON.stringify(input)}, ${JSON.stringify(out)}, {
-  workers: 2, splitSize: { rows: 200 }, params: { maxDelayMs: 60 }, signal: ac.signal, warn: () => {},
+  workers: 2, splitSize: { rows: 200 }, params: { maxDelayMs: 60 }, signal: ac.signal, warn: () => {}, onProgress,
 }).then(() => process.exit(0), (e) => { process.stderr.write(String(e.code)); process.exit(3); });
 `
   ).then(
@@ -65,7 +76,7 @@ describe('a killed scoring run', () => {
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     it(`${signal}: no _SUCCESS, only complete parts besides _temporary/; a rerun completes it`, async () => {
       const out = join(dir, `out-${signal}`);
-      const killed = await run(`${out}/`, (kill) => setTimeout(() => kill(signal), 900));
+      const killed = await run(`${out}/`, (kill) => kill(signal));
       expect(killed.code === 0).toBe(false);
       const names = await readdir(out);
       expect(names).not.toContain('_SUCCESS');
