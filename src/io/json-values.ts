@@ -10,6 +10,15 @@ import { type DataType, Type } from 'apache-arrow';
 /** How to render int64 values that do not fit a double exactly. */
 export type BigintMode = 'string' | 'number';
 
+/** What a {@link LeafFormat} returns for a cell it leaves to {@link jsonValue}'s own rules. */
+export const kDefaultFormat: unique symbol = Symbol('jsfunc.defaultFormat');
+
+/**
+ * A writer's own rendering of some leaf types (e.g. MLflow's `isoformat()` timestamps), applied
+ * at every nesting level; {@link kDefaultFormat} for the cells it does not render.
+ */
+export type LeafFormat = (value: unknown, type: DataType) => unknown;
+
 /**
  * Converts one value read with `vector.get(i)` to a JSON-safe value.
  *
@@ -17,10 +26,20 @@ export type BigintMode = 'string' | 'number';
  * @param type - the Arrow type of the value
  * @param bigints - `string` (default) renders unsafe int64 values as decimal text, `number`
  *   renders them as a (possibly rounded) number
+ * @param leaf - a writer's own rendering of some leaf types, consulted first at every level
  * @returns a value JSON.stringify can write (NaN and infinities become null)
  */
-export function jsonValue(value: unknown, type: DataType, bigints: BigintMode = 'string'): unknown {
+export function jsonValue(
+  value: unknown,
+  type: DataType,
+  bigints: BigintMode = 'string',
+  leaf?: LeafFormat
+): unknown {
   if (value === null || value === undefined) return null;
+  if (leaf !== undefined) {
+    const own = leaf(value, type);
+    if (own !== kDefaultFormat) return own;
+  }
   switch (type.typeId) {
     case Type.Int:
     case Type.Decimal:
@@ -49,12 +68,12 @@ export function jsonValue(value: unknown, type: DataType, bigints: BigintMode = 
     case Type.LargeList:
     case Type.FixedSizeList: {
       const child = type.children[0]?.type as DataType;
-      return [...(value as Iterable<unknown>)].map((v) => jsonValue(v, child, bigints));
+      return [...(value as Iterable<unknown>)].map((v) => jsonValue(v, child, bigints, leaf));
     }
     case Type.Struct: {
       const out: Record<string, unknown> = {};
       const row = value as Record<string, unknown>;
-      for (const f of type.children) out[f.name] = jsonValue(row[f.name], f.type, bigints);
+      for (const f of type.children) out[f.name] = jsonValue(row[f.name], f.type, bigints, leaf);
       return out;
     }
     case Type.Map: {
@@ -64,11 +83,16 @@ export function jsonValue(value: unknown, type: DataType, bigints: BigintMode = 
         typeof (value as { entries?: unknown }).entries === 'function'
           ? (value as Map<unknown, unknown>).entries()
           : Object.entries(value as object);
-      for (const [k, v] of entries) out[String(k)] = jsonValue(v, valueType, bigints);
+      for (const [k, v] of entries) out[String(k)] = jsonValue(v, valueType, bigints, leaf);
       return out;
     }
     case Type.Dictionary:
-      return jsonValue(value, (type as unknown as { dictionary: DataType }).dictionary, bigints);
+      return jsonValue(
+        value,
+        (type as unknown as { dictionary: DataType }).dictionary,
+        bigints,
+        leaf
+      );
     default:
       if (typeof value === 'bigint')
         return jsonValue(value, { typeId: Type.Int } as DataType, bigints);

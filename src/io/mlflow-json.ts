@@ -21,7 +21,7 @@ import { ModelError } from '../errors.js';
 import { formatPyDatetime } from '../signature/iso-datetime.js';
 import type { ColSpec, Params, Schema, TensorSpec, ValueType } from '../signature/types.js';
 import { parseCsvBatch } from './csv.js';
-import { jsonValue } from './json-values.js';
+import { jsonValue, kDefaultFormat } from './json-values.js';
 import {
   buildColumnData,
   convertJson,
@@ -584,7 +584,11 @@ function timestampText(ms: number, zoned: boolean): string {
  * lists, structs and maps recursively.
  */
 function responseValue(value: unknown, type: DataType): unknown {
-  if (value === null || value === undefined) return null;
+  return jsonValue(value, type, 'number', mlflowLeaf);
+}
+
+/** The leaves MLflow's encoder renders its own way; everything else as {@link jsonValue}. */
+function mlflowLeaf(value: unknown, type: DataType): unknown {
   switch (type.typeId) {
     case Type.Binary:
     case Type.LargeBinary:
@@ -595,32 +599,8 @@ function responseValue(value: unknown, type: DataType): unknown {
         Number(value),
         Boolean((type as unknown as { timezone?: string | null }).timezone)
       );
-    case Type.List:
-    case Type.LargeList:
-    case Type.FixedSizeList: {
-      const child = type.children[0]?.type as DataType;
-      return [...(value as Iterable<unknown>)].map((v) => responseValue(v, child));
-    }
-    case Type.Struct: {
-      const out: Record<string, unknown> = {};
-      const row = value as Record<string, unknown>;
-      for (const f of type.children) out[f.name] = responseValue(row[f.name], f.type);
-      return out;
-    }
-    case Type.Map: {
-      const valueType = (type.children[0]?.type as DataType).children[1]?.type as DataType;
-      const out: Record<string, unknown> = {};
-      const entries =
-        typeof (value as { entries?: unknown }).entries === 'function'
-          ? (value as Map<unknown, unknown>).entries()
-          : Object.entries(value as object);
-      for (const [k, v] of entries) out[String(k)] = responseValue(v, valueType);
-      return out;
-    }
-    case Type.Dictionary:
-      return responseValue(value, (type as unknown as { dictionary: DataType }).dictionary);
     default:
-      return jsonValue(value, type, 'number');
+      return kDefaultFormat;
   }
 }
 
