@@ -575,17 +575,28 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    * the workers); its warning waits for a worker to succeed where this thread failed.
    */
   async #startCallerReady(): Promise<boolean> {
+    const failure = await this.#loadCaller();
+    if (failure === null) return true;
+    this.#start.deferredWarning = failure;
+    this.#endCallerStart();
+    this.#startWorkers();
+    return false;
+  }
+
+  /**
+   * Loads the model on this thread (once; later calls reuse it).
+   *
+   * @returns null when it loaded, else the warning that scoring stays on the workers
+   */
+  async #loadCaller(): Promise<string | null> {
     try {
       await this.#callerScorer.model();
       this.#placement.callerLoaded();
-      return true;
+      return null;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#placement.callerFailed(message);
-      this.#start.deferredWarning = `placement 'auto': the model could not be loaded on the calling thread (${message}); scoring stays on the workers`;
-      this.#endCallerStart();
-      this.#startWorkers();
-      return false;
+      return `placement 'auto': the model could not be loaded on the calling thread (${message}); scoring stays on the workers`;
     }
   }
 
@@ -885,18 +896,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    */
   async #callerReady(): Promise<boolean> {
     if (this.#callerScorer.loaded || this.#placement.mode === 'caller') return true;
-    try {
-      await this.#callerScorer.model();
-      this.#placement.callerLoaded();
-      return true;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.#placement.callerFailed(message);
-      this.#warnOnce(
-        `placement 'auto': the model could not be loaded on the calling thread (${message}); scoring stays on the workers`
-      );
-      return false;
-    }
+    const failure = await this.#loadCaller();
+    if (failure !== null) this.#warnOnce(failure);
+    return failure === null;
   }
 
   /** Length check of a batch's result (as the workers' `predictColumn` does it). */
