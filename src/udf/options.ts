@@ -45,6 +45,17 @@ export interface SparkUdfOptions {
   /** Most rows per task; larger input batches are split. Default 65536. */
   batchSize?: number;
   /**
+   * Most rows per batch scored on the calling thread (`placement: 'caller'`, or `'auto'` once it
+   * chose this thread) for `apply` and `withColumn`. Consecutive tasks of one call are merged up
+   * to this size there, since splitting only pays for spreading rows over workers: a model
+   * called on 62,500-row slices of a table runs its own predict slower than on the whole table
+   * (per-call costs, cache effects). When a merged batch fails, its tasks are re-run one by one
+   * on the same thread, so the error names the same rows (`Rows a..b`) as it would on the
+   * workers, and a model that only fails on the larger batch still gets every row scored.
+   * Default: `batchSize` when it is set, else 1,048,576.
+   */
+  callerBatchSize?: number;
+  /**
    * Most milliseconds one task may run on its worker (from the moment the worker starts it,
    * including a first-batch model load). The worker running it is terminated and replaced.
    * Default: none.
@@ -111,6 +122,7 @@ export interface FilledSparkUdfOptions {
   predictFn: string | undefined;
   workers: number;
   batchSize: number;
+  callerBatchSize: number;
   timeoutMs: number | undefined;
   loadTimeoutMs: number;
   retries: number;
@@ -129,6 +141,7 @@ export const kDefaultSparkUdfOptions = Object.freeze({
   params: {},
   modelConfig: {},
   batchSize: 65_536,
+  callerBatchSize: 1_048_576,
   loadTimeoutMs: kDefaultLoadTimeoutMs,
   retries: 0,
   warn: defaultWarn,
@@ -144,6 +157,7 @@ const kKnown = new Set([
   'predictFn',
   'workers',
   'batchSize',
+  'callerBatchSize',
   'timeoutMs',
   'loadTimeoutMs',
   'retries',
@@ -260,6 +274,9 @@ export function resolveSparkUdfOptions(
     predictFn: predictFn as string | undefined,
     workers: p?.workers ?? workers ?? availableParallelism(),
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
+    callerBatchSize:
+      positive('callerBatchSize', undefined) ??
+      positive('batchSize', kDefaultSparkUdfOptions.callerBatchSize)!,
     timeoutMs: timeoutMs as number | undefined,
     loadTimeoutMs,
     retries: (retries as number | undefined) ?? kDefaultSparkUdfOptions.retries,

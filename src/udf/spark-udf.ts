@@ -75,6 +75,7 @@ import {
   CostModel,
   kDefaultCostModelOptions,
   type CostEstimates,
+  type Decision,
   type Forecast,
   type Placement,
   type PlacementMode,
@@ -371,6 +372,11 @@ interface Slice extends TaskPosition {
    * and a slice scored on the calling thread is never planned. Undefined: plan the slice.
    */
   copiedBytesPerRow?: number;
+  /**
+   * A merged batch for the calling thread (`callerBatchSize`): the planned slices it spans,
+   * scored one by one when the merged batch fails or does not run on this thread.
+   */
+  parts?: Slice[];
 }
 
 /** The batch handler module, compiled (resolved once). */
@@ -778,8 +784,75 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
-    for await (const v of this.#ordered(slices, (s) => this.#scoreSlice(s))) result.add(v);
+    const run = (s: Slice): Promise<Vector[]> =>
+      s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s, s.parts);
+    for await (const vs of this.#ordered(this.#callerMerged(table, slices), run)) {
+      for (const v of vs) result.add(v);
+    }
     return result.finish();
+  }
+
+  /**
+   * The call's slices, consecutive ones merged up to `callerBatchSize` rows while batches run on
+   * this thread: the split into tasks exists to spread rows over workers, and on this thread
+   * it only costs (the model's per-call work, cache effects). Decided as the slices are pulled,
+   * so a switch of placement mid-call takes effect from the next batch. Never during the start,
+   * whose batches must stay small for the workers' boot to overlap them.
+   */
+  *#callerMerged(table: Table, slices: Slice[]): Generator<Slice> {
+    const cap = this.#s.opts.callerBatchSize;
+    for (let i = 0; i < slices.length; ) {
+      const first = slices[i]!;
+      let end = i + 1;
+      if (this.#placement.current === 'caller' && !this.#placement.starting) {
+        while (end < slices.length && slices[end]!.rowEnd - first.rowStart <= cap) end++;
+      }
+      const last = slices[end - 1]!;
+      yield end === i + 1
+        ? first
+        : {
+            ...first,
+            table: table.slice(first.rowStart, last.rowEnd),
+            rowEnd: last.rowEnd,
+            parts: slices.slice(i, end),
+          };
+      i = end;
+    }
+  }
+
+  /**
+   * A merged batch: one call on this thread when the placement keeps it here; otherwise (a
+   * probe of the workers, a switch) or when it fails, its planned slices one by one, so that
+   * results, errors and their row ranges are those of an unmerged call.
+   */
+  async #scoreMerged(merged: Slice, parts: Slice[]): Promise<Vector[]> {
+    const rows = merged.rowEnd - merged.rowStart;
+    const copiedBytes = Math.round((merged.copiedBytesPerRow ?? 0) * rows);
+    const decision = this.#placement.decide({ rows, copiedBytes });
+    if (decision.placement === 'caller' && !decision.probe && (await this.#callerReady())) {
+      try {
+        const table = mappedColumns(merged.table, merged.mapping);
+        return [await this.#scoreOnCaller(table, merged.mapping, rows)];
+      } catch {
+        // Re-run task by task, stopping at the first failure, which reports its own rows.
+        const out: Vector[] = [];
+        for (const part of parts) out.push(await this.#scoreSlice(part));
+        return out;
+      }
+    }
+    // Elsewhere: the first part takes this decision (a probe stays a probe), the others decide
+    // for themselves; all are in flight together, as unmerged tasks would be, and the first
+    // failure in row order is the one reported.
+    const settled = parts.map((part, k) =>
+      this.#track(this.#scoreSlice(part, k === 0 ? decision : undefined))
+    );
+    const out: Vector[] = [];
+    for (const s of settled) {
+      const r = await s;
+      if (!r.ok) throw r.error;
+      out.push(r.value);
+    }
+    return out;
   }
 
   /**
@@ -848,7 +921,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     return settled;
   }
 
-  async #scoreSlice(slice: Slice): Promise<Vector> {
+  async #scoreSlice(slice: Slice, decided?: Decision): Promise<Vector> {
     if (slice.rowEnd === slice.rowStart) return emptyVector(this.arrowType);
     const rows = slice.rowEnd - slice.rowStart;
     let input: { table: Table; plan: TablePlan | undefined } | undefined;
@@ -879,7 +952,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           }
         }
       }
-      const decision = this.#placement.decide({ rows, copiedBytes });
+      const decision = decided ?? this.#placement.decide({ rows, copiedBytes });
+      decided = undefined; // a retry decides again
       if (decision.placement === 'caller' && (await this.#callerReady())) {
         // A probe measures this thread alone, as it would run once placed here.
         if (decision.probe) await this.#workersIdle();

@@ -610,3 +610,80 @@ describe('the model on the calling thread', () => {
     }
   });
 });
+
+/** Doubles x; throws on any batch of more than `limit` rows (config), like a model with a cap. */
+const CAPPED_MODEL = `
+export default class Capped {
+  loadContext(context) { this.limit = Number(context.modelConfig.limit); }
+  predict(context, input) {
+    if (input.numRows > this.limit) throw new RangeError('batch of ' + input.numRows + ' rows is over ' + this.limit);
+    return Float64Array.from(input.getChild('x').toArray(), (v) => v * 2);
+  }
+}
+`;
+
+describe('callerBatchSize: the tasks of one call merged on the calling thread', () => {
+  // 5000 rows, default batchSize, 2 workers: planned as 4 tasks of 1250 rows (2 per worker).
+  it('defaults to batchSize when that is set, else 1,048,576, and is validated', async () => {
+    expect(resolveSparkUdfOptions({}).callerBatchSize).toBe(1_048_576);
+    expect(resolveSparkUdfOptions({ batchSize: 700 }).callerBatchSize).toBe(700);
+    expect(resolveSparkUdfOptions({ batchSize: 700, callerBatchSize: 9000 }).callerBatchSize).toBe(
+      9000
+    );
+    const error = await rejectionOf(sparkUdf(probe, { pool, callerBatchSize: 0 }));
+    expect(error.code).toBe('E_OPTION_INVALID');
+    expect(error.message).toBe('options.callerBatchSize must be a positive integer, got 0');
+  });
+
+  it('scores a call in one batch on the calling thread, with the results of the workers', async () => {
+    await withUdfs(probe, {}, async (caller, workers) => {
+      const input = table(5000, 7);
+      const c = [...((await caller.apply(input)) as Vector)];
+      expect(c).toEqual([...((await workers.apply(input)) as Vector)]);
+      expect(caller.stats()).toMatchObject({ batches: 1, rows: 5000 });
+      expect(workers.stats()).toMatchObject({ batches: 4, rows: 5000 });
+      const t = (await caller.withColumn(input, 'p')) as Table;
+      expect([...t.getChild('p')!]).toEqual(c);
+      expect(caller.stats().batches).toBe(2);
+    });
+    const capped = await sparkUdf(probe, { pool, placement: 'caller', callerBatchSize: 2500 });
+    try {
+      await capped.apply(table(5000));
+      expect(capped.stats().batches).toBe(2);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('re-runs a failed merged batch task by task: the same error, naming the same rows', async () => {
+    await withUdfs(
+      probe,
+      { params: { mode: 'throw', failOnId: 3456 } },
+      async (caller, workers, auto, start) => {
+        const w = await rejectionOf(workers.apply(table(5000)));
+        expect(w.details).toMatchObject({ rowStart: 2500, rowEnd: 3750 });
+        expect(w.message).toMatch(/^Rows 2500\.\.3749 of the input failed: /);
+        const c = await rejectionOf(caller.apply(table(5000)));
+        expect(shape(c)).toEqual(shape(w));
+        expect(shape(await rejectionOf(auto.apply(table(5000))))).toEqual(shape(w));
+        expect(shape(await rejectionOf(start.apply(table(5000))))).toEqual(shape(w));
+        // The tasks before the failing one were scored (and counted) on the way.
+        expect(caller.stats()).toMatchObject({ batches: 2, rows: 2500, failures: 1 });
+      }
+    );
+  });
+
+  it('still scores every row when only the merged batch fails (a model with a batch cap)', async () => {
+    const capped = writeModel(join(dir, 'capped'), CAPPED_MODEL, [{ name: 'x', type: 'double' }], {
+      limit: 2000,
+    });
+    await withUdfs(capped, {}, async (caller, workers) => {
+      const input = table(5000);
+      const c = [...((await caller.apply(input)) as Vector)];
+      expect(c).toEqual(Array.from({ length: 5000 }, (_, i) => i * 2));
+      expect(c).toEqual([...((await workers.apply(input)) as Vector)]);
+      // The merged attempt failed; its 4 tasks then ran one by one.
+      expect(caller.stats()).toMatchObject({ batches: 4, rows: 5000, failures: 0 });
+    });
+  });
+});
