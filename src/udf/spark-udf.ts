@@ -807,15 +807,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       if (this.#placement.current === 'caller' && !this.#placement.starting) {
         while (end < slices.length && slices[end]!.rowEnd - first.rowStart <= cap) end++;
       }
-      const last = slices[end - 1]!;
-      yield end === i + 1
-        ? first
-        : {
-            ...first,
-            table: table.slice(first.rowStart, last.rowEnd),
-            rowEnd: last.rowEnd,
-            parts: slices.slice(i, end),
-          };
+      yield end === i + 1 ? first : mergedSlice({ table, rowStart: 0 }, slices.slice(i, end));
       i = end;
     }
   }
@@ -827,8 +819,13 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    */
   async #scoreMerged(merged: Slice, parts: Slice[]): Promise<Vector[]> {
     const rows = merged.rowEnd - merged.rowStart;
-    const copiedBytes = Math.round((merged.copiedBytesPerRow ?? 0) * rows);
-    const decision = this.#placement.decide({ rows, copiedBytes });
+    // Decided for one task, as the workers would run it: the merged size would spread a
+    // worker's per-task costs over more rows than a task of theirs ever has.
+    const task = parts[0]!.rowEnd - parts[0]!.rowStart;
+    const decision = this.#placement.decide({
+      rows: task,
+      copiedBytes: Math.round((merged.copiedBytesPerRow ?? 0) * task),
+    });
     if (decision.placement === 'caller' && !decision.probe && (await this.#callerReady())) {
       try {
         const table = mappedColumns(merged.table, merged.mapping);
@@ -840,17 +837,23 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         return out;
       }
     }
-    // Elsewhere: the first part takes this decision (a probe stays a probe), the others decide
-    // for themselves; all are in flight together, as unmerged tasks would be, and the first
-    // failure in row order is the one reported.
-    const settled = parts.map((part, k) =>
-      this.#track(this.#scoreSlice(part, k === 0 ? decision : undefined))
-    );
+    // Elsewhere: the first part takes this decision. A probe of the workers takes that part
+    // only, the rest stays merged here; after a switch, the others decide for themselves. All
+    // are in flight together, as unmerged tasks would be, and the first failure in row order is
+    // the one reported.
+    const [head, ...tail] = parts;
+    const probeOnly = decision.probe && decision.placement === 'workers' && tail.length > 1;
+    const settled = probeOnly
+      ? [
+          this.#track(this.#scoreSlice(head!, decision)),
+          this.#track(this.#scoreMerged(mergedSlice(merged, tail), tail)),
+        ]
+      : parts.map((part, k) => this.#track(this.#scoreSlice(part, k === 0 ? decision : undefined)));
     const out: Vector[] = [];
     for (const s of settled) {
       const r = await s;
       if (!r.ok) throw r.error;
-      out.push(r.value);
+      out.push(...(Array.isArray(r.value) ? r.value : [r.value]));
     }
     return out;
   }
@@ -1333,6 +1336,24 @@ export function planTaskSizes(
   for (let i = 0; i < tasks; i++)
     sizes.push(Math.floor(((i + 1) * numRows) / tasks) - Math.floor((i * numRows) / tasks));
   return sizes;
+}
+
+/**
+ * The slice spanning `parts` (consecutive slices of `within`'s rows), for the calling thread.
+ *
+ * @param within - a table the parts' rows index into, and the row its first row is
+ * @param parts - consecutive slices, at least one
+ * @returns one slice over their rows, with the parts kept
+ */
+function mergedSlice(within: { table: Table; rowStart: number }, parts: Slice[]): Slice {
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  return {
+    ...first,
+    table: within.table.slice(first.rowStart - within.rowStart, last.rowEnd - within.rowStart),
+    rowEnd: last.rowEnd,
+    parts,
+  };
 }
 
 function planSlices(

@@ -687,3 +687,35 @@ describe('callerBatchSize: the tasks of one call merged on the calling thread', 
     });
   });
 });
+
+describe('callerBatchSize with auto', () => {
+  it('keeps the rest of a call merged when auto probes the workers with its first task', async () => {
+    const udf = await sparkUdf(probe, { pool, warn: () => undefined });
+    try {
+      const input = table(20_000); // planned as 4 tasks of 5000 rows
+      const expected = Array.from({ length: 20_000 }, (_, i) => i * 2);
+      let probed = 0;
+      let merged = 0;
+      for (let i = 0; i < 400 && probed < 2; i++) {
+        const before = udf.stats();
+        const out = [...((await udf.apply(input)) as Vector)];
+        const after = udf.stats();
+        expect(out).toEqual(expected);
+        if (before.placement.current !== 'caller' || after.placement.current !== 'caller') continue;
+        const onCaller = after.placement.callerBatches - before.placement.callerBatches;
+        const onWorkers = after.batches - before.batches - onCaller;
+        // One merged batch here, plus the probe's one task on a worker when one was due.
+        expect({ onCaller, onWorkers: Math.min(onWorkers, 1) }).toEqual({
+          onCaller: 1,
+          onWorkers,
+        });
+        if (onWorkers === 1) probed++;
+        else merged++;
+      }
+      expect(merged).toBeGreaterThan(0);
+      expect(probed).toBe(2);
+    } finally {
+      await udf.close();
+    }
+  });
+});
