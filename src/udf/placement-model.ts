@@ -481,7 +481,11 @@ export class CostModel {
       }
       this.#reason = ratio;
       const scaling = Math.min(this.#env.workers, this.#env.cores);
-      if (!tooLarge && speedup < this.#o.poorScaling * scaling) {
+      const poor = speedup < this.#o.poorScaling * scaling;
+      // Fewer than 3 samples of the calling thread: their median can be one outlier (a batch
+      // that shared the cores with something), which would keep auto here for good.
+      const unsure = this.#callerSamples > 0 && this.#callerSamples < 3;
+      if (!tooLarge && (poor || unsure)) {
         // The workers fall short of W: measure what the calling thread does alone.
         if (!this.#callerReady) {
           this.#spent += f.workersMs;

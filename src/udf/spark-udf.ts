@@ -454,6 +454,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   readonly #callerScorer: CallerScorer;
   /** Worker tasks posted and not yet settled (a task posted while all W are busy waits). */
   #workerTasks = 0;
+  /** Worker tasks started so far (tells whether one ran beside a batch on this thread). */
+  #workerTasksStarted = 0;
   /**
    * Milliseconds this thread spent copying task inputs and scoring batches itself: a worker's
    * reply that arrives meanwhile waits, and the placement model must not count that as trip.
@@ -998,6 +1000,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   async #scoreOnWorkers(plan: TablePlan, mapping: ColumnMapping, rows: number): Promise<Vector> {
     const queued = this.#workerTasks >= this.#s.opts.workers;
     this.#workerTasks++;
+    this.#workerTasksStarted++;
     const slab = plan.copiedBytes > 0 ? this.#slabs.lease(plan.copiedBytes) : undefined;
     let answered = false;
     try {
@@ -1063,11 +1066,13 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
     const started = performance.now();
+    const alone = this.#workerTasks === 0 ? this.#workerTasksStarted : -1;
     const result = await this.#callerScorer.score(table, mapping);
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
-    // Batches of the start share the cores with booting workers: not what this thread does.
-    if (observe)
+    // What this thread costs alone: batches of the start share the cores with booting workers,
+    // and one that ran beside a worker task (the tail of a switch, a probe) shared them too.
+    if (observe && alone === this.#workerTasksStarted && this.#workerTasks === 0)
       this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
     this.#caller.batches++;
     this.#caller.rows += rows;

@@ -189,6 +189,22 @@ describe('CostModel decisions', () => {
     expect(Array.from({ length: 100 }, () => m.decide(task).placement)).not.toContain('caller');
   });
 
+  it('re-measures the calling thread while it has fewer than 3 samples: one outlier cannot pin auto to the workers', () => {
+    const m = model('auto', { minSwitchMs: 1, probeEvery: 2 });
+    m.callerLoaded();
+    for (let i = 0; i < 5; i++) m.observeWorkers(worker(5));
+    // One batch here that shared the cores with something: 80x its real cost.
+    m.observeCaller({ rows: ROWS, computeMs: 80 });
+    const ds = Array.from({ length: 12 }, () => m.decide(task));
+    expect(ds.filter((d) => d.placement === 'caller' && d.probe).length).toBeGreaterThan(0);
+    expect(m.current).toBe('workers');
+    // Two honest samples: the median is the real cost, and the calling thread wins.
+    m.observeCaller({ rows: ROWS, computeMs: 1 });
+    m.observeCaller({ rows: ROWS, computeMs: 1 });
+    expect(m.decide(task).placement).toBe('caller');
+    expect(m.current).toBe('caller');
+  });
+
   it('ignores trips of tasks that waited for a worker or loaded the model', () => {
     const m = model();
     m.observeWorkers(worker(1, { tripMs: 100, queued: true }));
