@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
@@ -433,6 +434,13 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #calls = new Set<Promise<unknown>>();
   readonly #cancel = new AbortController();
+  /**
+   * Follows `options.signal`. Tasks listen here, not on the user's signal: one listener there
+   * per UDF (removed by close()) instead of one per task in flight, which passed Node's limit
+   * of 10 listeners (a MaxListenersExceededWarning) with 6 workers at the default in-flight bound.
+   */
+  readonly #userAbort = new AbortController();
+  readonly #forwardAbort = (): void => this.#userAbort.abort();
   readonly #warned = new Set<string>();
   readonly #stats = {
     batches: 0,
@@ -487,6 +495,10 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.arrowType = resultTypeToArrow(setup.resultType);
     this.params = setup.params;
     const { opts } = setup;
+    // Every task in flight listens to these two (unbounded: the in-flight bound is the user's).
+    setMaxListeners(0, this.#cancel.signal, this.#userAbort.signal);
+    if (opts.signal?.aborted === true) this.#userAbort.abort();
+    else opts.signal?.addEventListener('abort', this.#forwardAbort, { once: true });
     this.#slabs = new SlabPool({ maxFree: opts.workers * opts.inFlightPerWorker });
     // timeoutMs and retries only work on workers (a synchronous predict on this thread cannot
     // be cut, and a crash here is not a worker's): auto then never leaves the workers.
@@ -735,6 +747,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       await Promise.allSettled([...this.#inFlight]);
       this.#slabs.close();
       await this.#callerScorer.close();
+      this.#s.opts.signal?.removeEventListener('abort', this.#forwardAbort);
       this.#closed = true;
       if (this.#s.ownsPool && this.#pool !== undefined) await releaseDefaultPool(this.#pool);
     })();
@@ -1172,7 +1185,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       reason ??= 'close';
       controller.abort();
     };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.#userAbort.signal.addEventListener('abort', onAbort, { once: true });
     this.#cancel.signal.addEventListener('abort', onCancel, { once: true });
     if (opts.signal?.aborted === true) onAbort();
     if (this.#cancel.signal.aborted) onCancel();
@@ -1210,7 +1223,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       throw error;
     } finally {
       stopWatch();
-      opts.signal?.removeEventListener('abort', onAbort);
+      this.#userAbort.signal.removeEventListener('abort', onAbort);
       this.#cancel.signal.removeEventListener('abort', onCancel);
     }
     const elapsed = performance.now() - t0;

@@ -2,6 +2,7 @@
 // (process.exit, a thread that just ends, uncaught async errors, heap exhaustion), timeouts,
 // aborts, close, and option validation. No assertion depends on timing margins: hanging models
 // never resolve, and crashes are triggered by a chosen row id.
+import { getEventListeners } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +181,34 @@ describe('timeouts, aborts and close', () => {
       }
     );
     await stillServes();
+  });
+
+  it('holds one listener on the AbortSignal however many tasks are in flight, none after close', async () => {
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const udf = await sparkUdf(probe, {
+        pool,
+        placement: 'workers',
+        signal: controller.signal,
+        batchSize: 50,
+        inFlightPerWorker: 16,
+        params: { maxDelayMs: 2 },
+      });
+      const pending = udf.apply(table(2000));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      expect([...((await pending) as Vector)]).toEqual(expected(2000));
+      await udf.close();
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('close() drains in-flight work; later calls fail with E_POOL_CLOSED', async () => {
