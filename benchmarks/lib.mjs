@@ -390,3 +390,79 @@ export async function spinProbe(threads, iterations = 20_000_000) {
     close: () => Promise.all(workers.map((w) => w.terminate())),
   };
 }
+
+// ------------------------------------------------------------------- the model's own ceiling
+
+const kRawModelSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { loadModel } = await import(workerData.loadModelUrl);
+  const { tableFromArrays } = await import(workerData.arrowUrl);
+  const model = await loadModel(workerData.path, {});
+  const instance = model.unwrap();
+  const fn = instance[model.predictFn];
+  const columns = {};
+  for (const c of workerData.columns) columns[c.name] = new Float64Array(c.buffer, c.byteOffset, c.length);
+  const part = tableFromArrays(columns);
+  parentPort.on('message', () => {
+    fn.call(instance, model.context, part, {});
+    parentPort.postMessage('done');
+  });
+  parentPort.postMessage('ready');
+})();`;
+
+/**
+ * The model's own ceiling on this machine: k raw worker_threads (no jsfunc: no pool, no
+ * enforcement, no transfer), each with the model loaded and its 1/k of the rows already in
+ * shared memory, calling the model's own predict at once. `run(k)` times what the hardware
+ * gives a model that is split k ways for free; a memory-bound model stops scaling here, and no
+ * placement can beat it.
+ * @param {string} path model package
+ * @param {import('apache-arrow').Table} table float64 columns (copied once into shared memory)
+ * @param {number} threads most threads
+ */
+export async function rawModelThreads(path, table, threads) {
+  const { Worker } = await import('node:worker_threads');
+  const loadModelUrl = pathToFileURL(join(repoRoot, 'dist', 'package', 'load-model.js')).href;
+  const arrowUrl = import.meta.resolve('apache-arrow');
+  const n = table.numRows;
+  const shared = table.schema.fields.map((f) => {
+    const values = table.getChild(f.name).toArray();
+    const copy = new Float64Array(new SharedArrayBuffer(values.byteLength));
+    copy.set(values);
+    return { name: f.name, values: copy };
+  });
+  const groups = [];
+  for (let k = 1; k <= threads; k++) {
+    const workers = [];
+    for (let i = 0; i < k; i++) {
+      const start = Math.floor((i * n) / k);
+      const end = Math.floor(((i + 1) * n) / k);
+      const columns = shared.map((c) => ({
+        name: c.name,
+        buffer: c.values.buffer,
+        byteOffset: start * 8,
+        length: end - start,
+      }));
+      const w = new Worker(kRawModelSource, {
+        eval: true,
+        workerData: { loadModelUrl, arrowUrl, path, columns },
+      });
+      await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      workers.push(w);
+    }
+    groups.push(workers);
+  }
+  const once = (w) =>
+    new Promise((resolve) => {
+      w.once('message', resolve);
+      w.postMessage('go');
+    });
+  return {
+    run: (k) => Promise.all(groups[k - 1].map(once)),
+    close: () => Promise.all(groups.flat().map((w) => w.terminate())),
+  };
+}

@@ -23,6 +23,10 @@
 //   caller, batchSize = rows   linear only: the calling thread with batchSize = the table's rows
 //   auto | workers | caller   (await sparkUdf(path, { placement })).apply(table)
 //   before: workers    the --baseline build's apply (fresh SharedArrayBuffers per task)
+//   raw: own predict on k threads   k plain worker_threads (no jsfunc), each calling the
+//                      model's own predict on its 1/k of the rows, already in shared memory: the
+//                      ceiling any placement can reach on this machine (a memory-bound model
+//                      stops scaling here)
 //   spin k             raw worker threads spinning a CPU loop: the parallelism the machine gave
 // Ratios: vs own = own ms / variant ms (> 1: faster than predict on the main thread);
 // per W = vs own / W (the compute-heavy target is >= 0.95); spread = median / best.
@@ -44,6 +48,7 @@ import {
   ownPredict,
   resultsDir,
   round,
+  rawModelThreads,
   spinProbe,
   summarize,
   table,
@@ -122,6 +127,7 @@ for (const name of models) {
     const batches = [];
     for (let at = 0, i = 0; i < sizes.length; at += sizes[i++])
       batches.push(data.slice(at, at + sizes[i]));
+    const raw = await rawModelThreads(path, ordinary, cores);
     const check = (v) => {
       if (v.length !== data.numRows) throw new Error(`${v.length} values for ${data.numRows} rows`);
     };
@@ -136,6 +142,11 @@ for (const name of models) {
       ...[...udfs].map(([label, udf]) => ({
         name: label,
         run: async () => check(await udf.apply(data)),
+      })),
+      // The ceiling: the model's own predict split over k raw threads, rows already shared.
+      ...[1, cores].map((k) => ({
+        name: `raw: own predict on ${k} thread${k === 1 ? '' : 's'}`,
+        run: () => raw.run(k),
       })),
       ...Array.from({ length: cores }, (_, i) => ({
         name: `spin ${i + 1}`,
@@ -185,6 +196,7 @@ for (const name of models) {
         decisions.push({ model: name, table: kind, reason: p.reason, costs: p.costs });
     }
     for (const udf of udfs.values()) await udf.close();
+    await raw.close();
   }
 }
 await spin.close();
