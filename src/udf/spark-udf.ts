@@ -39,7 +39,7 @@ import {
   isArrowTableLike,
 } from '../adapters/arrow-guards.js';
 import type { ArqueroTable } from '../adapters/arquero.js';
-import { toArrowInput, toBatchSource } from '../adapters/frames.js';
+import { toArrowInput, toBatchSource, type KeepColumns } from '../adapters/frames.js';
 import type { PolarsDataFrame, PolarsLazyFrame } from '../adapters/polars.js';
 import {
   danfoToTable,
@@ -622,7 +622,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
 
   apply(input: UdfInput, columns?: readonly string[]): Promise<Vector | object> {
     return this.#call(async () => {
-      const frame = toArrowInput(input);
+      const frame = toArrowInput(input, modelColumns(this.#s.inputSchema, columns));
       const danfo = isDanfoFrame(input);
       const vector = await this.#scoreTable(frame?.table ?? toArrowTable(input), columns);
       if (frame !== null) return frame.fromVector(vector);
@@ -638,7 +638,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           `withColumn name must be a non-empty string, got ${String(name)}`
         );
       }
-      const frame = toArrowInput(input);
+      const frame = toArrowInput(input, modelColumns(this.#s.inputSchema, columns));
       const danfo = isDanfoFrame(input);
       const table = frame?.table ?? toArrowTable(input);
       const vector = await this.#scoreTable(table, columns);
@@ -1354,6 +1354,39 @@ export function planTaskSizes(
   for (let i = 0; i < tasks; i++)
     sizes.push(Math.floor(((i + 1) * numRows) / tasks) - Math.floor((i * numRows) / tasks));
   return sizes;
+}
+
+/**
+ * The frame columns the model reads, for a dataframe that converts column by column (Polars:
+ * one copy per converted column; its `withColumn` result is built from the whole frame, not
+ * from the converted table): the explicit `columns`, or the signature's names when every
+ * required input is in the frame under its exact name. Anything else converts every column, so
+ * that column resolution sees the whole frame and its errors (case hints, lists of available
+ * columns) stay the same.
+ *
+ * @param inputSchema - the model's input signature
+ * @param columns - the call's explicit columns, if any
+ * @returns the chooser `toArrowInput` calls with the frame's column names
+ */
+function modelColumns(
+  inputSchema: SignatureSchema | null,
+  columns: readonly string[] | undefined
+): KeepColumns {
+  return (names) => {
+    const present = new Set(names);
+    if (columns !== undefined && columns.length > 0) {
+      return columns.every((c) => present.has(c)) ? [...new Set(columns)] : null;
+    }
+    if (inputSchema === null || inputSchema.length === 0) return null;
+    const wanted: string[] = [];
+    for (const spec of inputSchema) {
+      if (spec.name === undefined) return null;
+      const required = spec.kind === 'tensor' || spec.required;
+      if (present.has(spec.name)) wanted.push(spec.name);
+      else if (required) return null;
+    }
+    return wanted.length > 0 ? wanted : null;
+  };
 }
 
 /**

@@ -270,6 +270,31 @@ describe('Polars through sparkUdf and loadModel', () => {
     );
   });
 
+  it('converts only the columns the model reads (the frame stays whole for withColumn)', async () => {
+    const selected: string[][] = [];
+    const spy = <T extends pl.DataFrame>(df: T): T => {
+      const select = df.select.bind(df);
+      (df as { select: unknown }).select = (...names: string[]) => {
+        selected.push(names);
+        return select(...names);
+      };
+      return df;
+    };
+    // (Without the choice, the conversion itself selects ['b', 'tag'], the columns it exports
+    // through IPC, from the same frame.)
+    expect(((await udf.apply(spy(frame()))) as pl.Series).toArray()).toEqual([12, 24, NaN]);
+    expect(selected).toEqual([['a', 'b']]);
+    const out = (await udf.withColumn(spy(frame()), 'p')) as pl.DataFrame;
+    expect(out.columns).toEqual(['a', 'b', 'tag', 'p']);
+    expect(out.getColumn('tag').toArray()).toEqual(['p', 'q', 'r']);
+    expect(selected).toEqual([['a', 'b'], ['a', 'b']]);
+    // A required input missing by name: every column is converted (the conversion's own IPC
+    // select is all that is seen), so the error lists every column, as for Arrow input.
+    const error = await rejectionOf(udf.apply(spy(pl.DataFrame({ A: [1.0], tag: ['x'] }))));
+    expect(error.code).toBe('E_SCHEMA_MISMATCH');
+    expect(selected.slice(2)).toEqual([['tag']]);
+  });
+
   it('missing columns fail with the same E_SCHEMA_MISMATCH as Arrow input', async () => {
     const viaFrame = await rejectionOf(apply(pl.DataFrame({ a: [1.0] })));
     const viaArrow = await rejectionOf(udf.apply(tableFromArrays({ a: new Float64Array([1]) })));
