@@ -816,7 +816,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    */
   *#callerMerged(table: Table, slices: Slice[]): Generator<Slice> {
     const cap = this.#s.opts.callerBatchSize;
-    for (let i = 0; i < slices.length; ) {
+    for (let i = 0; i < slices.length;) {
       const first = slices[i]!;
       let end = i + 1;
       if (this.#placement.current === 'caller' && !this.#placement.starting) {

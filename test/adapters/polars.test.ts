@@ -287,7 +287,10 @@ describe('Polars through sparkUdf and loadModel', () => {
     const out = (await udf.withColumn(spy(frame()), 'p')) as pl.DataFrame;
     expect(out.columns).toEqual(['a', 'b', 'tag', 'p']);
     expect(out.getColumn('tag').toArray()).toEqual(['p', 'q', 'r']);
-    expect(selected).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(selected).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     // A required input missing by name: every column is converted (the conversion's own IPC
     // select is all that is seen), so the error lists every column, as for Arrow input.
     const error = await rejectionOf(udf.apply(spy(pl.DataFrame({ A: [1.0], tag: ['x'] }))));
