@@ -47,7 +47,8 @@ export interface SparkUdfOptions {
   /**
    * Most rows per batch scored on the calling thread (`placement: 'caller'`, or `'auto'` once it
    * chose this thread) for `apply` and `withColumn`. Consecutive tasks of one call are merged up
-   * to this size there, since splitting only pays for spreading rows over workers: a model
+   * to this size there, and to about 128 MiB of the call's input columns (enforcement's casts
+   * copy a batch), since splitting only pays for spreading rows over workers: a model
    * called on 62,500-row slices of a table runs its own predict slower than on the whole table
    * (per-call costs, cache effects). When a merged batch fails, its tasks are re-run one by one
    * on the same thread, so the error names the same rows (`Rows a..b`) as it would on the

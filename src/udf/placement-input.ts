@@ -56,3 +56,45 @@ export function sharesMemory(vector: Vector, table: Table): boolean {
   for (const b of output) if (input.has(b)) return true;
   return false;
 }
+
+/** Bytes of the views under `data` (values, offsets, validity, type ids), children included. */
+function dataBytes(data: Data): number {
+  let n = 0;
+  for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds] as unknown[]) {
+    if (ArrayBuffer.isView(view)) n += view.byteLength;
+  }
+  for (const child of data.children) n += dataBytes(child);
+  return n;
+}
+
+/**
+ * Bytes per row of `table`'s columns, as they sit in memory (dictionaries not counted): what a
+ * batch of its rows weighs, whether or not moving it would copy anything.
+ *
+ * @param table - the rows (typically `mappedColumns` of a call's input)
+ * @returns average bytes per row; 0 for an empty table
+ */
+export function bytesPerRow(table: Table): number {
+  if (table.numRows === 0) return 0;
+  let n = 0;
+  for (const batch of table.batches) n += dataBytes(batch.data);
+  return n / table.numRows;
+}
+
+/** Most input bytes a merged batch on the calling thread spans (see {@link callerMergeRows}). */
+export const kCallerMergeBytes = 128 * 2 ** 20;
+
+/**
+ * How many rows consecutive tasks may be merged into on the calling thread: `callerBatchSize`,
+ * and at most about {@link kCallerMergeBytes} of input columns, because enforcement's casts copy
+ * a batch's columns, and a wide table merged into million-row batches would need gigabytes
+ * for that where tasks of `batchSize` rows needed megabytes.
+ *
+ * @param callerBatchSize - the option
+ * @param inputBytesPerRow - from {@link bytesPerRow}
+ * @returns the merge cap in rows (at least 1)
+ */
+export function callerMergeRows(callerBatchSize: number, inputBytesPerRow: number): number {
+  if (!(inputBytesPerRow > 0)) return callerBatchSize;
+  return Math.max(1, Math.min(callerBatchSize, Math.floor(kCallerMergeBytes / inputBytesPerRow)));
+}

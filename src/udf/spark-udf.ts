@@ -71,7 +71,7 @@ import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
 import { CallerScorer } from './placement-caller.js';
-import { mappedColumns } from './placement-input.js';
+import { bytesPerRow, callerMergeRows, mappedColumns } from './placement-input.js';
 import {
   CostModel,
   kDefaultCostModelOptions,
@@ -793,29 +793,30 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     if (slices.length === 0) return emptyVector(this.arrowType);
     // One plan of the whole input (a column that cannot cross fails here, as the first slice's
     // error, whatever the placement): what a row costs to move, without planning every slice.
+    const input = mappedColumns(table, mapping);
     const whole = await this.withRetries(slices[0]!, () =>
-      Promise.resolve(planTable(mappedColumns(table, mapping), { shared: true }))
+      Promise.resolve(planTable(input, { shared: true }))
     );
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
     const run = (s: Slice): Promise<Vector[]> =>
       s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s, s.parts);
-    for await (const vs of this.#ordered(this.#callerMerged(table, slices), run)) {
+    const mergeRows = callerMergeRows(this.#s.opts.callerBatchSize, bytesPerRow(input));
+    for await (const vs of this.#ordered(this.#callerMerged(table, slices, mergeRows), run)) {
       for (const v of vs) result.add(v);
     }
     return result.finish();
   }
 
   /**
-   * The call's slices, consecutive ones merged up to `callerBatchSize` rows while batches run on
+   * The call's slices, consecutive ones merged up to `cap` rows (`callerMergeRows`) while batches run on
    * this thread: the split into tasks exists to spread rows over workers, and on this thread
    * it only costs (the model's per-call work, cache effects). Decided as the slices are pulled,
    * so a switch of placement mid-call takes effect from the next batch. Never during the start,
    * whose batches must stay small for the workers' boot to overlap them.
    */
-  *#callerMerged(table: Table, slices: Slice[]): Generator<Slice> {
-    const cap = this.#s.opts.callerBatchSize;
+  *#callerMerged(table: Table, slices: Slice[], cap: number): Generator<Slice> {
     for (let i = 0; i < slices.length;) {
       const first = slices[i]!;
       let end = i + 1;
