@@ -260,42 +260,102 @@ export async function readBody(
   maxBytes: number,
   options: ReadBodyOptions = {}
 ): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(declared);
-  if (known && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
-  const shared = options.shared === true;
-  // With a known length and shared memory, chunks are copied straight into their place.
-  let target =
-    shared && known && declared >= 0 ? Buffer.from(new SharedArrayBuffer(declared)) : null;
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const body = new BodyCollector(
+    declaredLength(req.headers),
+    maxBytes,
+    options.shared === true,
+    options.onChunk
+  );
   for await (const chunk of req) {
-    const buf =
+    body.add(
       typeof chunk === 'string'
         ? Buffer.from(chunk)
         : Buffer.isBuffer(chunk)
           ? chunk
-          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (size + buf.length > maxBytes) throw new BodyTooLargeError(maxBytes);
-    options.onChunk?.(buf.length);
-    if (target !== null && size + buf.length > target.length) {
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    );
+  }
+  return body.finish();
+}
+
+/**
+ * The body's `Content-Length`, when it declares a usable one.
+ *
+ * @param headers - the request headers
+ * @returns the declared length, or null
+ */
+function declaredLength(
+  headers: Readonly<Record<string, string | string[] | undefined>>
+): number | null {
+  const declared = Number(headers['content-length']);
+  return headers['content-length'] !== undefined && Number.isSafeInteger(declared)
+    ? declared
+    : null;
+}
+
+/**
+ * A body read whole under a size limit, shared by {@link readBody} (async iterator) and the
+ * request listener's event-based reader: with shared memory and a declared length, chunks are
+ * copied straight into their place; otherwise they are kept and joined at the end.
+ */
+class BodyCollector {
+  #target: Buffer | null;
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+
+  /**
+   * @param declared - the declared length (null: none)
+   * @param maxBytes - the limit in bytes
+   * @param shared - read into a `SharedArrayBuffer`
+   * @param onChunk - called with each chunk's size before it is kept
+   * @throws {BodyTooLargeError} when the declared length is already over `maxBytes`
+   */
+  constructor(
+    declared: number | null,
+    readonly maxBytes: number,
+    readonly shared: boolean,
+    readonly onChunk: ((bytes: number) => void) | undefined
+  ) {
+    if (declared !== null && declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+    this.#target =
+      shared && declared !== null && declared >= 0
+        ? Buffer.from(new SharedArrayBuffer(declared))
+        : null;
+  }
+
+  /**
+   * Keeps the next chunk.
+   *
+   * @throws {BodyTooLargeError} when the body passes `maxBytes`; whatever `onChunk` throws
+   */
+  add(buf: Buffer): void {
+    if (this.#size + buf.length > this.maxBytes) throw new BodyTooLargeError(this.maxBytes);
+    this.onChunk?.(buf.length);
+    const target = this.#target;
+    if (target !== null && this.#size + buf.length > target.length) {
       // More than the declared length (not from node:http, which enforces it): collect instead.
-      chunks.push(target.subarray(0, size));
-      target = null;
+      this.#chunks.push(target.subarray(0, this.#size));
+      this.#target = null;
     }
-    if (target !== null) buf.copy(target, size);
-    else chunks.push(buf);
-    size += buf.length;
+    if (this.#target !== null) buf.copy(this.#target, this.#size);
+    else this.#chunks.push(buf);
+    this.#size += buf.length;
   }
-  if (target !== null) return target.subarray(0, size);
-  if (!shared) return Buffer.concat(chunks, size);
-  const out = Buffer.from(new SharedArrayBuffer(size));
-  let at = 0;
-  for (const c of chunks) {
-    c.copy(out, at);
-    at += c.length;
+
+  /** @returns the body: its own memory, shared when asked for */
+  finish(): Buffer {
+    const size = this.#size;
+    const chunks = this.#chunks;
+    if (this.#target !== null) return this.#target.subarray(0, size);
+    if (!this.shared) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const out = Buffer.from(new SharedArrayBuffer(size));
+    let at = 0;
+    for (const c of chunks) {
+      c.copy(out, at);
+      at += c.length;
+    }
+    return out;
   }
-  return out;
 }
 
 /** Options of {@link createRequestListener}. */
@@ -333,8 +393,8 @@ export function createRequestListener(
       budget.give(held);
       held = 0;
     };
-    const declared = Number(req.headers['content-length']);
-    const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(declared);
+    const declared = declaredLength(req.headers);
+    const known = declared !== null;
     // Only a request with a body holds budget. A response always emits 'close' (after 'finish',
     // or when its connection goes), so one listener releases it.
     if (known ? declared > 0 : req.headers['transfer-encoding'] !== undefined) {
@@ -376,6 +436,7 @@ export function createRequestListener(
     }
     readRequestBody(
       req,
+      declared,
       perBody,
       shared,
       // Bodies without a Content-Length are counted as they arrive.
@@ -406,24 +467,23 @@ export function createRequestListener(
  * {@link readBody} for a node:http request, with stream events instead of an async iterator
  * (no iterator, fewer promises per request; the same results and errors). As the iterator
  * does, a body that fails (too large, `onChunk` throws) destroys the request stream.
+ * `declared` is the request's {@link declaredLength}, which the listener has already read.
  */
 function readRequestBody(
   req: IncomingMessage,
+  declared: number | null,
   maxBytes: number,
   shared: boolean,
   onChunk: ((bytes: number) => void) | undefined
 ): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    const known = req.headers['content-length'] !== undefined && Number.isSafeInteger(declared);
-    if (known && declared > maxBytes) {
-      reject(new BodyTooLargeError(maxBytes));
+    let body: BodyCollector;
+    try {
+      body = new BodyCollector(declared, maxBytes, shared, onChunk);
+    } catch (e) {
+      reject(e);
       return;
     }
-    let target =
-      shared && known && declared >= 0 ? Buffer.from(new SharedArrayBuffer(declared)) : null;
-    const chunks: Buffer[] = [];
-    let size = 0;
     let settled = false;
     const cleanup = () => {
       settled = true;
@@ -439,38 +499,17 @@ function readRequestBody(
     };
     const onData = (chunk: Buffer | string) => {
       if (settled) return;
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       try {
-        if (size + buf.length > maxBytes) throw new BodyTooLargeError(maxBytes);
-        onChunk?.(buf.length);
+        body.add(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       } catch (e) {
         fail(e);
         req.destroy();
-        return;
       }
-      if (target !== null && size + buf.length > target.length) {
-        // More than the declared length (not from node:http, which enforces it): collect instead.
-        chunks.push(target.subarray(0, size));
-        target = null;
-      }
-      if (target !== null) buf.copy(target, size);
-      else chunks.push(buf);
-      size += buf.length;
     };
     const onEnd = () => {
       if (settled) return;
       cleanup();
-      if (target !== null) resolve(target.subarray(0, size));
-      else if (!shared) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      else {
-        const out = Buffer.from(new SharedArrayBuffer(size));
-        let at = 0;
-        for (const c of chunks) {
-          c.copy(out, at);
-          at += c.length;
-        }
-        resolve(out);
-      }
+      resolve(body.finish());
     };
     const onError = (e: unknown) => fail(e);
     const onClose = () => {
