@@ -30,14 +30,18 @@ export function mappedColumns(table: Table, mapping: ColumnMapping): Table {
   return keep.length === table.schema.fields.length ? table : table.selectAt(keep);
 }
 
-/** Every memory region (`ArrayBuffer` / `SharedArrayBuffer`) under `data`, children included. */
-function collectBuffers(data: Data, into: Set<ArrayBufferLike>): void {
+/**
+ * Calls `visit` with every buffer view under `data` (values, offsets, validity, type ids),
+ * children included, and dictionaries when asked.
+ */
+function eachView(data: Data, visit: (view: ArrayBufferView) => void, dictionaries: boolean): void {
   for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds] as unknown[]) {
-    if (ArrayBuffer.isView(view)) into.add(view.buffer);
+    if (ArrayBuffer.isView(view)) visit(view);
   }
-  for (const child of data.children) collectBuffers(child, into);
+  for (const child of data.children) eachView(child, visit, dictionaries);
+  if (!dictionaries) return;
   const dictionary = (data as { dictionary?: Vector }).dictionary;
-  for (const d of dictionary?.data ?? []) collectBuffers(d, into);
+  for (const d of dictionary?.data ?? []) eachView(d, visit, dictionaries);
 }
 
 /**
@@ -50,21 +54,11 @@ function collectBuffers(data: Data, into: Set<ArrayBufferLike>): void {
  */
 export function sharesMemory(vector: Vector, table: Table): boolean {
   const input = new Set<ArrayBufferLike>();
-  for (const batch of table.batches) collectBuffers(batch.data, input);
+  for (const batch of table.batches) eachView(batch.data, (v) => input.add(v.buffer), true);
   const output = new Set<ArrayBufferLike>();
-  for (const d of vector.data) collectBuffers(d, output);
+  for (const d of vector.data) eachView(d, (v) => output.add(v.buffer), true);
   for (const b of output) if (input.has(b)) return true;
   return false;
-}
-
-/** Bytes of the views under `data` (values, offsets, validity, type ids), children included. */
-function dataBytes(data: Data): number {
-  let n = 0;
-  for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds] as unknown[]) {
-    if (ArrayBuffer.isView(view)) n += view.byteLength;
-  }
-  for (const child of data.children) n += dataBytes(child);
-  return n;
 }
 
 /**
@@ -77,7 +71,7 @@ function dataBytes(data: Data): number {
 export function bytesPerRow(table: Table): number {
   if (table.numRows === 0) return 0;
   let n = 0;
-  for (const batch of table.batches) n += dataBytes(batch.data);
+  for (const batch of table.batches) eachView(batch.data, (v) => (n += v.byteLength), false);
   return n / table.numRows;
 }
 

@@ -486,7 +486,8 @@ export class CostModel {
       // that shared the cores with something), which would keep auto here for good.
       const unsure = this.#callerSamples > 0 && this.#callerSamples < 3;
       if (!tooLarge && (poor || unsure)) {
-        // The workers fall short of W: measure what the calling thread does alone.
+        // The workers fall short of W, or this thread's estimate is not yet to be trusted:
+        // measure what the calling thread does alone.
         if (!this.#callerReady) {
           this.#spent += f.workersMs;
           if (this.#spent >= 2 * price) {

@@ -801,7 +801,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
     const run = (s: Slice): Promise<Vector[]> =>
-      s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s, s.parts);
+      s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s);
     const mergeRows = callerMergeRows(this.#s.opts.callerBatchSize, bytesPerRow(input));
     for await (const vs of this.#ordered(this.#callerMerged(table, slices, mergeRows), run)) {
       for (const v of vs) result.add(v);
@@ -833,7 +833,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    * probe of the workers, a switch) or when it fails, its planned slices one by one, so that
    * results, errors and their row ranges are those of an unmerged call.
    */
-  async #scoreMerged(merged: Slice, parts: Slice[]): Promise<Vector[]> {
+  async #scoreMerged(merged: Slice): Promise<Vector[]> {
+    const parts = merged.parts!;
     const rows = merged.rowEnd - merged.rowStart;
     // Decided for one task, as the workers would run it: the merged size would spread a
     // worker's per-task costs over more rows than a task of theirs ever has.
@@ -862,7 +863,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const settled = probeOnly
       ? [
           this.#track(this.#scoreSlice(head!, decision)),
-          this.#track(this.#scoreMerged(mergedSlice(merged, tail), tail)),
+          this.#track(this.#scoreMerged(mergedSlice(merged, tail))),
         ]
       : parts.map((part, k) => this.#track(this.#scoreSlice(part, k === 0 ? decision : undefined)));
     const out: Vector[] = [];
@@ -1080,13 +1081,14 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
     const started = performance.now();
+    // Alone: no worker task in flight now, and none started until the batch is done.
     const alone = this.#workerTasks === 0 ? this.#workerTasksStarted : -1;
     const result = await this.#callerScorer.score(table, mapping);
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
     // What this thread costs alone: batches of the start share the cores with booting workers,
     // and one that ran beside a worker task (the tail of a switch, a probe) shared them too.
-    if (observe && alone === this.#workerTasksStarted && this.#workerTasks === 0)
+    if (observe && alone === this.#workerTasksStarted)
       this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
     this.#caller.batches++;
     this.#caller.rows += rows;
@@ -1188,7 +1190,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     };
     this.#userAbort.signal.addEventListener('abort', onAbort, { once: true });
     this.#cancel.signal.addEventListener('abort', onCancel, { once: true });
-    if (opts.signal?.aborted === true) onAbort();
+    if (this.#userAbort.signal.aborted) onAbort();
     if (this.#cancel.signal.aborted) onCancel();
     // The worker reports when it starts the task and when a model load starts and ends: the
     // timeout covers running the task (not waiting behind the other in-flight tasks), the load
@@ -1374,11 +1376,10 @@ function modelColumns(
   columns: readonly string[] | undefined
 ): KeepColumns {
   return (names) => {
-    const present = new Set(names);
-    if (columns !== undefined && columns.length > 0) {
-      return columns.every((c) => present.has(c)) ? [...new Set(columns)] : null;
-    }
+    // (A name the frame lacks makes toArrowInput convert every column.)
+    if (columns !== undefined && columns.length > 0) return [...new Set(columns)];
     if (inputSchema === null || inputSchema.length === 0) return null;
+    const present = new Set(names);
     const wanted: string[] = [];
     for (const spec of inputSchema) {
       if (spec.name === undefined) return null;
