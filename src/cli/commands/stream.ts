@@ -31,7 +31,6 @@ import { ModelError } from '../../errors.js';
 import { IpcEncoder, type VectorByteSink } from '../../io/arrow-ipc.js';
 import { appendResultColumn } from '../../udf/append-result.js';
 import { sparkUdf, type SparkUdf } from '../../udf/spark-udf.js';
-
 import {
   optionalInt,
   optionalJsonObject,
