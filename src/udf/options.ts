@@ -42,7 +42,14 @@ export interface SparkUdfOptions {
   predictFn?: string;
   /** Worker threads of the default pool used. Default `os.availableParallelism()`. Ignored with `pool`. */
   workers?: number;
-  /** Most rows per task; larger input batches are split. Default 65536. */
+  /**
+   * Most rows per task; larger input batches are split. Default 65536, except for an `apply` or
+   * `withColumn` whose input is already in shared memory (`shareTable`, jsfunc's file readers):
+   * its tasks copy nothing, so smaller tasks would only add per-task cost (a message each way,
+   * decoding, a result buffer), and they take up to `callerBatchSize` rows (and about 128 MiB of
+   * the model's input columns) instead; the table is still split into at least two tasks per
+   * worker. Setting `batchSize` applies it to every input.
+   */
   batchSize?: number;
   /**
    * Most rows per batch scored on the calling thread (`placement: 'caller'`, or `'auto'` once it
@@ -123,6 +130,8 @@ export interface FilledSparkUdfOptions {
   predictFn: string | undefined;
   workers: number;
   batchSize: number;
+  /** Most rows per task when the input is already in shared memory: `batchSize` when set, else `callerBatchSize`. */
+  sharedBatchSize: number;
   callerBatchSize: number;
   timeoutMs: number | undefined;
   loadTimeoutMs: number;
@@ -275,6 +284,9 @@ export function resolveSparkUdfOptions(
     predictFn: predictFn as string | undefined,
     workers: p?.workers ?? workers ?? availableParallelism(),
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
+    sharedBatchSize:
+      positive('batchSize', undefined) ??
+      positive('callerBatchSize', kDefaultSparkUdfOptions.callerBatchSize)!,
     callerBatchSize:
       positive('callerBatchSize', undefined) ??
       positive('batchSize', kDefaultSparkUdfOptions.callerBatchSize)!,

@@ -789,7 +789,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       table.schema,
       columns as string[] | undefined
     );
-    const slices = planSlices(table, mapping, this.#s.opts);
+    const opts = this.#s.opts;
+    let slices = planSlices(table, mapping, opts);
     if (slices.length === 0) return emptyVector(this.arrowType);
     // One plan of the whole input (a column that cannot cross fails here, as the first slice's
     // error, whatever the placement): what a row costs to move, without planning every slice.
@@ -797,12 +798,19 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const whole = await this.withRetries(slices[0]!, () =>
       Promise.resolve(planTable(input, { shared: true }))
     );
+    const inputBytesPerRow = bytesPerRow(input);
+    if (whole.copiedBytes === 0 && opts.sharedBatchSize > opts.batchSize) {
+      // Already in shared memory: a task copies nothing, so small tasks would only pay the
+      // per-task cost (messages, decoding, a result buffer each) and more garbage per call.
+      const batchSize = callerMergeRows(opts.sharedBatchSize, inputBytesPerRow);
+      if (batchSize > opts.batchSize) slices = planSlices(table, mapping, { ...opts, batchSize });
+    }
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
     const run = (s: Slice): Promise<Vector[]> =>
       s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s);
-    const mergeRows = callerMergeRows(this.#s.opts.callerBatchSize, bytesPerRow(input));
+    const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
     for await (const vs of this.#ordered(this.#callerMerged(table, slices, mergeRows), run)) {
       for (const v of vs) result.add(v);
     }

@@ -688,6 +688,44 @@ describe('callerBatchSize: the tasks of one call merged on the calling thread', 
   });
 });
 
+describe('larger tasks for input already in shared memory', () => {
+  it('defaults to callerBatchSize unless batchSize is set', () => {
+    expect(resolveSparkUdfOptions({}).sharedBatchSize).toBe(1_048_576);
+    expect(resolveSparkUdfOptions({ callerBatchSize: 9000 }).sharedBatchSize).toBe(9000);
+    expect(resolveSparkUdfOptions({ batchSize: 700, callerBatchSize: 9000 }).sharedBatchSize).toBe(
+      700
+    );
+  });
+
+  it('splits a shared table into fewer, larger tasks with the same results', async () => {
+    // 300,000 rows on 2 workers: 5 tasks of batchSize 65,536, rounded up to 6 (3 per worker);
+    // in shared memory, copying nothing, 2 per worker of 75,000 rows.
+    const ordinary = table(300_000, 3);
+    const shared = shareTable(ordinary);
+    const udfs = await Promise.all([
+      sparkUdf(probe, { pool, placement: 'workers' }),
+      sparkUdf(probe, { pool, placement: 'workers', batchSize: 65_536 }),
+      sparkUdf(probe, { pool, placement: 'workers', callerBatchSize: 50_000 }),
+    ]);
+    const [auto, fixed, capped] = udfs;
+    try {
+      const expected = [...((await auto!.apply(ordinary)) as Vector)];
+      expect(auto!.stats().batches).toBe(6);
+      expect([...((await auto!.apply(shared)) as Vector)]).toEqual(expected);
+      expect(auto!.stats().batches).toBe(6 + 4);
+      expect([...((await fixed!.apply(shared)) as Vector)]).toEqual(expected);
+      expect(fixed!.stats().batches).toBe(6);
+      await capped!.apply(shared);
+      expect(capped!.stats().batches).toBe(6);
+      const t = (await auto!.withColumn(shared, 'p')) as Table;
+      expect([...t.getChild('p')!]).toEqual(expected);
+      expect(auto!.stats().batches).toBe(6 + 4 + 4);
+    } finally {
+      await Promise.all(udfs.map((u) => u.close()));
+    }
+  });
+});
+
 describe('callerBatchSize with auto', () => {
   it('keeps the rest of a call merged when auto probes the workers with its first task', async () => {
     const udf = await sparkUdf(probe, { pool, warn: () => undefined });
