@@ -11,7 +11,8 @@
  */
 import { type DataType, type Vector, Type, makeData, makeVector } from 'apache-arrow';
 
-type NumericArray =
+/** The array class of a fixed-width numeric result. */
+export type NumericArray =
   | Float64Array
   | Float32Array
   | Int8Array
@@ -47,6 +48,20 @@ export class ResultAssembler {
   }
 
   /**
+   * The call's result array, allocated now, for parts to be written in place before they are
+   * added (a worker's result copied from its result slab straight to its rows); undefined for a
+   * result that is not copied (nulls aside, a type other than fixed-width numeric) or once
+   * parts were added. A part added as a view of its own rows of this array is not copied again.
+   *
+   * @returns the array of the call's length, or undefined
+   */
+  target(): NumericArray | undefined {
+    if (!this.#copying || this.#filled > 0 || this.#parts.length > 0) return undefined;
+    this.#out ??= this.#allocate();
+    return this.#out;
+  }
+
+  /**
    * Adds the next part.
    *
    * @param part - the result of the next task, in input order
@@ -68,9 +83,7 @@ export class ResultAssembler {
         this.#fallBack([first, part]);
         return;
       }
-      const Ctor = (this.#type as unknown as { ArrayType: new (n: number) => NumericArray })
-        .ArrayType;
-      this.#out = new Ctor(this.#rows);
+      this.#out = this.#allocate();
       this.#copy(first);
     }
     if (!this.#fits(part) || this.#filled + part.length > this.#rows) {
@@ -99,10 +112,20 @@ export class ResultAssembler {
     );
   }
 
+  #allocate(): NumericArray {
+    const Ctor = (this.#type as unknown as { ArrayType: new (n: number) => NumericArray })
+      .ArrayType;
+    return new Ctor(this.#rows);
+  }
+
   #copy(part: Vector): void {
     const out = this.#out!;
     for (const d of part.data) {
-      (out as Float64Array).set((d.values as Float64Array).subarray(0, d.length), this.#filled);
+      const values = (d.values as Float64Array).subarray(0, d.length);
+      const inPlace =
+        values.buffer === out.buffer &&
+        values.byteOffset === out.byteOffset + this.#filled * out.BYTES_PER_ELEMENT;
+      if (!inPlace) (out as Float64Array).set(values, this.#filled);
       this.#filled += d.length;
     }
   }

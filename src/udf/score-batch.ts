@@ -5,17 +5,29 @@
  * columns -> predict (the model loaded once per worker) -> result column -> encode it for the
  * reply.
  *
- * The result is copied into a fresh, non-shared `ArrayBuffer` that moves to the caller (on the
- * transfer list: ownership changes hands, nothing is copied again). Never a range of shared
- * memory: a model may return its input's own column (`toResultVector` keeps an Arrow vector of
- * the result type as is), and that column lives in a slab the UDF reuses for a later task, so a
- * result sent as a view of it would change under the caller.
+ * The result goes back one of two ways:
+ * - **into the task's result slab** (`task.result`): a fixed-width numeric result without
+ *   nulls (`double`, `float`, `int`, `long`, ...) of the expected type and length is copied into
+ *   a shared-memory slab the UDF leased for this task and reuses for later ones; the caller
+ *   copies it from there into the call's result array as soon as the reply arrives, and only
+ *   then returns the slab. No buffer is allocated per task on either thread: a fresh buffer per
+ *   task page-faults on first touch and, as external memory, drives mark-compacts on both
+ *   threads (issue 9);
+ * - **otherwise** (nulls, strings, nested types, a stream's batch, a single-task call, or a
+ *   wrong type or length, whose error the caller raises), encoded into a fresh, non-shared
+ *   `ArrayBuffer` that moves to the caller (on the transfer list: nothing is copied again).
+ *
+ * Never a range of the input's shared memory: a model may return its input's own column
+ * (`toResultVector` keeps an Arrow vector of the result type as is), and that column lives in a
+ * slab the UDF reuses for a later task, so a result sent as a view of it would change under the
+ * caller. Both ways copy it.
  *
  * The reply also carries the handler's own timings, which the UDF's placement model uses to
  * tell what a batch costs to compute from what it costs to move.
  *
  * @module
  */
+import type { Vector } from 'apache-arrow';
 import type { PoolTask, HandlerResult } from '../pool/protocol.js';
 import { decodeTable, encodeVector, transferListOf } from '../pool/transfer.js';
 import type { WireTable, WireVector } from '../pool/wire-format.js';
@@ -31,12 +43,29 @@ export interface ScoreBatchTask extends PoolTask, ModelTaskFields {
    * caller's own shared table): posting it copies nothing.
    */
   table: WireTable;
+  /** Where a fixed-width numeric result without nulls is written, if it fits (see the module). */
+  result?: ResultSlab;
+}
+
+/** A task's result slab: shared memory the caller leased for this task's result values. */
+export interface ResultSlab {
+  /** At least `length` values of the result type's array class, from byte 0. */
+  buffer: SharedArrayBuffer;
+  /** The result type, as `String(type)`: only a result of exactly this type is written. */
+  type: string;
+  /** Rows of the batch: only a result of exactly this length is written. */
+  length: number;
 }
 
 /** The reply value of a batch task: the result column, one value per input row. */
 export interface ScoreBatchResult {
-  /** The result, in its own transferred `ArrayBuffer`. */
-  vector: WireVector;
+  /**
+   * The result, in its own transferred `ArrayBuffer`; absent when it was written into the
+   * task's result slab (`written`).
+   */
+  vector?: WireVector;
+  /** True when the result's values are in the task's result slab. */
+  written?: boolean;
   /** Milliseconds the handler ran (decode, load, predict, convert, encode). */
   handlerMs: number;
   /** Milliseconds converting the model's output to the result vector. */
@@ -55,9 +84,47 @@ export default async function scoreBatch(
   const started = performance.now();
   const times = { convertMs: 0 };
   const vector = await predictColumn(task, decodeTable(task.table), task.mapping, times);
+  if (task.result !== undefined && writeInto(task.result, vector)) {
+    return {
+      value: { written: true, handlerMs: performance.now() - started, convertMs: times.convertMs },
+    };
+  }
   const wire = encodeVector(vector, { shared: false, reuseShared: false });
   return {
     value: { vector: wire, handlerMs: performance.now() - started, convertMs: times.convertMs },
     transfer: transferListOf(wire),
   };
+}
+
+/** The typed-array class of a fixed-width numeric Arrow type (`Float64Array` for double, ...). */
+type ValuesClass = new (
+  buffer: ArrayBufferLike,
+  byteOffset: number,
+  length: number
+) => {
+  set(values: ArrayLike<number | bigint>, offset: number): void;
+};
+
+/**
+ * Copies `vector`'s values into `slab` when it is of the slab's type and length, without nulls,
+ * with values of its type's array class; otherwise writes nothing.
+ *
+ * @returns whether it was written
+ */
+function writeInto(slab: ResultSlab, vector: Vector): boolean {
+  if (vector.length !== slab.length || String(vector.type) !== slab.type) return false;
+  const Values = (vector.type as { ArrayType?: ValuesClass }).ArrayType;
+  if (Values === undefined) return false;
+  for (const d of vector.data) {
+    const values = d.values as { constructor: unknown; length: number } | undefined;
+    if (d.nullCount !== 0 || values?.constructor !== Values || values.length < d.length)
+      return false;
+  }
+  const out = new Values(slab.buffer, 0, slab.length);
+  let at = 0;
+  for (const d of vector.data) {
+    out.set((d.values as Float64Array).subarray(0, d.length), at);
+    at += d.length;
+  }
+  return true;
 }

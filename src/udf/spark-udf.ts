@@ -28,6 +28,8 @@ import {
   type RecordBatch,
   type Schema,
   Table,
+  makeData,
+  makeVector,
   vectorFromArray,
   type DataType,
   type Vector,
@@ -81,7 +83,7 @@ import {
   type Placement,
   type PlacementMode,
 } from './placement-model.js';
-import { ResultAssembler } from './result-assembler.js';
+import { ResultAssembler, type NumericArray } from './result-assembler.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
 import {
   inferResultType,
@@ -132,6 +134,11 @@ export interface SparkUdfStats {
   placement: PlacementStats;
   /** The shared-memory slabs task inputs are copied into (allocations vs reuses). */
   slabs: SlabPoolStats;
+  /**
+   * The shared-memory slabs workers write fixed-width numeric results into, for the calling
+   * thread to copy into the call's result (`apply` and `withColumn` calls of more than one task).
+   */
+  resultSlabs: SlabPoolStats;
 }
 
 /** The placement part of {@link SparkUdfStats}. */
@@ -378,6 +385,18 @@ interface Slice extends TaskPosition {
    * scored one by one when the merged batch fails or does not run on this thread.
    */
   parts?: Slice[];
+  /**
+   * The call's result array and this slice's first row in it (`apply`, `withColumn` with a
+   * fixed-width numeric result, more than one slice): a worker writes the result into a
+   * result slab, and it is copied from there straight to its place as the reply arrives.
+   */
+  target?: ResultTarget;
+}
+
+/** Where a slice's result goes in its call's result array. */
+interface ResultTarget {
+  values: NumericArray;
+  at: number;
 }
 
 /** The batch handler module, compiled (resolved once). */
@@ -456,6 +475,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   readonly #caller = { batches: 0, rows: 0, predictMs: 0 };
   /** Input slabs of the tasks sent to workers (see `slab-pool.ts`). */
   readonly #slabs: SlabPool;
+  /** Slabs the workers write fixed-width results into (`score-batch.ts`). */
+  readonly #resultSlabs: SlabPool;
   /** Where each batch runs (see `placement-model.ts`). */
   readonly #placement: CostModel;
   /** The model on this thread, loaded on the first batch placed here. */
@@ -500,6 +521,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     if (opts.signal?.aborted === true) this.#userAbort.abort();
     else opts.signal?.addEventListener('abort', this.#forwardAbort, { once: true });
     this.#slabs = new SlabPool({ maxFree: opts.workers * opts.inFlightPerWorker });
+    this.#resultSlabs = new SlabPool({ maxFree: opts.workers * opts.inFlightPerWorker });
     // timeoutMs and retries only work on workers (a synchronous predict on this thread cannot
     // be cut, and a crash here is not a worker's): auto then never leaves the workers.
     const pinned =
@@ -736,6 +758,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         forecast: p.lastForecast === null ? null : { ...p.lastForecast },
       },
       slabs: this.#slabs.stats(),
+      resultSlabs: this.#resultSlabs.stats(),
     };
   }
 
@@ -746,6 +769,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       await Promise.allSettled([...this.#calls]);
       await Promise.allSettled([...this.#inFlight]);
       this.#slabs.close();
+      this.#resultSlabs.close();
       await this.#callerScorer.close();
       this.#s.opts.signal?.removeEventListener('abort', this.#forwardAbort);
       this.#closed = true;
@@ -808,6 +832,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
+    const out = slices.length > 1 ? result.target() : undefined;
+    if (out !== undefined) for (const s of slices) s.target = { values: out, at: s.rowStart };
     const run = (s: Slice): Promise<Vector[]> =>
       s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s);
     const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
@@ -987,7 +1013,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         if (decision.probe) await this.#workersIdle();
         return this.#scoreOnCaller(mapped.table, slice.mapping, rows);
       }
-      return this.#scoreOnWorkers(plan(), slice.mapping, rows);
+      return this.#scoreOnWorkers(plan(), slice.mapping, rows, slice.target);
     });
   }
 
@@ -1020,17 +1046,29 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    * done with it), and is dropped when the task ended without an answer (crash, timeout,
    * abort): terminating a worker is asynchronous, so its thread may still be reading.
    */
-  async #scoreOnWorkers(plan: TablePlan, mapping: ColumnMapping, rows: number): Promise<Vector> {
+  async #scoreOnWorkers(
+    plan: TablePlan,
+    mapping: ColumnMapping,
+    rows: number,
+    target: ResultTarget | undefined
+  ): Promise<Vector> {
     const queued = this.#workerTasks >= this.#s.opts.workers;
     this.#workerTasks++;
     this.#workerTasksStarted++;
     const slab = plan.copiedBytes > 0 ? this.#slabs.lease(plan.copiedBytes) : undefined;
+    const resultSlab =
+      target === undefined
+        ? undefined
+        : this.#resultSlabs.lease(rows * target.values.BYTES_PER_ELEMENT);
     let answered = false;
     try {
       const encodeStart = performance.now();
       const task: Omit<ScoreBatchTask, keyof ModelTaskFields | 'handler'> = {
         table: plan.finish(slab ?? kNoCopy),
         mapping,
+        ...(resultSlab === undefined
+          ? {}
+          : { result: { buffer: resultSlab, type: String(this.arrowType), length: rows } }),
       };
       const encodeMs = performance.now() - encodeStart;
       this.#busyMs += encodeMs;
@@ -1040,7 +1078,10 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       answered = true;
       if (!reply.ok) throw deserializeError(reply.error);
       const resultStart = performance.now();
-      const vector = decodeVector(reply.value.vector);
+      const vector =
+        reply.value.written === true
+          ? placeResult(target!, resultSlab!, rows, this.arrowType)
+          : decodeVector(reply.value.vector!);
       const resultMs = performance.now() - resultStart;
       this.#checkLength(vector, rows);
       this.#placement.observeWorkers({
@@ -1068,6 +1109,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       if (slab !== undefined) {
         if (answered) this.#slabs.release(slab);
         else this.#slabs.discard(slab);
+      }
+      if (resultSlab !== undefined) {
+        // Answered: the worker wrote it and the values were copied out above (or not written).
+        if (answered) this.#resultSlabs.release(resultSlab);
+        else this.#resultSlabs.discard(resultSlab);
       }
     }
   }
@@ -1406,6 +1452,29 @@ function modelColumns(
  * @param parts - consecutive slices, at least one
  * @returns one slice over their rows, with the parts kept
  */
+/**
+ * Copies a result a worker wrote into its result slab to the slice's place in the call's result
+ * array (the slab goes back to the pool right after), and returns that range as the slice's
+ * vector: the assembler sees it already in place and copies nothing.
+ */
+function placeResult(
+  target: ResultTarget,
+  slab: SharedArrayBuffer,
+  rows: number,
+  type: DataType
+): Vector {
+  const { values, at } = target;
+  const Values = values.constructor as new (
+    b: ArrayBufferLike,
+    o: number,
+    n: number
+  ) => NumericArray;
+  (values as Float64Array).set(new Values(slab, 0, rows) as Float64Array, at);
+  return makeVector(
+    makeData({ type, length: rows, nullCount: 0, data: values.subarray(at, at + rows) } as never)
+  );
+}
+
 function mergedSlice(within: { table: Table; rowStart: number }, parts: Slice[]): Slice {
   const first = parts[0]!;
   const last = parts[parts.length - 1]!;

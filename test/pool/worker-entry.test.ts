@@ -97,8 +97,8 @@ describe('worker-entry run() with the batch handler', () => {
     })) as ScoreResponse;
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
-    expect([...decodeVector(first.value.vector)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
-    expect([...decodeVector(second.value.vector)]).toEqual([20.5, 22.5, 24.5]);
+    expect([...decodeVector(first.value.vector!)]).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
+    expect([...decodeVector(second.value.vector!)]).toEqual([20.5, 22.5, 24.5]);
     expect([first.loaded, second.loaded]).toEqual([true, false]);
     expect(first.loadMs).toBeGreaterThan(0);
     expect(lines(loadLog)).toBe(1);

@@ -543,6 +543,124 @@ describe('shared-memory slabs', () => {
   });
 });
 
+/** Returns x * 2, with nulls for x in [5000, 5003): only the task holding those rows has nulls. */
+const HOLES_MODEL = `
+export default class Holes {
+  predict(context, input) {
+    return Array.from(input.getChild('x').toArray(), (v) => (v >= 5000 && v < 5003 ? null : v * 2));
+  }
+}
+`;
+
+describe('result slabs: workers write fixed-width results into reused shared memory', () => {
+  it.each(['double', 'float', 'int', 'long'])(
+    '%s: the same values and nulls as the calling thread, slabs reused across calls',
+    async (resultType) => {
+      const holes = writeModel(join(dir, `holes-${resultType}`), HOLES_MODEL, [
+        { name: 'x', type: 'double' },
+      ]);
+      const base = { pool, resultType, batchSize: 4096, warn: () => undefined };
+      const workers = await sparkUdf(holes, { ...base, placement: 'workers' });
+      const caller = await sparkUdf(holes, { ...base, placement: 'caller' });
+      try {
+        // 20,000 rows in 6 tasks; the second holds the nulls, so its part is sent as a vector
+        // and the parts after it are kept as chunks of the call's array.
+        const input = table(20_000);
+        const expected = Array.from({ length: 20_000 }, (_, i) =>
+          i >= 5000 && i < 5003 ? null : resultType === 'long' ? BigInt(i * 2) : i * 2
+        );
+        for (let call = 0; call < 3; call++) {
+          const w = (await workers.apply(input)) as Vector;
+          expect(w.length).toBe(20_000);
+          expect(String(w.type)).toBe(String(((await caller.apply(input)) as Vector).type));
+          expect([...w]).toEqual(expected);
+          expect(w.nullCount).toBe(3);
+        }
+        // No nulls: every part is written in place, one contiguous array.
+        const clean = table(4000, 10_000);
+        const v = (await workers.apply(table(12_000, 10_000))) as Vector;
+        expect(v.data).toHaveLength(1);
+        expect(Object.prototype.toString.call(v.data[0]!.values.buffer)).toBe(
+          '[object ArrayBuffer]'
+        );
+        expect(v.get(11_999)).toEqual(resultType === 'long' ? BigInt(43_998) : 43_998);
+        expect([...((await workers.apply(clean)) as Vector)]).toEqual([
+          ...((await caller.apply(clean)) as Vector),
+        ]);
+        const slabs = workers.stats().resultSlabs;
+        expect(slabs.allocated).toBeGreaterThan(0);
+        expect(slabs.allocated).toBeLessThanOrEqual(4); // 2 workers x 2 in flight
+        expect(slabs.reused).toBeGreaterThan(slabs.allocated);
+        expect(slabs.leased).toBe(0);
+        expect(caller.stats().resultSlabs.allocated).toBe(0);
+      } finally {
+        await workers.close();
+        await caller.close();
+      }
+    }
+  );
+
+  it('a single-task call, a stream and a string result use none', async () => {
+    const udf = await sparkUdf(probe, { pool, placement: 'workers', warn: () => undefined });
+    const text = await sparkUdf(probe, {
+      pool,
+      placement: 'workers',
+      resultType: 'string',
+      batchSize: 1000,
+      warn: () => undefined,
+    });
+    try {
+      expect(((await udf.apply(table(100))) as Vector).get(99)).toBe(198);
+      for await (const b of udf.mapBatches([table(3000).batches[0]!])) expect(b.numRows).toBe(3000);
+      expect(((await text.apply(table(5000))) as Vector).get(4999)).toBe('9998');
+      expect(udf.stats().resultSlabs.allocated).toBe(0);
+      expect(text.stats().resultSlabs.allocated).toBe(0);
+    } finally {
+      await udf.close();
+      await text.close();
+    }
+  });
+
+  it('a result of the wrong length is still the model-output error, naming the rows', async () => {
+    const udf = await sparkUdf(probe, {
+      pool,
+      placement: 'workers',
+      batchSize: 1000,
+      params: { mode: 'short', failOnId: 2500 },
+      warn: () => undefined,
+    });
+    try {
+      const error = await rejectionOf(udf.apply(table(4000)));
+      expect(error.code).toBe('E_MODEL_OUTPUT');
+      expect(error.details).toMatchObject({ rowStart: 2000, rowEnd: 3000 });
+      await udf.close(); // the tasks after the failing one may still run
+      expect(udf.stats().resultSlabs.leased).toBe(0);
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it('drops the result slab of a task that ended without an answer (timeout)', async () => {
+    const udf = await sparkUdf(probe, {
+      pool,
+      placement: 'workers',
+      batchSize: 500,
+      timeoutMs: 300,
+      params: { mode: 'hang', failOnId: 1700 },
+      warn: () => undefined,
+    });
+    try {
+      expect((await rejectionOf(udf.apply(table(2000)))).code).toBe('E_TIMEOUT');
+      await udf.close();
+      const slabs = udf.stats().resultSlabs;
+      expect(slabs.discarded).toBeGreaterThanOrEqual(1);
+      expect(slabs.leased).toBe(0);
+    } finally {
+      await udf.close();
+    }
+  });
+});
+
 describe('a model that keeps a reference to its input (the documented contract)', () => {
   let runs = 0;
   const run = async (placement: 'workers' | 'caller', share: boolean) => {
