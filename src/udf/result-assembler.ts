@@ -48,16 +48,27 @@ export class ResultAssembler {
   }
 
   /**
-   * The call's result array, allocated now, for parts to be written in place before they are
-   * added (a worker's result copied from its result slab straight to its rows); undefined for a
-   * result that is not copied (nulls aside, a type other than fixed-width numeric) or once
-   * parts were added. A part added as a view of its own rows of this array is not copied again.
+   * The call's result array, for a part to be written to its rows before it is added (a
+   * worker's result copied from its result slab straight to its place). Allocated on the first
+   * call (a lone first part kept uncopied is copied into it then), so a call whose parts all
+   * come from the calling thread never pays for it. A part added as a view of its own rows of
+   * this array is not copied again. Undefined for a result that is not copied (a type other
+   * than fixed-width numeric, or after a part with nulls made the parts chunks).
    *
    * @returns the array of the call's length, or undefined
    */
   target(): NumericArray | undefined {
-    if (!this.#copying || this.#filled > 0 || this.#parts.length > 0) return undefined;
-    this.#out ??= this.#allocate();
+    if (!this.#copying) return undefined;
+    if (this.#out === undefined) {
+      const first = this.#parts[0];
+      if (first !== undefined && !this.#fits(first)) {
+        this.#fallBack([]);
+        return undefined;
+      }
+      this.#parts = [];
+      this.#out = this.#allocate();
+      if (first !== undefined) this.#copy(first);
+    }
     return this.#out;
   }
 

@@ -393,9 +393,9 @@ interface Slice extends TaskPosition {
   target?: ResultTarget;
 }
 
-/** Where a slice's result goes in its call's result array. */
+/** Where a slice's result goes: its first row in its call's result (`ResultAssembler.target`). */
 interface ResultTarget {
-  values: NumericArray;
+  result: ResultAssembler;
   at: number;
 }
 
@@ -832,8 +832,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
-    const out = slices.length > 1 ? result.target() : undefined;
-    if (out !== undefined) for (const s of slices) s.target = { values: out, at: s.rowStart };
+    if (slices.length > 1) for (const s of slices) s.target = { result, at: s.rowStart };
     const run = (s: Slice): Promise<Vector[]> =>
       s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s);
     const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
@@ -1056,10 +1055,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#workerTasks++;
     this.#workerTasksStarted++;
     const slab = plan.copiedBytes > 0 ? this.#slabs.lease(plan.copiedBytes) : undefined;
+    // The call's result array is only allocated once a task runs here (a call scored on the
+    // calling thread alone keeps its single part as is).
+    const values = target?.result.target();
     const resultSlab =
-      target === undefined
-        ? undefined
-        : this.#resultSlabs.lease(rows * target.values.BYTES_PER_ELEMENT);
+      values === undefined ? undefined : this.#resultSlabs.lease(rows * values.BYTES_PER_ELEMENT);
     let answered = false;
     try {
       const encodeStart = performance.now();
@@ -1080,7 +1080,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       const resultStart = performance.now();
       const vector =
         reply.value.written === true
-          ? placeResult(target!, resultSlab!, rows, this.arrowType)
+          ? placeResult(values!, target!.at, resultSlab!, rows, this.arrowType)
           : decodeVector(reply.value.vector!);
       const resultMs = performance.now() - resultStart;
       this.#checkLength(vector, rows);
@@ -1458,12 +1458,12 @@ function modelColumns(
  * vector: the assembler sees it already in place and copies nothing.
  */
 function placeResult(
-  target: ResultTarget,
+  values: NumericArray,
+  at: number,
   slab: SharedArrayBuffer,
   rows: number,
   type: DataType
 ): Vector {
-  const { values, at } = target;
   const Values = values.constructor as new (
     b: ArrayBufferLike,
     o: number,
