@@ -621,43 +621,41 @@ describe('result slabs: workers write fixed-width results into reused shared mem
     }
   });
 
-  it('a result of the wrong length is still the model-output error, naming the rows', async () => {
+  /** One failing call of the probe model on the workers: its error, and the result slabs after close. */
+  async function failedCall(options: Parameters<typeof sparkUdf>[1], rows: number) {
     const udf = await sparkUdf(probe, {
       pool,
       placement: 'workers',
-      batchSize: 1000,
-      params: { mode: 'short', failOnId: 2500 },
       warn: () => undefined,
+      ...options,
     });
     try {
-      const error = await rejectionOf(udf.apply(table(4000)));
-      expect(error.code).toBe('E_MODEL_OUTPUT');
-      expect(error.details).toMatchObject({ rowStart: 2000, rowEnd: 3000 });
+      const error = await rejectionOf(udf.apply(table(rows)));
       await udf.close(); // the tasks after the failing one may still run
-      expect(udf.stats().resultSlabs.leased).toBe(0);
+      return { error, slabs: udf.stats().resultSlabs };
     } finally {
       await udf.close();
     }
+  }
+
+  it('a result of the wrong length is still the model-output error, naming the rows', async () => {
+    const { error, slabs } = await failedCall(
+      { batchSize: 1000, params: { mode: 'short', failOnId: 2500 } },
+      4000
+    );
+    expect(error.code).toBe('E_MODEL_OUTPUT');
+    expect(error.details).toMatchObject({ rowStart: 2000, rowEnd: 3000 });
+    expect(slabs.leased).toBe(0);
   });
 
   it('drops the result slab of a task that ended without an answer (timeout)', async () => {
-    const udf = await sparkUdf(probe, {
-      pool,
-      placement: 'workers',
-      batchSize: 500,
-      timeoutMs: 300,
-      params: { mode: 'hang', failOnId: 1700 },
-      warn: () => undefined,
-    });
-    try {
-      expect((await rejectionOf(udf.apply(table(2000)))).code).toBe('E_TIMEOUT');
-      await udf.close();
-      const slabs = udf.stats().resultSlabs;
-      expect(slabs.discarded).toBeGreaterThanOrEqual(1);
-      expect(slabs.leased).toBe(0);
-    } finally {
-      await udf.close();
-    }
+    const { error, slabs } = await failedCall(
+      { batchSize: 500, timeoutMs: 300, params: { mode: 'hang', failOnId: 1700 } },
+      2000
+    );
+    expect(error.code).toBe('E_TIMEOUT');
+    expect(slabs.discarded).toBeGreaterThanOrEqual(1);
+    expect(slabs.leased).toBe(0);
   });
 });
 
