@@ -404,8 +404,10 @@ const { parentPort, workerData } = require('node:worker_threads');
   const columns = {};
   for (const c of workerData.columns) columns[c.name] = new Float64Array(c.buffer, c.byteOffset, c.length);
   const part = tableFromArrays(columns);
-  parentPort.on('message', () => {
-    fn.call(instance, model.context, part, {});
+  parentPort.on('message', (into) => {
+    const out = fn.call(instance, model.context, part, {});
+    // With a result buffer: this thread's rows of one shared output, as a UDF must return them.
+    if (into !== null) new Float64Array(into, workerData.start * 8, part.numRows).set(out);
     parentPort.postMessage('done');
   });
   parentPort.postMessage('ready');
@@ -416,7 +418,9 @@ const { parentPort, workerData } = require('node:worker_threads');
  * enforcement, no transfer), each with the model loaded and its 1/k of the rows already in
  * shared memory, calling the model's own predict at once. `run(k)` times what the hardware
  * gives a model that is split k ways for free; a memory-bound model stops scaling here, and no
- * placement can beat it.
+ * placement can beat it. `run(k, { results: true })` also writes each thread's predictions into
+ * one fresh shared output per call (one copy, none on the calling thread): the least any
+ * placement that returns its results must do.
  * @param {string} path model package
  * @param {import('apache-arrow').Table} table float64 columns (copied once into shared memory)
  * @param {number} threads most threads
@@ -446,7 +450,7 @@ export async function rawModelThreads(path, table, threads) {
       }));
       const w = new Worker(kRawModelSource, {
         eval: true,
-        workerData: { loadModelUrl, arrowUrl, path, columns },
+        workerData: { loadModelUrl, arrowUrl, path, columns, start },
       });
       await new Promise((resolve, reject) => {
         w.once('message', resolve);
@@ -456,13 +460,16 @@ export async function rawModelThreads(path, table, threads) {
     }
     groups.push(workers);
   }
-  const once = (w) =>
+  const once = (w, into) =>
     new Promise((resolve) => {
       w.once('message', resolve);
-      w.postMessage('go');
+      w.postMessage(into);
     });
   return {
-    run: (k) => Promise.all(groups[k - 1].map(once)),
+    run: (k, { results = false } = {}) => {
+      const into = results ? new SharedArrayBuffer(n * 8) : null;
+      return Promise.all(groups[k - 1].map((w) => once(w, into)));
+    },
     close: () => Promise.all(groups.flat().map((w) => w.terminate())),
   };
 }

@@ -27,6 +27,8 @@
 //                      model's own predict on its 1/k of the rows, already in shared memory: the
 //                      ceiling any placement can reach on this machine (a memory-bound model
 //                      stops scaling here)
+//   raw: ... + results  the same on W threads, each also copying its predictions into one fresh
+//                      shared output per call: the ceiling for a placement that returns results
 //   spin k             raw worker threads spinning a CPU loop: the parallelism the machine gave
 // Ratios: vs own = own ms / variant ms (> 1: faster than predict on the main thread);
 // per W = vs own / W (the compute-heavy target is >= 0.95); spread = median / best.
@@ -148,6 +150,11 @@ for (const name of models) {
         name: `raw: own predict on ${k} thread${k === 1 ? '' : 's'}`,
         run: () => raw.run(k),
       })),
+      // The same, each thread also writing its predictions into one shared output per call.
+      {
+        name: `raw: own predict on ${cores} threads + results`,
+        run: () => raw.run(cores, { results: true }),
+      },
       ...Array.from({ length: cores }, (_, i) => ({
         name: `spin ${i + 1}`,
         run: () => spin.run(i + 1),
