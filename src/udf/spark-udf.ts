@@ -814,12 +814,13 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       columns as string[] | undefined
     );
     const opts = this.#s.opts;
-    let slices = planSlices(table, mapping, opts);
-    if (slices.length === 0) return emptyVector(this.arrowType);
-    // One plan of the whole input (a column that cannot cross fails here, as the first slice's
+    let sizes = planTaskSizes(table.numRows, opts);
+    if (sizes.length === 0) return emptyVector(this.arrowType);
+    // One plan of the whole input (a column that cannot cross fails here, as the first task's
     // error, whatever the placement): what a row costs to move, without planning every slice.
     const input = mappedColumns(table, mapping);
-    const whole = await this.withRetries(slices[0]!, () =>
+    const first = { batchIndex: 0, rowStart: 0, rowEnd: sizes[0]! };
+    const whole = await this.withRetries(first, () =>
       Promise.resolve(planTable(input, { shared: true }))
     );
     const inputBytesPerRow = bytesPerRow(input);
@@ -827,8 +828,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       // Already in shared memory: a task copies nothing, so small tasks would only pay the
       // per-task cost (messages, decoding, a result buffer each) and more garbage per call.
       const batchSize = callerMergeRows(opts.sharedBatchSize, inputBytesPerRow);
-      if (batchSize > opts.batchSize) slices = planSlices(table, mapping, { ...opts, batchSize });
+      if (batchSize > opts.batchSize) sizes = planTaskSizes(table.numRows, { ...opts, batchSize });
     }
+    const slices = slicesOf(table, mapping, sizes);
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
     const result = new ResultAssembler(this.arrowType, table.numRows);
@@ -1486,14 +1488,11 @@ function mergedSlice(within: { table: Table; rowStart: number }, parts: Slice[])
   };
 }
 
-function planSlices(
-  table: Table,
-  mapping: ColumnMapping,
-  opts: { batchSize: number; workers: number; minTaskRows: number }
-): Slice[] {
+/** The call's tasks: a zero-copy slice of `table` per planned size (`planTaskSizes`), in order. */
+function slicesOf(table: Table, mapping: ColumnMapping, sizes: readonly number[]): Slice[] {
   const slices: Slice[] = [];
   let rowStart = 0;
-  for (const size of planTaskSizes(table.numRows, opts)) {
+  for (const size of sizes) {
     const rowEnd = rowStart + size;
     slices.push({
       table: table.slice(rowStart, rowEnd),
