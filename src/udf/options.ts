@@ -47,8 +47,8 @@ export interface SparkUdfOptions {
    * `withColumn` whose input is already in shared memory (`shareTable`, jsfunc's file readers):
    * its tasks copy nothing, so smaller tasks would only add per-task cost (a message each way,
    * decoding, a result buffer), and they take up to `callerBatchSize` rows (and about 128 MiB of
-   * the model's input columns) instead; the table is still split into at least two tasks per
-   * worker. Setting `batchSize` applies it to every input.
+   * the model's input columns) instead, at least one per worker (nothing to balance beyond
+   * that buys more than the extra task costs). Setting `batchSize` applies it to every input.
    */
   batchSize?: number;
   /**

@@ -826,9 +826,13 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const inputBytesPerRow = bytesPerRow(input);
     if (whole.copiedBytes === 0 && opts.sharedBatchSize > opts.batchSize) {
       // Already in shared memory: a task copies nothing, so small tasks would only pay the
-      // per-task cost (messages, decoding, a result buffer each) and more garbage per call.
+      // per-task cost (messages, decoding, a result buffer each) and the model's per-call
+      // cost. One task per worker: 2M rows of the linear model on 2 workers ran 8-12% faster
+      // in 2 tasks than in 4, in 6 runs out of 6 (issue 9).
       const batchSize = callerMergeRows(opts.sharedBatchSize, inputBytesPerRow);
-      if (batchSize > opts.batchSize) sizes = planTaskSizes(table.numRows, { ...opts, batchSize });
+      if (batchSize > opts.batchSize) {
+        sizes = planTaskSizes(table.numRows, { ...opts, batchSize, minTasksPerWorker: 1 });
+      }
     }
     const slices = slicesOf(table, mapping, sizes);
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
@@ -1391,20 +1395,21 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
 
 /**
  * Splits a table into tasks of at most `batchSize` rows, and into enough even tasks that every
- * worker gets work: a multiple of `workers` tasks (at least 2 per worker) when the table has
- * `minTaskRows` rows for each of them. Uneven fixed-size tasks leave a core idle
- * (perf-probes: 200K rows, 65536-row tasks, 2 workers ran 1.5x instead of 2.4x).
+ * worker gets work: a multiple of `workers` tasks (at least `minTasksPerWorker` per worker,
+ * default 2) when the table has `minTaskRows` rows for each of them. Uneven fixed-size tasks
+ * leave a core idle (perf-probes: 200K rows, 65536-row tasks, 2 workers ran 1.5x instead of
+ * 2.4x); a second task per worker lets a faster worker take more of the rows.
  */
 export function planTaskSizes(
   numRows: number,
-  opts: { batchSize: number; workers: number; minTaskRows: number }
+  opts: { batchSize: number; workers: number; minTaskRows: number; minTasksPerWorker?: number }
 ): number[] {
   if (numRows === 0) return [];
-  const { batchSize, workers, minTaskRows } = opts;
+  const { batchSize, workers, minTaskRows, minTasksPerWorker = 2 } = opts;
   let tasks = Math.ceil(numRows / batchSize);
   const affordable = Math.max(1, Math.floor(numRows / minTaskRows));
   if (affordable >= workers) {
-    tasks = Math.max(tasks, Math.min(2 * workers, affordable));
+    tasks = Math.max(tasks, Math.min(minTasksPerWorker * workers, affordable));
     tasks = Math.ceil(tasks / workers) * workers;
   } else {
     tasks = Math.max(tasks, affordable);

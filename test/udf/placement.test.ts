@@ -815,7 +815,7 @@ describe('larger tasks for input already in shared memory', () => {
 
   it('splits a shared table into fewer, larger tasks with the same results', async () => {
     // 300,000 rows on 2 workers: 5 tasks of batchSize 65,536, rounded up to 6 (3 per worker);
-    // in shared memory, copying nothing, 2 per worker of 75,000 rows.
+    // in shared memory, copying nothing, 1 per worker of 150,000 rows.
     const ordinary = table(300_000, 3);
     const shared = shareTable(ordinary);
     const udfs = await Promise.all([
@@ -828,14 +828,14 @@ describe('larger tasks for input already in shared memory', () => {
       const expected = [...((await auto!.apply(ordinary)) as Vector)];
       expect(auto!.stats().batches).toBe(6);
       expect([...((await auto!.apply(shared)) as Vector)]).toEqual(expected);
-      expect(auto!.stats().batches).toBe(6 + 4);
+      expect(auto!.stats().batches).toBe(6 + 2);
       expect([...((await fixed!.apply(shared)) as Vector)]).toEqual(expected);
       expect(fixed!.stats().batches).toBe(6);
       await capped!.apply(shared);
       expect(capped!.stats().batches).toBe(6);
       const t = (await auto!.withColumn(shared, 'p')) as Table;
       expect([...t.getChild('p')!]).toEqual(expected);
-      expect(auto!.stats().batches).toBe(6 + 4 + 4);
+      expect(auto!.stats().batches).toBe(6 + 2 + 2);
     } finally {
       await Promise.all(udfs.map((u) => u.close()));
     }

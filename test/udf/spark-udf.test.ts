@@ -159,6 +159,12 @@ describe('sparkUdf: splitting and order', () => {
     expect(planTaskSizes(1500, opts)).toEqual([1500]);
     expect(planTaskSizes(10_000, { ...opts, workers: 4 }).length).toBe(8);
     expect(planTaskSizes(0, opts)).toEqual([]);
+    const large = { ...opts, batchSize: 1_048_576, minTasksPerWorker: 1 };
+    expect(planTaskSizes(200_000, large)).toEqual([100_000, 100_000]);
+    expect(planTaskSizes(200_000, { ...large, minTasksPerWorker: undefined })).toHaveLength(4);
+    expect(planTaskSizes(200_000, { ...opts, batchSize: 60_000, minTasksPerWorker: 1 })).toEqual([
+      50_000, 50_000, 50_000, 50_000,
+    ]);
     for (const n of [1, 999, 4097, 131_073, 1_000_003]) {
       const sizes = planTaskSizes(n, { ...opts, batchSize: 4096 });
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
