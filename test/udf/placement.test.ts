@@ -523,21 +523,32 @@ describe('shared-memory slabs', () => {
   });
 
   it('results survive later calls: they never alias a slab or the input', async () => {
-    for (const placement of ['workers', 'caller'] as const) {
-      const udf = await sparkUdf(identity, { pool: onePool, placement, warn: () => undefined });
-      try {
-        const a = tableFromArrays({ x: Float64Array.from([1, 2, 3, 4]) });
-        const first = (await udf.apply(a)) as Vector;
-        await udf.apply(tableFromArrays({ x: Float64Array.from([9, 9, 9, 9]) }));
-        // The caller's own table changes afterwards: the result is a copy, not a view of it.
-        (a.getChild('x')!.data[0]!.values as Float64Array).fill(-1);
-        expect([...first], placement).toEqual([1, 2, 3, 4]);
-        const values = first.data[0]!.values as Float64Array;
-        expect(Object.prototype.toString.call(values.buffer), placement).toBe(
-          '[object ArrayBuffer]'
-        );
-      } finally {
-        await udf.close();
+    // 4 rows: one task; 20,000 rows in tasks of 4096: several, their results through slabs.
+    for (const n of [4, 20_000]) {
+      for (const placement of ['workers', 'caller'] as const) {
+        const udf = await sparkUdf(identity, {
+          pool: onePool,
+          placement,
+          batchSize: 4096,
+          warn: () => undefined,
+        });
+        const label = `${placement}, ${n} rows`;
+        try {
+          const xs = Float64Array.from({ length: n }, (_, i) => i + 1);
+          const a = tableFromArrays({ x: xs });
+          const first = (await udf.apply(a)) as Vector;
+          await udf.apply(tableFromArrays({ x: new Float64Array(n).fill(9) }));
+          await udf.apply(shareTable(tableFromArrays({ x: new Float64Array(n).fill(7) })));
+          // The caller's own table changes afterwards: the result is a copy, not a view of it.
+          (a.getChild('x')!.data[0]!.values as Float64Array).fill(-1);
+          expect(Float64Array.from(first), label).toEqual(
+            Float64Array.from({ length: n }, (_, i) => i + 1)
+          );
+          const values = first.data[0]!.values as Float64Array;
+          expect(Object.prototype.toString.call(values.buffer), label).toBe('[object ArrayBuffer]');
+        } finally {
+          await udf.close();
+        }
       }
     }
   });
