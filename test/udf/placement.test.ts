@@ -546,6 +546,8 @@ describe('shared-memory slabs', () => {
           );
           const values = first.data[0]!.values as Float64Array;
           expect(Object.prototype.toString.call(values.buffer), label).toBe('[object ArrayBuffer]');
+          if (placement === 'workers' && n > 4096)
+            expect(udf.stats().resultSlabs.reused, label).toBeGreaterThan(0);
         } finally {
           await udf.close();
         }
