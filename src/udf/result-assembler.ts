@@ -24,6 +24,54 @@ export type NumericArray =
   | BigInt64Array
   | BigUint64Array;
 
+/** The typed-array class of a fixed-width numeric Arrow type (`Float64Array` for double, ...). */
+export type NumericClass = {
+  new (length: number): NumericArray;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray;
+};
+
+/**
+ * Whether `part` can be copied value by value as a result of type `typeName`: that type, no
+ * nulls, every chunk's values of the type's array class. Shared by the calling thread (this
+ * module) and the workers (`score-batch.ts`, writing into a result slab).
+ *
+ * @param part - a result vector
+ * @param typeName - `String(type)` of the expected result type
+ * @returns true when {@link copyValues} copies it exactly
+ */
+export function isPlainFixedWidth(part: Vector, typeName: string): boolean {
+  if (String(part.type) !== typeName) return false;
+  const Ctor = (part.type as unknown as { ArrayType?: unknown }).ArrayType;
+  return (
+    Ctor !== undefined &&
+    part.data.every(
+      (d) =>
+        d.nullCount === 0 &&
+        (d.values as unknown as { constructor: unknown }).constructor === Ctor &&
+        d.values.length >= d.length
+    )
+  );
+}
+
+/**
+ * Copies the values of `part` (see {@link isPlainFixedWidth}) into `out` from index `at`.
+ * Arrow JS pre-slices `values`, so a chunk's rows start at its index 0. A chunk that already is
+ * that range of `out` is not copied.
+ *
+ * @returns the index after the last value copied
+ */
+export function copyValues(part: Vector, out: NumericArray, at: number): number {
+  for (const d of part.data) {
+    const values = (d.values as Float64Array).subarray(0, d.length);
+    const inPlace =
+      values.buffer === out.buffer &&
+      values.byteOffset === out.byteOffset + at * out.BYTES_PER_ELEMENT;
+    if (!inPlace) (out as Float64Array).set(values, at);
+    at += d.length;
+  }
+  return at;
+}
+
 /** Collects a call's result parts in order; see the module comment. */
 export class ResultAssembler {
   readonly #type: DataType;
@@ -31,6 +79,11 @@ export class ResultAssembler {
   readonly #rows: number;
   /** The call's array while every part so far was copied into it. */
   #out: NumericArray | undefined;
+  /**
+   * The array {@link target} handed out: workers' results still go there after a part with
+   * nulls made the parts chunks (their ranges become chunks of the result then).
+   */
+  #target: NumericArray | undefined;
   #filled = 0;
   /** Parts kept as chunks (the first part while alone; everything after a fallback). */
   #parts: Vector[] = [];
@@ -69,7 +122,25 @@ export class ResultAssembler {
       this.#out = this.#allocate();
       if (first !== undefined) this.#copy(first);
     }
+    this.#target = this.#out;
     return this.#out;
+  }
+
+  /**
+   * Copies `rows` values written by a worker into `slab` to rows `at..` of the array
+   * {@link target} returned, and returns that range as the part to {@link add} (in order) for
+   * them: already in place, it is not copied again.
+   *
+   * @param at - the part's first row in the call
+   * @param slab - holds the values from byte 0, in the result type's array class
+   * @param rows - rows of the part
+   * @returns the part, a view of the call's array
+   */
+  write(at: number, slab: SharedArrayBuffer, rows: number): Vector {
+    const out = this.#target!;
+    const Ctor = out.constructor as NumericClass;
+    (out as Float64Array).set(new Ctor(slab, 0, rows) as Float64Array, at);
+    return this.#view(out, at, at + rows);
   }
 
   /**
@@ -111,43 +182,31 @@ export class ResultAssembler {
     return rest.length === 0 ? first! : first!.concat(...rest);
   }
 
-  /** A part whose chunks can be copied: same type, no nulls, values of the array's class. */
+  /** A part whose chunks can be copied. */
   #fits(part: Vector): boolean {
-    if (String(part.type) !== this.#typeName) return false;
-    const Ctor = (this.#type as unknown as { ArrayType: unknown }).ArrayType;
-    return part.data.every(
-      (d) =>
-        d.nullCount === 0 &&
-        (d.values as unknown as { constructor: unknown }).constructor === Ctor &&
-        d.values.length >= d.length
-    );
+    return isPlainFixedWidth(part, this.#typeName);
   }
 
   #allocate(): NumericArray {
-    const Ctor = (this.#type as unknown as { ArrayType: new (n: number) => NumericArray })
-      .ArrayType;
-    return new Ctor(this.#rows);
+    return new (this.#type as unknown as { ArrayType: NumericClass }).ArrayType(this.#rows);
   }
 
   #copy(part: Vector): void {
-    const out = this.#out!;
-    for (const d of part.data) {
-      const values = (d.values as Float64Array).subarray(0, d.length);
-      const inPlace =
-        values.buffer === out.buffer &&
-        values.byteOffset === out.byteOffset + this.#filled * out.BYTES_PER_ELEMENT;
-      if (!inPlace) (out as Float64Array).set(values, this.#filled);
-      this.#filled += d.length;
-    }
+    this.#filled = copyValues(part, this.#out!, this.#filled);
   }
 
   #vectorOfCopied(): Vector {
+    return this.#view(this.#out!, 0, this.#filled);
+  }
+
+  /** Rows `start..end` of `array`, as a vector of the result type. */
+  #view(array: NumericArray, start: number, end: number): Vector {
     return makeVector(
       makeData({
         type: this.#type as never,
-        length: this.#filled,
+        length: end - start,
         nullCount: 0,
-        data: (this.#out as Float64Array).subarray(0, this.#filled),
+        data: (array as Float64Array).subarray(start, end),
       })
     ) as Vector;
   }

@@ -33,6 +33,7 @@ import { decodeTable, encodeVector, transferListOf } from '../pool/transfer.js';
 import type { WireTable, WireVector } from '../pool/wire-format.js';
 import type { ColumnMapping } from './column-mapping.js';
 import { predictColumn, type ModelTaskFields } from './model-task.js';
+import { copyValues, isPlainFixedWidth, type NumericClass } from './result-assembler.js';
 
 /** One batch to score. */
 export interface ScoreBatchTask extends PoolTask, ModelTaskFields {
@@ -96,35 +97,15 @@ export default async function scoreBatch(
   };
 }
 
-/** The typed-array class of a fixed-width numeric Arrow type (`Float64Array` for double, ...). */
-type ValuesClass = new (
-  buffer: ArrayBufferLike,
-  byteOffset: number,
-  length: number
-) => {
-  set(values: ArrayLike<number | bigint>, offset: number): void;
-};
-
 /**
- * Copies `vector`'s values into `slab` when it is of the slab's type and length, without nulls,
- * with values of its type's array class; otherwise writes nothing.
+ * Copies `vector`'s values into `slab` when it is a plain fixed-width result of the slab's type
+ * and length (`isPlainFixedWidth`); otherwise writes nothing.
  *
  * @returns whether it was written
  */
 function writeInto(slab: ResultSlab, vector: Vector): boolean {
-  if (vector.length !== slab.length || String(vector.type) !== slab.type) return false;
-  const Values = (vector.type as { ArrayType?: ValuesClass }).ArrayType;
-  if (Values === undefined) return false;
-  for (const d of vector.data) {
-    const values = d.values as { constructor: unknown; length: number } | undefined;
-    if (d.nullCount !== 0 || values?.constructor !== Values || values.length < d.length)
-      return false;
-  }
-  const out = new Values(slab.buffer, 0, slab.length);
-  let at = 0;
-  for (const d of vector.data) {
-    out.set((d.values as Float64Array).subarray(0, d.length), at);
-    at += d.length;
-  }
+  if (vector.length !== slab.length || !isPlainFixedWidth(vector, slab.type)) return false;
+  const Values = (vector.type as unknown as { ArrayType: NumericClass }).ArrayType;
+  copyValues(vector, new Values(slab.buffer, 0, slab.length), 0);
   return true;
 }
