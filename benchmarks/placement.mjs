@@ -112,7 +112,7 @@ for (const name of models) {
       udfs.set(placement, await sparkUdf(path, { ...options, placement }));
     if (before !== undefined) udfs.set('before: workers', await before(path, options));
     // The calling thread with the whole table as one batch size: what the UDF's batching costs
-    // (planTaskSizes still cuts 2 x W tasks).
+    // (planTaskSizes still cuts at least 2 x W tasks).
     if (name === 'linear') {
       udfs.set(
         'caller, batchSize = rows',
