@@ -384,14 +384,14 @@ interface Slice extends TaskPosition {
    */
   parts?: Slice[];
   /**
-   * The call's result array and this slice's first row in it (`apply`, `withColumn` with a
+   * The call's result and this slice's first row in it (`apply`, `withColumn` with a
    * fixed-width numeric result, more than one slice): a worker writes the result into a
    * result slab, and it is copied from there straight to its place as the reply arrives.
    */
   target?: ResultTarget;
 }
 
-/** Where a slice's result goes: its first row in its call's result (`ResultAssembler.target`). */
+/** Where a slice's result goes: its first row in its call's result (`ResultAssembler.write`). */
 interface ResultTarget {
   result: ResultAssembler;
   at: number;
@@ -1059,11 +1059,11 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#workerTasks++;
     this.#workerTasksStarted++;
     const slab = plan.copiedBytes > 0 ? this.#slabs.lease(plan.copiedBytes) : undefined;
-    // The call's result array is only allocated once a task runs here (a call scored on the
-    // calling thread alone keeps its single part as is).
-    const values = target?.result.target();
+    // A fixed-width result comes back through a result slab; the call's result array is only
+    // allocated when the first reply is there (see ResultAssembler.slabClass).
+    const Values = target?.result.slabClass();
     const resultSlab =
-      values === undefined ? undefined : this.#resultSlabs.lease(rows * values.BYTES_PER_ELEMENT);
+      Values === undefined ? undefined : this.#resultSlabs.lease(rows * Values.BYTES_PER_ELEMENT);
     let answered = false;
     try {
       const encodeStart = performance.now();

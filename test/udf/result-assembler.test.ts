@@ -44,55 +44,83 @@ describe('ResultAssembler', () => {
     expect(v.data.length).toBe(1);
     expect([...v]).toEqual([1n, 2n, 3n]);
   });
-  describe("target(): the call's array for parts written in place", () => {
-    const inPlace = (out: Float64Array, at: number, n: number) =>
-      makeVector(out.subarray(at, at + n));
+  describe('slabClass() and write(): worker results placed from their result slabs', () => {
+    /** A result slab holding `xs` from byte 0, as a worker writes it. */
+    const slab = (xs: number[]) => {
+      const buffer = new SharedArrayBuffer(xs.length * 8);
+      new Float64Array(buffer).set(xs);
+      return buffer;
+    };
 
-    it('is allocated on first use; parts that are views of their rows are not copied', () => {
+    it('allocates the call array at the first write; its views are not copied again', () => {
       const r = new ResultAssembler(new Float64(), 5);
-      const out = r.target() as Float64Array;
-      expect(out).toHaveLength(5);
-      expect(r.target()).toBe(out);
-      out.set([3, 4, 5], 2); // a later task, written before the first one is added
-      r.add(f64([1, 2]));
-      const later = inPlace(out, 2, 3);
-      out.fill(-1, 2); // had the part been copied, its values would not change
+      expect(r.slabClass()).toBe(Float64Array);
+      // A later task answers first: the array exists from then on.
+      const later = r.write(2, slab([3, 4, 5]), 3);
+      const out = later.data[0]!.values as Float64Array;
+      expect(out.buffer.byteLength).toBe(5 * 8);
+      expect(out.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      expect([...later]).toEqual([3, 4, 5]);
+      const first = r.write(0, slab([1, 2]), 2);
+      expect((first.data[0]!.values as Float64Array).buffer).toBe(out.buffer);
+      r.add(first);
+      new Float64Array(out.buffer).fill(-1, 2); // had the part been copied, it would not change
       r.add(later);
       const v = r.finish();
+      expect(v.data).toHaveLength(1);
       expect((v.data[0]!.values as Float64Array).buffer).toBe(out.buffer);
       expect([...v]).toEqual([1, 2, -1, -1, -1]);
     });
 
-    it('copies a lone first part into it first', () => {
+    it('reuses nothing of the slab: the slab may be overwritten once written', () => {
       const r = new ResultAssembler(new Float64(), 4);
-      r.add(f64([1, 2]));
-      const out = r.target() as Float64Array;
-      expect([...out.subarray(0, 2)]).toEqual([1, 2]);
-      out.set([3, 4], 2);
-      r.add(inPlace(out, 2, 2));
+      const s = slab([1, 2]);
+      const part = r.write(0, s, 2);
+      new Float64Array(s).fill(9);
+      r.add(part);
+      r.add(r.write(2, slab([3, 4]), 2));
       expect([...r.finish()]).toEqual([1, 2, 3, 4]);
     });
 
+    it('copies a lone first part (from the calling thread) in first', () => {
+      const r = new ResultAssembler(new Float64(), 4);
+      r.add(f64([1, 2]));
+      expect(r.slabClass()).toBe(Float64Array);
+      r.add(r.write(2, slab([3, 4]), 2));
+      const v = r.finish();
+      expect(v.data).toHaveLength(1);
+      expect([...v]).toEqual([1, 2, 3, 4]);
+    });
+
     it('is undefined for other types and once parts became chunks', () => {
-      expect(new ResultAssembler(new Utf8(), 3).target()).toBeUndefined();
+      expect(new ResultAssembler(new Utf8(), 3).slabClass()).toBeUndefined();
+      expect(new ResultAssembler(new Int64(), 3).slabClass()).toBe(BigInt64Array);
       const r = new ResultAssembler(new Float64(), 3);
       r.add(vectorFromArray([null, 1], new Float64()));
-      expect(r.target()).toBeUndefined();
+      expect(r.slabClass()).toBeUndefined();
       r.add(f64([2]));
       expect([...r.finish()]).toEqual([null, 1, 2]);
     });
 
-    it('keeps parts written in place as chunks after a later part with nulls', () => {
+    it('gives a write after a part with nulls an array of its own', () => {
       const r = new ResultAssembler(new Float64(), 6);
-      const out = r.target() as Float64Array;
-      out.set([5, 6], 4);
+      expect(r.slabClass()).toBe(Float64Array);
+      const inPlace = r.write(4, slab([5, 6]), 2); // before the fallback: in the call array
       r.add(f64([1, 2]));
       r.add(vectorFromArray([null, 4], new Float64()));
-      r.add(inPlace(out, 4, 2));
-      expect(r.target()).toBeUndefined();
+      expect(r.slabClass()).toBeUndefined();
+      r.add(inPlace);
       const v = r.finish();
       expect([...v]).toEqual([1, 2, null, 4, 5, 6]);
       expect(v.nullCount).toBe(1);
+      // A task already in flight when the parts became chunks still answers through its slab.
+      const late = new ResultAssembler(new Float64(), 4);
+      expect(late.slabClass()).toBe(Float64Array);
+      late.add(vectorFromArray([null, 1], new Float64()));
+      const own = late.write(2, slab([7, 8]), 2);
+      expect(own.data[0]!.values).toHaveLength(2);
+      late.add(own);
+      expect([...late.finish()]).toEqual([null, 1, 7, 8]);
     });
   });
 });
