@@ -419,8 +419,13 @@ const { parentPort, workerData } = require('node:worker_threads');
  * shared memory, calling the model's own predict at once. `run(k)` times what the hardware
  * gives a model that is split k ways for free; a memory-bound model stops scaling here, and no
  * placement can beat it. `run(k, { results: true })` also writes each thread's predictions into
- * one fresh shared output per call (one copy, none on the calling thread): the least any
- * placement that returns its results must do.
+ * one fresh shared output per call (one copy, none on the calling thread): the least a
+ * placement must do that returns its results in fresh shared memory. Such memory is invisible
+ * to V8's heap accounting (a SharedArrayBuffer's backing store counts 0 towards the external
+ * memory that triggers a GC), so one per call piles up until something else triggers a GC.
+ * `run(k, { results: 'plain' })` has each thread write into one reused shared output and the
+ * calling thread copy it into a fresh ordinary `Float64Array` per call: the least a placement
+ * must do that returns an ordinary, GC-accounted result, as jsfunc does.
  * @param {string} path model package
  * @param {import('apache-arrow').Table} table float64 columns (copied once into shared memory)
  * @param {number} threads most threads
@@ -465,10 +470,25 @@ export async function rawModelThreads(path, table, threads) {
       w.once('message', resolve);
       w.postMessage(into);
     });
+  // One output reused by every 'plain' run (as jsfunc reuses its result slabs).
+  const slab = new SharedArrayBuffer(n * 8);
   return {
-    run: (k, { results = false } = {}) => {
-      const into = results ? new SharedArrayBuffer(n * 8) : null;
-      return Promise.all(groups[k - 1].map((w) => once(w, into)));
+    run: async (k, { results = false } = {}) => {
+      if (results !== 'plain') {
+        const into = results ? new SharedArrayBuffer(n * 8) : null;
+        return Promise.all(groups[k - 1].map((w) => once(w, into)));
+      }
+      // Each thread's rows are copied as soon as it answers, as jsfunc copies a task's.
+      const out = new Float64Array(n);
+      await Promise.all(
+        groups[k - 1].map((w, i) =>
+          once(w, slab).then(() => {
+            const [start, end] = [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)];
+            out.set(new Float64Array(slab, start * 8, end - start), start);
+          })
+        )
+      );
+      return out;
     },
     close: () => Promise.all(groups.flat().map((w) => w.terminate())),
   };

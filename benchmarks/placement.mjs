@@ -29,6 +29,10 @@
 //                      stops scaling here)
 //   raw: ... + results  the same on W threads, each also copying its predictions into one fresh
 //                      shared output per call: the ceiling for a placement that returns results
+//                      in fresh shared memory (which V8's GC does not account for)
+//   raw: ... + plain results   the same into one reused shared output, which the calling thread
+//                      copies into a fresh ordinary Float64Array per call: the ceiling for a
+//                      placement that returns an ordinary ArrayBuffer, as jsfunc does
 //   spin k             raw worker threads spinning a CPU loop: the parallelism the machine gave
 // Ratios: vs own = own ms / variant ms (> 1: faster than predict on the main thread);
 // per W = vs own / W (the compute-heavy target is >= 0.95); spread = median / best.
@@ -154,6 +158,11 @@ for (const name of models) {
       {
         name: `raw: own predict on ${cores} threads + results`,
         run: () => raw.run(cores, { results: true }),
+      },
+      // The same into a reused shared output, copied into a fresh ordinary array per call.
+      {
+        name: `raw: own predict on ${cores} threads + plain results`,
+        run: () => raw.run(cores, { results: 'plain' }),
       },
       ...Array.from({ length: cores }, (_, i) => ({
         name: `spin ${i + 1}`,
