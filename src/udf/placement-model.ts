@@ -24,7 +24,8 @@
  * - load, ms: the model's load on a worker, the price of loading it on the calling thread too.
  *
  * ## Forecast for a batch of N rows copying B bytes
- * - caller: C = N x caller compute;
+ * - caller: C = N x caller compute, plus N x result when the call's result is copied into
+ *   one array on the calling thread too (`TaskShape.assembled`);
  * - workers, k of them: the driver copies serially, Md = B x copy + N x result; each worker
  *   runs Wc + Mw = N x worker compute + trip + N x workerMove; the wall time per batch is
  *   max(Md, (Wc + Mw) / k, (Md + Wc + Mw) / cores): the driver feeds at most 1/Md batches per
@@ -132,6 +133,13 @@ export interface TaskShape {
   rows: number;
   /** Bytes its encoding would copy (0: already in shared memory). */
   copiedBytes: number;
+  /**
+   * Its call's result is copied into one array on the calling thread wherever the batch runs
+   * (an `apply` of more rows than one merged batch, with a fixed-width numeric result): that
+   * copy, measured on the workers' replies as the result cost per row, then counts on both
+   * sides. Default false: only a worker's result is copied.
+   */
+  assembled?: boolean;
 }
 
 /** Forecast of one batch on each side. */
@@ -242,6 +250,13 @@ export function forecast(
 ): Forecast {
   const n = task.rows;
   const computeMs = n * costs.callerComputeMsPerRow;
+  // A call scored on the calling thread in several merged batches copies them into one array
+  // too, as it does the workers' parts. Left out, the calling thread looked cheaper than it is:
+  // 2M rows of a table in shared memory, 1M-row batches, 7.5 ms of copy per batch against
+  // 40 ms of compute kept auto's estimate of the workers under 1.6x (so it kept probing this
+  // thread) and once under 1.1x (so it moved here), where forced runs measured the workers
+  // 1.06-1.43x faster (issue 9).
+  const callerMs = computeMs + (task.assembled === true ? n * costs.resultMsPerRow : 0);
   const driverMs = task.copiedBytes * costs.copyMsPerByte + n * costs.resultMsPerRow;
   const workerMs = n * costs.computeMsPerRow + costs.tripMs + n * costs.workerMoveMsPerRow;
   const cores = Math.max(1, env.cores);
@@ -251,7 +266,7 @@ export function forecast(
   let workers = 1;
   while (workers < env.workers && wall(workers) > best * 1.05) workers++;
   return {
-    callerMs: computeMs,
+    callerMs,
     workersMs: wall(workers),
     workers,
     moveMs: driverMs + costs.tripMs + n * costs.workerMoveMsPerRow,

@@ -73,6 +73,16 @@ export function copyValues(part: Vector, out: NumericArray, at: number): number 
   return at;
 }
 
+/**
+ * Whether a result of `type` is copied, part by part, into one array of the call's length
+ * (fixed-width integers and floats) rather than kept as chunks.
+ *
+ * @param type - the result's Arrow type
+ */
+export function isCopiedResultType(type: DataType): boolean {
+  return type.typeId === Type.Int || type.typeId === Type.Float;
+}
+
 /** Collects a call's result parts in order; see the module comment. */
 export class ResultAssembler {
   readonly #type: DataType;
@@ -93,7 +103,7 @@ export class ResultAssembler {
     this.#type = type;
     this.#typeName = String(type);
     this.#rows = rows;
-    this.#copying = type.typeId === Type.Int || type.typeId === Type.Float;
+    this.#copying = isCopiedResultType(type);
   }
 
   /**

@@ -81,7 +81,7 @@ import {
   type Placement,
   type PlacementMode,
 } from './placement-model.js';
-import { ResultAssembler } from './result-assembler.js';
+import { ResultAssembler, isCopiedResultType } from './result-assembler.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
 import {
   inferResultType,
@@ -378,6 +378,8 @@ interface Slice extends TaskPosition {
    * and a slice scored on the calling thread is never planned. Undefined: plan the slice.
    */
   copiedBytesPerRow?: number;
+  /** Its call's result is copied into one array wherever it runs (`TaskShape.assembled`). */
+  assembled?: boolean;
   /**
    * A merged batch for the calling thread (`callerBatchSize`): the planned slices it spans,
    * scored one by one when the merged batch fails or does not run on this thread.
@@ -834,12 +836,14 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     }
     const slices = slicesOf(table, mapping, sizes);
     const copiedBytesPerRow = whole.copiedBytes / table.numRows;
-    for (const slice of slices) slice.copiedBytesPerRow = copiedBytesPerRow;
+    const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
+    // More rows than one merged batch: the calling thread copies its parts into one array too.
+    const assembled = table.numRows > mergeRows && isCopiedResultType(this.arrowType);
+    for (const slice of slices) Object.assign(slice, { copiedBytesPerRow, assembled });
     const result = new ResultAssembler(this.arrowType, table.numRows);
     if (slices.length > 1) for (const s of slices) s.target = { result, at: s.rowStart };
     const run = (s: Slice): Promise<Vector[]> =>
       s.parts === undefined ? this.#scoreSlice(s).then((v) => [v]) : this.#scoreMerged(s);
-    const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
     for await (const vs of this.#ordered(this.#callerMerged(table, slices, mergeRows), run)) {
       for (const v of vs) result.add(v);
     }
@@ -879,6 +883,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const decision = this.#placement.decide({
       rows: task,
       copiedBytes: Math.round((merged.copiedBytesPerRow ?? 0) * task),
+      assembled: merged.assembled === true,
     });
     if (decision.placement === 'caller' && !decision.probe && (await this.#callerReady())) {
       try {
@@ -1009,7 +1014,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           }
         }
       }
-      const decision = decided ?? this.#placement.decide({ rows, copiedBytes });
+      const decision =
+        decided ??
+        this.#placement.decide({ rows, copiedBytes, assembled: slice.assembled === true });
       decided = undefined; // a retry decides again
       if (decision.placement === 'caller' && (await this.#callerReady())) {
         // A probe measures this thread alone, as it would run once placed here.

@@ -83,6 +83,37 @@ describe('forecast', () => {
   });
 });
 
+describe('forecast: a result copied into one array on both sides', () => {
+  const costs = {
+    computeMsPerRow: 4.5e-5,
+    callerComputeMsPerRow: 4e-5,
+    copyMsPerByte: 1e-6,
+    resultMsPerRow: 7.5e-6,
+    workerMoveMsPerRow: 1.7e-6,
+    tripMs: 1.3,
+    loadMs: 0,
+  };
+  // 2M rows of the linear model on a table in shared memory, as measured: 1M-row tasks.
+  const shape = { rows: 1_000_000, copiedBytes: 0 };
+
+  it('charges the calling thread the copy only when its call is assembled there too', () => {
+    const lone = forecast(costs, shape, env);
+    const assembled = forecast(costs, { ...shape, assembled: true }, env);
+    expect(lone.callerMs).toBeCloseTo(40);
+    expect(assembled.callerMs).toBeCloseTo(40 + 7.5);
+    expect(assembled.computeMs).toBeCloseTo(40);
+    expect(assembled.workersMs).toBeCloseTo(lone.workersMs);
+    // The workers' side counts the copy either way.
+    expect(lone.moveMs).toBeCloseTo(7.5 + 1.3 + 1.7);
+  });
+
+  it('no longer finds the workers scaling poorly on such a call', () => {
+    const speedup = (f: { callerMs: number; workersMs: number }) => f.callerMs / f.workersMs;
+    expect(speedup(forecast(costs, shape, env))).toBeLessThan(0.8 * 2);
+    expect(speedup(forecast(costs, { ...shape, assembled: true }, env))).toBeGreaterThan(0.8 * 2);
+  });
+});
+
 describe('CostModel decisions', () => {
   it('starts on the workers: nothing is measured yet', () => {
     const m = model();
