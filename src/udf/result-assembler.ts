@@ -115,8 +115,9 @@ export class ResultAssembler {
    * Allocates nothing: the call's array is allocated by the first {@link write}, when a reply
    * is there. Allocating it as the first task was sent (16 MB for 2M doubles, external memory
    * that drives the calling thread's GC) put that allocation, and the GC work it set off, between
-   * the call's first task and its others: a 2M-row shared-input call on 2 workers ran about 10%
-   * faster with the allocation at the first reply (9 of 12 A/B pairs of fresh processes).
+   * the call's first task and its others: a 2M-row shared-input call on 2 workers had a better
+   * ratio to the model's own predict with the allocation at the first reply in 6 A/B pairs of
+   * fresh processes out of 6 (1.23x against 1.06x on average; issue 9).
    *
    * @returns the result's array class, or undefined
    */

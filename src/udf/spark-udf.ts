@@ -1438,9 +1438,9 @@ export function planTaskSizes(
 }
 
 /**
- * Guided self-scheduling in rounds of `workers` tasks: the first round takes a quarter of the
- * rows (2 workers), each next one a quarter of what is left, down to a quarter of the first
- * task's size; what remains then is split evenly over the workers. A worker that runs slower
+ * Guided self-scheduling in rounds of `workers` tasks: each round takes half of the rows left
+ * (a task each of `1 / (2 * workers)` of them), down to tasks of a quarter of the first one's
+ * size; what remains then is split evenly over the workers. A worker that runs slower
  * takes fewer tasks, and the call waits at most for a small last one. 60K rows on 2 workers:
  * 15000, 15000, 7500, 7500, 3750 x 4 (8 tasks instead of 4 x 15000; the MLP of
  * `benchmarks/placement.mjs` ran 4% faster in 8 of 10 A/B pairs of fresh processes).
