@@ -461,7 +461,7 @@ export async function rawModelThreads(path, table, threads) {
         w.once('message', resolve);
         w.once('error', reject);
       });
-      workers.push(w);
+      workers.push({ w, start, end });
     }
     groups.push(workers);
   }
@@ -476,20 +476,17 @@ export async function rawModelThreads(path, table, threads) {
     run: async (k, { results = false } = {}) => {
       if (results !== 'plain') {
         const into = results ? new SharedArrayBuffer(n * 8) : null;
-        return Promise.all(groups[k - 1].map((w) => once(w, into)));
+        return Promise.all(groups[k - 1].map(({ w }) => once(w, into)));
       }
       // Each thread's rows are copied as soon as it answers, as jsfunc copies a task's.
       const out = new Float64Array(n);
       await Promise.all(
-        groups[k - 1].map((w, i) =>
-          once(w, slab).then(() => {
-            const [start, end] = [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)];
-            out.set(new Float64Array(slab, start * 8, end - start), start);
-          })
+        groups[k - 1].map(({ w, start, end }) =>
+          once(w, slab).then(() => out.set(new Float64Array(slab, start * 8, end - start), start))
         )
       );
       return out;
     },
-    close: () => Promise.all(groups.flat().map((w) => w.terminate())),
+    close: () => Promise.all(groups.flat().map(({ w }) => w.terminate())),
   };
 }

@@ -148,11 +148,8 @@ export class ResultAssembler {
     const values = new Values(slab, 0, rows) as Float64Array;
     if (this.#copying && this.#out === undefined) this.#allocateOut();
     const out = this.#out;
-    if (!this.#copying || out === undefined) {
-      const own = new Values(rows) as Float64Array;
-      own.set(values);
-      return this.#view(own, 0, rows);
-    }
+    // slice(): a copy in an ordinary ArrayBuffer of its own, never the slab.
+    if (!this.#copying || out === undefined) return this.#view(values.slice(), 0, rows);
     (out as Float64Array).set(values, at);
     return this.#view(out, at, at + rows);
   }
