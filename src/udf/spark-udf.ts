@@ -80,6 +80,7 @@ import {
   type Forecast,
   type Placement,
   type PlacementMode,
+  type TaskShape,
 } from './placement-model.js';
 import { ResultAssembler, isCopiedResultType } from './result-assembler.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
@@ -373,13 +374,15 @@ interface Slice extends TaskPosition {
   table: Table;
   mapping: ColumnMapping;
   /**
-   * Bytes per row that moving this slice to a worker copies, when the whole call's input was
-   * planned once (`apply`, `withColumn`): the placement decision then needs no plan of its own,
-   * and a slice scored on the calling thread is never planned. Undefined: plan the slice.
+   * What auto decides every task of the call for, when the whole call's input was planned once
+   * (`apply`, `withColumn`): the call's first task (its largest), the bytes moving it copies,
+   * and whether the call's result is assembled on the calling thread too. The decision then
+   * needs no plan of its own, a slice scored on the calling thread is never planned, and a call
+   * whose tasks shrink towards the end (`planTaskSizes`) is not placed differently task by task
+   * (the per-task trip weighs more on a small task). Undefined (a stream's batch): plan the
+   * slice and decide for its own size.
    */
-  copiedBytesPerRow?: number;
-  /** Its call's result is copied into one array wherever it runs (`TaskShape.assembled`). */
-  assembled?: boolean;
+  shape?: TaskShape;
   /**
    * A merged batch for the calling thread (`callerBatchSize`): the planned slices it spans,
    * scored one by one when the merged batch fails or does not run on this thread.
@@ -835,11 +838,14 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       }
     }
     const slices = slicesOf(table, mapping, sizes);
-    const copiedBytesPerRow = whole.copiedBytes / table.numRows;
     const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
-    // More rows than one merged batch: the calling thread copies its parts into one array too.
-    const assembled = table.numRows > mergeRows && isCopiedResultType(this.arrowType);
-    for (const slice of slices) Object.assign(slice, { copiedBytesPerRow, assembled });
+    const shape: TaskShape = {
+      rows: sizes[0]!,
+      copiedBytes: Math.round((whole.copiedBytes / table.numRows) * sizes[0]!),
+      // More rows than one merged batch: the calling thread copies its parts into one array too.
+      assembled: table.numRows > mergeRows && isCopiedResultType(this.arrowType),
+    };
+    for (const slice of slices) slice.shape = shape;
     const result = new ResultAssembler(this.arrowType, table.numRows);
     if (slices.length > 1) for (const s of slices) s.target = { result, at: s.rowStart };
     const run = (s: Slice): Promise<Vector[]> =>
@@ -879,12 +885,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     const rows = merged.rowEnd - merged.rowStart;
     // Decided for one task, as the workers would run it: the merged size would spread a
     // worker's per-task costs over more rows than a task of theirs ever has.
-    const task = parts[0]!.rowEnd - parts[0]!.rowStart;
-    const decision = this.#placement.decide({
-      rows: task,
-      copiedBytes: Math.round((merged.copiedBytesPerRow ?? 0) * task),
-      assembled: merged.assembled === true,
-    });
+    const decision = this.#placement.decide(merged.shape!);
     if (decision.placement === 'caller' && !decision.probe && (await this.#callerReady())) {
       try {
         const table = mappedColumns(merged.table, merged.mapping);
@@ -994,10 +995,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       // What moving the batch would copy decides where it runs. Without the call's estimate
       // (a stream's batch) the slice is planned first, whatever the placement, so that a
       // column that cannot cross fails the same way on both sides.
-      const copiedBytes =
-        slice.copiedBytesPerRow === undefined
-          ? plan().copiedBytes
-          : Math.round(slice.copiedBytesPerRow * rows);
+      const shape = slice.shape ?? { rows, copiedBytes: plan().copiedBytes };
       if (this.#placement.starting && (await this.#callerTurn())) {
         // The start: this thread scores while the workers start and load the model.
         try {
@@ -1014,9 +1012,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
           }
         }
       }
-      const decision =
-        decided ??
-        this.#placement.decide({ rows, copiedBytes, assembled: slice.assembled === true });
+      const decision = decided ?? this.#placement.decide(shape);
       decided = undefined; // a retry decides again
       if (decision.placement === 'caller' && (await this.#callerReady())) {
         // A probe measures this thread alone, as it would run once placed here.

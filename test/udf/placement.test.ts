@@ -859,7 +859,7 @@ describe('callerBatchSize with auto', () => {
   it('keeps the rest of a call merged when auto probes the workers with its first task', async () => {
     const udf = await sparkUdf(probe, { pool, warn: () => undefined });
     try {
-      const input = table(20_000); // planned as 4 tasks of 5000 rows
+      const input = table(20_000); // planned as 8 tasks: 5000 x2, 2500 x2, 1250 x4
       const expected = Array.from({ length: 20_000 }, (_, i) => i * 2);
       let probed = 0;
       let merged = 0;
