@@ -201,21 +201,6 @@ writeResults('dataframe', {
   duckdbResults,
 });
 
-/** `interleave` with the variants' order rotated every round (see the header). */
-async function rotated(variants) {
-  const merged = new Map(variants.map((v) => [v.name, { samples: [], extra: [] }]));
-  for (let round = 0; round < reps; round++) {
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
-    const t = await interleave(order, { warmup: round === 0 ? warmup : 0, reps: 1, log: false });
-    process.stderr.write(round === reps - 1 ? '.\n' : '.');
-    for (const [name, r] of t) {
-      merged.get(name).samples.push(...r.samples);
-      merged.get(name).extra.push(...r.extra);
-    }
-  }
-  return merged;
-}
-
 /**
  * `withColumn` of a dataframe: udf.withColumn(frame) when the build accepts frames, else the
  * same two calls spark-udf.ts makes into frames.ts (convert, score the Arrow table, convert back).
@@ -280,7 +265,7 @@ async function framesSection() {
     },
   ];
   process.stderr.write(`dataframe frames: ${rows} rows x 10 float64 (wired: ${wired}) `);
-  const t = await rotated(variants);
+  const t = await interleave(variants, { warmup, reps, order: 'rotate' });
   const base = summarize(t.get('arrow withColumn').samples).medianMs;
   for (const v of variants) {
     const s = summarize(t.get(v.name).samples);
@@ -411,7 +396,7 @@ async function duckdbSection() {
     },
   ];
   process.stderr.write(`dataframe duckdb: flights-3m.parquet (${expected} rows) `);
-  const t = await rotated(variants);
+  const t = await interleave(variants, { warmup, reps, order: 'rotate' });
   const base = summarize(t.get(variants[0].name).samples).medianMs;
   for (const v of variants) {
     const s = summarize(t.get(v.name).samples);

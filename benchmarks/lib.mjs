@@ -96,17 +96,31 @@ export function round(x, digits = 3) {
 
 /**
  * Runs the variants interleaved: `warmup` untimed rounds, then `reps` timed rounds, each round
- * running every variant once in order (so drift and noise on this shared machine hit all
- * variants alike). A variant is `{ name, run }`; `run()` may return an object of extra
- * per-run fields (kept as `extra` samples).
- * @param {{name: string, run: () => unknown}[]} variants
- * @param {{warmup?: number, reps?: number, log?: boolean}} [options]
+ * running every variant once (so drift and noise on this shared machine hit all variants
+ * alike). A variant is `{ name, run, before? }`; `run()` is timed and may return an object of
+ * extra per-run fields (kept as `extra` samples); `before()`, if given, runs untimed right
+ * before it (a full GC, say).
+ *
+ * `order` is the order within a round: `'fixed'` (as given), `'rotate'` (round r starts at
+ * variant r, mod the count) or `'shuffle'` (a seeded random order per round). In a fixed or
+ * rotated order a variant has the same neighbours every round, so what the one before it
+ * leaves behind (garbage, idle worker threads, a busy calling thread) always lands on it; a
+ * shuffle spreads that over all variants. A precaution more than a measured effect: two UDFs
+ * of the same placement alternating alone in one process took the same time, while in
+ * `placement.mjs` the one that always followed the calling-thread variants came out slower in
+ * 12 runs of 17, and per-call timings showed only noise, no difference in what either did.
+ * @param {{name: string, run: () => unknown, before?: () => unknown}[]} variants
+ * @param {{warmup?: number, reps?: number, log?: boolean, order?: 'fixed' | 'rotate' | 'shuffle'}} [options]
  * @returns {Promise<Map<string, {samples: number[], extra: object[]}>>} milliseconds per run
  */
-export async function interleave(variants, { warmup = 1, reps = 5, log = true } = {}) {
+export async function interleave(
+  variants,
+  { warmup = 1, reps = 5, log = true, order = 'fixed' } = {}
+) {
   const out = new Map(variants.map((v) => [v.name, { samples: [], extra: [] }]));
   for (let round = 0; round < warmup + reps; round++) {
-    for (const v of variants) {
+    for (const v of roundOrder(variants, order, round)) {
+      if (v.before !== undefined) await v.before();
       const t0 = performance.now();
       const extra = await v.run();
       const ms = performance.now() - t0;
@@ -118,6 +132,22 @@ export async function interleave(variants, { warmup = 1, reps = 5, log = true } 
     if (log) process.stderr.write(round < warmup ? 'w' : '.');
   }
   if (log) process.stderr.write('\n');
+  return out;
+}
+
+/** The variants in the order of one `interleave` round (see there). */
+function roundOrder(variants, order, round) {
+  if (order === 'fixed') return variants;
+  if (order === 'rotate') return variants.map((_, i) => variants[(i + round) % variants.length]);
+  if (order !== 'shuffle') {
+    throw new Error(`interleave: order ${order}; expected fixed, rotate or shuffle`);
+  }
+  const out = [...variants];
+  const r = rng(round + 1);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
   return out;
 }
 

@@ -70,7 +70,7 @@ const values = flags({
   'no-gc': { type: 'boolean', default: false },
 });
 setFlagsFromString('--expose-gc');
-/** A full collection (untimed: a variant of its own between the timed ones). */
+/** A full collection (untimed: run before each timed variant). */
 const collect = values['no-gc'] === true ? null : runInNewContext('gc');
 
 if (values.report) {
@@ -169,11 +169,11 @@ for (const name of models) {
         run: () => spin.run(i + 1),
       })),
     ];
-    const variants = timed.flatMap((v, i) =>
-      collect === null ? [v] : [{ name: `gc ${i}`, run: () => collect() }, v]
-    );
+    // A full GC before each variant (untimed), and a new order every round (see `interleave`):
+    // in a fixed one, 'auto' always ran right after the calling-thread variants.
+    const variants = timed.map((v) => (collect === null ? v : { ...v, before: collect }));
     process.stderr.write(`placement ${name} ${kind}: ${spec.rows} rows `);
-    const t = await interleave(variants, { warmup, reps });
+    const t = await interleave(variants, { warmup, reps, order: 'shuffle' });
     const ownMs = summarize(t.get('own predict').samples).medianMs;
     const spin1 = summarize(t.get('spin 1').samples).medianMs;
     const parallelism = round((cores * spin1) / summarize(t.get(`spin ${cores}`).samples).medianMs);
