@@ -12,9 +12,9 @@
 //                    (default 3; 1 under --quick), and report per variant the median over the
 //                    processes of its ratio to own predict, with every process's ratio. Why: every
 //                    loadModel compiles the model's code anew, and V8 optimizes each copy on its
-//                    own; two copies of the linear model's loop, warmed the same way in one
-//                    process, ran 1M rows in 30.5 and 43 ms, call after call, with the faster one
-//                    a different copy in the next process. "Own predict", each UDF's model on
+//                    own; five copies of the linear model in one process ran 1M rows in 30-45 ms
+//                    each, each copy's speed steady within the process and redrawn in the next
+//                    (benchmarks/README.md, sixth session). "Own predict", each UDF's model on
 //                    the calling thread and each worker's have a copy each, so a ratio from one
 //                    process carries that draw (up to 1.4x either way)
 //
