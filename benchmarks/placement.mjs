@@ -372,6 +372,7 @@ async function inProcesses(n) {
       placedOn: mostPlaced,
       workersUsed: all.find((x) => x?.placedOn === mostPlaced)?.workersUsed,
       callerShare: callerShare.length === 0 ? undefined : round(median(callerShare)),
+      callerSharePerProcess: callerShare.length === 0 ? undefined : callerShare,
       switches: field('switches').reduce((a, b) => a + b, 0),
     };
   });

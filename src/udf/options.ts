@@ -46,8 +46,9 @@ export interface SparkUdfOptions {
    * Most rows per task; larger input batches are split. Default 65536, except for an `apply` or
    * `withColumn` whose input is already in shared memory (`shareTable`, jsfunc's file readers):
    * its tasks copy nothing, so smaller tasks would only add per-task cost (a message each way,
-   * decoding, a result buffer), and they take up to `callerBatchSize` rows (and about 128 MiB of
-   * the model's input columns) instead, at least one per worker (nothing to balance beyond
+   * decoding, a result buffer), and they take up to `callerBatchSize` rows when that is set, else
+   * 1,048,576 (and about 128 MiB of the model's input columns) instead, at least one per worker
+   * (nothing to balance beyond
    * that buys more than the extra task costs). Setting `batchSize` applies it to every input.
    * An input of fewer than 2 batches per worker is cut into at least 2 tasks per worker that
    * shrink towards the end (60,000 rows on 2 workers: 15,000, 15,000, 7,500, 7,500, then 4 of
@@ -57,13 +58,18 @@ export interface SparkUdfOptions {
   /**
    * Most rows per batch scored on the calling thread (`placement: 'caller'`, or `'auto'` once it
    * chose this thread) for `apply` and `withColumn`. Consecutive tasks of one call are merged up
-   * to this size there, and to about 128 MiB of the call's input columns (enforcement's casts
-   * copy a batch), since splitting only pays for spreading rows over workers: a model
-   * called on 62,500-row slices of a table runs its own predict slower than on the whole table
-   * (per-call costs, cache effects). When a merged batch fails, its tasks are re-run one by one
-   * on the same thread, so the error names the same rows (`Rows a..b`) as it would on the
-   * workers, and a model that only fails on the larger batch still gets every row scored.
-   * Default: `batchSize` when it is set, else 1,048,576.
+   * to this size there, and to about 128 MiB of the columns enforcement casts (a cast copies a
+   * batch's column; columns already of their signature's type pass through and do not count),
+   * since splitting only pays for spreading rows over workers: a model called on 62,500-row
+   * slices of a table runs its own predict slower than on the whole table (per-call costs,
+   * cache effects), and a call scored in two batches also copies their results into one array
+   * (4-14% of a 2M-row call of a linear model). So by default a call runs here as one batch, as
+   * the model's own `predict` on the whole table would: it blocks the event loop as long as
+   * that, and a row limit lets this thread yield between batches. When a merged batch fails,
+   * its tasks are re-run one by one on the same thread, so the error names the same rows
+   * (`Rows a..b`) as it would on the workers, and a model that only fails on the larger batch
+   * still gets every row scored. Default: `batchSize` when it is set, else `Infinity` (no row
+   * limit).
    */
   callerBatchSize?: number;
   /**
@@ -133,7 +139,10 @@ export interface FilledSparkUdfOptions {
   predictFn: string | undefined;
   workers: number;
   batchSize: number;
-  /** Most rows per task when the input is already in shared memory: `batchSize` when set, else `callerBatchSize`. */
+  /**
+   * Most rows per task when the input is already in shared memory: `batchSize` when set, else
+   * `callerBatchSize` when set, else 1,048,576.
+   */
   sharedBatchSize: number;
   callerBatchSize: number;
   timeoutMs: number | undefined;
@@ -154,7 +163,8 @@ export const kDefaultSparkUdfOptions = Object.freeze({
   params: {},
   modelConfig: {},
   batchSize: 65_536,
-  callerBatchSize: 1_048_576,
+  callerBatchSize: Infinity,
+  sharedBatchSize: 1_048_576,
   loadTimeoutMs: kDefaultLoadTimeoutMs,
   retries: 0,
   warn: defaultWarn,
@@ -209,6 +219,16 @@ export function resolveSparkUdfOptions(
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
       throw invalid(`options.${name}`, 'must be a positive integer', v);
+    }
+    return v;
+  };
+  // A positive integer, or Infinity for no limit.
+  const rowLimit = <F extends number | undefined>(name: string, fallback: F): number | F => {
+    const v = o[name];
+    if (v === undefined) return fallback;
+    if (v === Infinity) return v;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw invalid(`options.${name}`, 'must be a positive integer or Infinity', v);
     }
     return v;
   };
@@ -289,9 +309,9 @@ export function resolveSparkUdfOptions(
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
     sharedBatchSize:
       positive('batchSize', undefined) ??
-      positive('callerBatchSize', kDefaultSparkUdfOptions.callerBatchSize)!,
+      rowLimit('callerBatchSize', kDefaultSparkUdfOptions.sharedBatchSize),
     callerBatchSize:
-      positive('callerBatchSize', undefined) ??
+      rowLimit('callerBatchSize', undefined) ??
       positive('batchSize', kDefaultSparkUdfOptions.callerBatchSize)!,
     timeoutMs: timeoutMs as number | undefined,
     loadTimeoutMs,

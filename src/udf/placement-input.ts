@@ -6,6 +6,8 @@
  * @module
  */
 import type { Data, Table, Vector } from 'apache-arrow';
+import { arrowTypeFor } from '../signature/arrow-types.js';
+import type { ColSpec, Schema } from '../signature/types.js';
 import type { ColumnMapping } from './column-mapping.js';
 
 /**
@@ -75,20 +77,62 @@ export function bytesPerRow(table: Table): number {
   return n / table.numRows;
 }
 
-/** Most input bytes a merged batch on the calling thread spans (see {@link callerMergeRows}). */
+/**
+ * Bytes per row that enforcement copies when it scores `table`: the columns whose Arrow type is
+ * not the one their signature type maps to (`arrowTypeFor`), which it casts into new columns. A
+ * column already of that type passes through uncopied, and without a signature nothing is
+ * enforced. Every column counts where the mapping cannot tell: a struct input, a tensor
+ * signature, a signature type with no single Arrow type (arrays, objects, maps, `any`).
+ *
+ * @param table - the rows the model reads (`mappedColumns` of a call's input)
+ * @param mapping - from `resolveColumns`
+ * @param schema - the model's input signature, or null
+ * @returns average bytes per row; 0 for an empty table
+ */
+export function castBytesPerRow(
+  table: Table,
+  mapping: ColumnMapping,
+  schema: Schema | null
+): number {
+  if (table.numRows === 0 || schema === null || schema.length === 0) return 0;
+  if (mapping.kind !== 'columns' || schema[0]!.kind !== 'column') return bytesPerRow(table);
+  const specs = schema as ColSpec[];
+  let n = 0;
+  mapping.pairs.forEach((pair, i) => {
+    const column = table.getChild(pair.source);
+    if (column === null) return;
+    const spec =
+      specs.find((s) => s.name === pair.target) ??
+      (specs[i]?.name === undefined ? specs[i] : undefined);
+    const target = spec === undefined ? null : arrowTypeFor(spec.type);
+    if (target !== null && String(column.type) === String(target)) return;
+    for (const d of column.data) eachView(d, (v) => (n += v.byteLength), false);
+  });
+  return n / table.numRows;
+}
+
+/**
+ * Most bytes enforcement may copy for one merged batch on the calling thread (see
+ * {@link callerMergeRows}).
+ */
 export const kCallerMergeBytes = 128 * 2 ** 20;
 
 /**
- * How many rows consecutive tasks may be merged into on the calling thread: `callerBatchSize`,
- * and at most about {@link kCallerMergeBytes} of input columns, because enforcement's casts copy
- * a batch's columns, and a wide table merged into million-row batches would need gigabytes
- * for that where tasks of `batchSize` rows needed megabytes.
+ * How many rows consecutive tasks may be merged into on the calling thread: `callerBatchSize`
+ * (no limit by default), and at most about {@link kCallerMergeBytes} of columns that
+ * enforcement casts, because a cast copies a batch's column: a wide table of the wrong types
+ * merged into million-row batches would need gigabytes for that where tasks of `batchSize` rows
+ * needed megabytes. Columns that pass through uncopied do not count: scoring a call in one
+ * batch then costs what the model's own `predict` on the whole table costs, where two batches
+ * also cost a copy of their results into one array (4-14% of a 2M-row call of the linear model;
+ * issue 9).
  *
  * @param callerBatchSize - the option
- * @param inputBytesPerRow - from {@link bytesPerRow}
+ * @param copiedBytesPerRow - bytes per row a merged batch copies ({@link castBytesPerRow}); or,
+ *   for tasks of input already in shared memory, {@link bytesPerRow} of that input
  * @returns the merge cap in rows (at least 1)
  */
-export function callerMergeRows(callerBatchSize: number, inputBytesPerRow: number): number {
-  if (!(inputBytesPerRow > 0)) return callerBatchSize;
-  return Math.max(1, Math.min(callerBatchSize, Math.floor(kCallerMergeBytes / inputBytesPerRow)));
+export function callerMergeRows(callerBatchSize: number, copiedBytesPerRow: number): number {
+  if (!(copiedBytesPerRow > 0)) return callerBatchSize;
+  return Math.max(1, Math.min(callerBatchSize, Math.floor(kCallerMergeBytes / copiedBytesPerRow)));
 }

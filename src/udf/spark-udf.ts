@@ -71,7 +71,7 @@ import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
 import { CallerScorer } from './placement-caller.js';
-import { bytesPerRow, callerMergeRows, mappedColumns } from './placement-input.js';
+import { bytesPerRow, callerMergeRows, castBytesPerRow, mappedColumns } from './placement-input.js';
 import {
   CostModel,
   kDefaultCostModelOptions,
@@ -838,7 +838,10 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       }
     }
     const slices = slicesOf(table, mapping, sizes);
-    const mergeRows = callerMergeRows(opts.callerBatchSize, inputBytesPerRow);
+    const mergeRows = callerMergeRows(
+      opts.callerBatchSize,
+      castBytesPerRow(input, mapping, this.#s.inputSchema)
+    );
     const shape: TaskShape = {
       rows: sizes[0]!,
       copiedBytes: Math.round((whole.copiedBytes / table.numRows) * sizes[0]!),

@@ -753,15 +753,23 @@ export default class Capped {
 
 describe('callerBatchSize: the tasks of one call merged on the calling thread', () => {
   // 5000 rows, default batchSize, 2 workers: planned as 4 tasks of 1250 rows (2 per worker).
-  it('defaults to batchSize when that is set, else 1,048,576, and is validated', async () => {
-    expect(resolveSparkUdfOptions({}).callerBatchSize).toBe(1_048_576);
+  it('defaults to batchSize when that is set, else no row limit, and is validated', async () => {
+    expect(resolveSparkUdfOptions({}).callerBatchSize).toBe(Infinity);
     expect(resolveSparkUdfOptions({ batchSize: 700 }).callerBatchSize).toBe(700);
     expect(resolveSparkUdfOptions({ batchSize: 700, callerBatchSize: 9000 }).callerBatchSize).toBe(
       9000
     );
-    const error = await rejectionOf(sparkUdf(probe, { pool, callerBatchSize: 0 }));
-    expect(error.code).toBe('E_OPTION_INVALID');
-    expect(error.message).toBe('options.callerBatchSize must be a positive integer, got 0');
+    expect(resolveSparkUdfOptions({ batchSize: 700, callerBatchSize: Infinity })).toMatchObject({
+      callerBatchSize: Infinity,
+      sharedBatchSize: 700,
+    });
+    for (const bad of [0, 2.5, -Infinity, NaN, '9000']) {
+      const error = await rejectionOf(sparkUdf(probe, { pool, callerBatchSize: bad as number }));
+      expect(error.code).toBe('E_OPTION_INVALID');
+      expect(error.message).toMatch(
+        /^options\.callerBatchSize must be a positive integer or Infinity, got /
+      );
+    }
   });
 
   it('scores a call in one batch on the calling thread, with the results of the workers', async () => {
