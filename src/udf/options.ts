@@ -48,8 +48,8 @@ export interface SparkUdfOptions {
    * its tasks copy nothing, so smaller tasks would only add per-task cost (a message each way,
    * decoding, a result buffer), and they take up to `callerBatchSize` rows when that is set, else
    * 1,048,576 (and about 128 MiB of the model's input columns) instead, at least one per worker
-   * (nothing to balance beyond
-   * that buys more than the extra task costs). Setting `batchSize` applies it to every input.
+   * (nothing to balance beyond that buys more than the extra task costs). Setting `batchSize`
+   * applies it to every input.
    * An input of fewer than 2 batches per worker is cut into at least 2 tasks per worker that
    * shrink towards the end (60,000 rows on 2 workers: 15,000, 15,000, 7,500, 7,500, then 4 of
    * 3,750), so that a faster worker takes more of the rows (`planTaskSizes`).

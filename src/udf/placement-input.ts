@@ -77,12 +77,18 @@ export function bytesPerRow(table: Table): number {
   return n / table.numRows;
 }
 
+/** Signature types enforcement passes through whatever the column (`enforceValue`). */
+const kUncopied = new Set(['any', 'sparkml_vector']);
+/** Nested signature types, whose columns enforcement may rebuild. */
+const kRebuilt = new Set(['array', 'object', 'map']);
+
 /**
- * Bytes per row that enforcement copies when it scores `table`: the columns whose Arrow type is
- * not the one their signature type maps to (`arrowTypeFor`), which it casts into new columns. A
- * column already of that type passes through uncopied, and without a signature nothing is
- * enforced. Every column counts where the mapping cannot tell: a struct input, a tensor
- * signature, a signature type with no single Arrow type (arrays, objects, maps, `any`).
+ * Bytes per row that enforcement copies when it scores `table`: the columns of a primitive
+ * signature type whose Arrow type is not the one that type maps to (`arrowTypeFor`), which it
+ * casts into new columns. A column already of that type passes through uncopied, as does one
+ * typed `any` or `sparkml_vector`, and without a signature nothing is enforced. Every column
+ * counts where this cannot tell: a struct input, a tensor signature, arrays, objects and maps
+ * (which enforcement may rebuild).
  *
  * @param table - the rows the model reads (`mappedColumns` of a call's input)
  * @param mapping - from `resolveColumns`
@@ -104,7 +110,9 @@ export function castBytesPerRow(
     const spec =
       specs.find((s) => s.name === pair.target) ??
       (specs[i]?.name === undefined ? specs[i] : undefined);
-    const target = spec === undefined ? null : arrowTypeFor(spec.type);
+    if (spec !== undefined && kUncopied.has(spec.type.type)) return;
+    const target =
+      spec === undefined || kRebuilt.has(spec.type.type) ? null : arrowTypeFor(spec.type);
     if (target !== null && String(column.type) === String(target)) return;
     for (const d of column.data) eachView(d, (v) => (n += v.byteLength), false);
   });

@@ -83,7 +83,7 @@ describe('castBytesPerRow', () => {
     expect(castBytesPerRow(input, pairs(['same', '0'], ['narrow', '1']), unnamed)).toBe(4);
   });
 
-  it('is 0 without a signature and every column when the mapping cannot tell', () => {
+  it('is 0 without a signature and every column when it cannot tell', () => {
     const mapping = pairs(['same', 'a'], ['narrow', 'b'], ['wide', 'c']);
     expect(castBytesPerRow(input, mapping, null)).toBe(0);
     expect(castBytesPerRow(input, mapping, [])).toBe(0);
@@ -99,6 +99,9 @@ describe('castBytesPerRow', () => {
       required: true,
     };
     expect(castBytesPerRow(input, pairs(['same', 'a']), [nested])).toBe(8);
+    // `any` passes through whatever the column.
+    const any: ColSpec = { kind: 'column', name: 'a', type: { type: 'any' }, required: true };
+    expect(castBytesPerRow(input, pairs(['narrow', 'a']), [any])).toBe(0);
     expect(castBytesPerRow(tableFromArrays({ a: new Float64Array(0) }), mapping, [nested])).toBe(0);
   });
 
