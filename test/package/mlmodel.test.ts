@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LineCounter, parseDocument } from 'yaml';
 import { ModelError } from '../../src/errors.js';
 import { parseMLmodel, readMLmodel, serializeMLmodel } from '../../src/package/mlmodel.js';
 import { MLFLOW_MODELS, tempDirs } from '../fixtures/package/paths.js';
@@ -217,6 +218,30 @@ describe('readMLmodel / parseMLmodel errors', () => {
 
 describe('parseMLmodel limits (issue 8, items 3c and 7)', () => {
   const head = 'flavors: {x: {}}\n';
+
+  it('reports the first of many YAML errors on one long line as yaml would, with an excerpt', () => {
+    // 3,000 errors on one 6,000-character line: yaml's own prettyErrors copies the whole line
+    // for each of them (quadratic on longer lines), so only the first is described, the same way.
+    const text = `${head}when: '2023-01-01'${'- '.repeat(3000)}x\n`;
+    const pretty = parseDocument(text, {
+      version: '1.1',
+      prettyErrors: true,
+      uniqueKeys: false,
+      lineCounter: new LineCounter(),
+      logLevel: 'error',
+    });
+    expect(pretty.errors.length).toBeGreaterThan(1000);
+    let message = '';
+    try {
+      parseMLmodel(text, 'f');
+    } catch (e) {
+      expect((e as ModelError).code).toBe('E_MLMODEL_INVALID');
+      message = (e as ModelError).message;
+    }
+    expect(message).toBe(`Invalid MLmodel file "f": malformed YAML: ${pretty.errors[0]!.message}`);
+    expect(message).toMatch(/at line 2, column 19:\n\nwhen: '2023-01-01'- - /);
+    for (const line of message.split('\n').slice(1)) expect(line.length).toBeLessThanOrEqual(80);
+  });
 
   it('still rejects duplicate keys, in block and flow mappings, naming key and line', () => {
     expectCode(
