@@ -160,10 +160,8 @@ function located(error: YAMLError, text: string, lines: LineCounter): string {
   let lineStr = prefix + text.substring(from, Math.min(end, from + 81)).replace(/[\n\r]+$/, '');
   if (lineStr.length > 80) lineStr = `${lineStr.substring(0, 79)}…`;
   if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
-    let prev = text.substring(
-      lines.lineStarts[line - 2] ?? 0,
-      Math.min(start, (lines.lineStarts[line - 2] ?? 0) + 81)
-    );
+    const prevStart = lines.lineStarts[line - 2] ?? 0;
+    let prev = text.substring(prevStart, Math.min(start, prevStart + 81));
     if (prev.length > 80) prev = `${prev.substring(0, 79)}…\n`;
     lineStr = prev + lineStr;
   }

@@ -214,21 +214,18 @@ export function resolveSparkUdfOptions(
   for (const key of Object.keys(o)) {
     if (!kKnown.has(key)) throw invalid(`options.${key}`, 'is not a known option', o[key]);
   }
-  const positive = (name: string, fallback: number | undefined): number | undefined => {
+  // A positive integer; with `orInfinity`, Infinity too (no limit).
+  const positive = (
+    name: string,
+    fallback: number | undefined,
+    orInfinity = false
+  ): number | undefined => {
     const v = o[name];
     if (v === undefined) return fallback;
+    if (orInfinity && v === Infinity) return v;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-      throw invalid(`options.${name}`, 'must be a positive integer', v);
-    }
-    return v;
-  };
-  // A positive integer, or Infinity for no limit.
-  const rowLimit = <F extends number | undefined>(name: string, fallback: F): number | F => {
-    const v = o[name];
-    if (v === undefined) return fallback;
-    if (v === Infinity) return v;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-      throw invalid(`options.${name}`, 'must be a positive integer or Infinity', v);
+      const rule = orInfinity ? 'a positive integer or Infinity' : 'a positive integer';
+      throw invalid(`options.${name}`, `must be ${rule}`, v);
     }
     return v;
   };
@@ -309,9 +306,9 @@ export function resolveSparkUdfOptions(
     batchSize: positive('batchSize', kDefaultSparkUdfOptions.batchSize)!,
     sharedBatchSize:
       positive('batchSize', undefined) ??
-      rowLimit('callerBatchSize', kDefaultSparkUdfOptions.sharedBatchSize),
+      positive('callerBatchSize', kDefaultSparkUdfOptions.sharedBatchSize, true)!,
     callerBatchSize:
-      rowLimit('callerBatchSize', undefined) ??
+      positive('callerBatchSize', undefined, true) ??
       positive('batchSize', kDefaultSparkUdfOptions.callerBatchSize)!,
     timeoutMs: timeoutMs as number | undefined,
     loadTimeoutMs,
