@@ -26,9 +26,10 @@
  *   module (MLflow's `load_model` imports a model's code once per process). Each load still
  *   constructs its own instance and calls its `loadContext`; module-level state is shared, as
  *   it is for an ES module. Why: each evaluation compiled a separate copy of the code, which
- *   V8 optimized on its own, and two copies of one model ran up to 1.4x apart on the same
- *   rows (the linear model: 75-90 ms in the UDF's copy against 55-63 ms in the user's own,
- *   issue 9); one copy also means one compiled script in memory. The cache holds the exports
+ *   V8 optimized on its own: on the same 2M rows in one process, the linear model's `predict`
+ *   took 1.1-1.7x as long in the UDF's copy as in the user's own (12 processes), and
+ *   0.91-1.10x with one evaluation shared (issue 9). One copy also means one compiled script
+ *   in memory. The cache holds the exports
  *   weakly: the models hold them (see `retainCode` in `flavors/js-function.ts`), so the code
  *   is still collected when the last model using it is.
  * - **`code/model.mjs`, an ES module**, when the code uses top-level `await`, which CommonJS
