@@ -16,9 +16,8 @@
  *
  * Loading follows MLflow's `_load_context_model_and_signature`: resolve artifacts to absolute
  * paths inside the package, import the code, find and construct the class, then call
- * `loadContext(context)` exactly once. How the code is evaluated (once per thread while a model
- * uses it, and why a `.cjs` bundle can be garbage-collected when the last model using it is
- * dropped) is described in `package/load-bundle.ts`;
+ * `loadContext(context)` exactly once. How the code is evaluated (and why a `.cjs` bundle can
+ * be garbage-collected when the model is dropped) is described in `package/load-bundle.ts`;
  * how hostile exports are inspected, in `model-class.ts`.
  *
  * The model's code is foreign: an export may be a Proxy, a getter may throw. Every step that
@@ -236,13 +235,6 @@ export interface LoadedJsFunction {
   artifactScope: ArtifactScope;
 }
 
-/**
- * Each model instance -> the evaluated bundle its class came from. `evaluateBundle` holds
- * evaluations weakly and hands the same one to every load of the bundle on this thread while
- * one is alive; this is what keeps it alive for as long as a model built from it is.
- */
-const retainCode = new WeakMap<object, BundleExports>();
-
 /** An artifact error raised by jsfunc (`context.sharedArtifact`), as opposed to the model's own. */
 function isArtifactError(error: unknown): error is ModelError {
   try {
@@ -309,7 +301,6 @@ export async function loadJsFunction(
     cleanBundleStack(cause, where);
     throw loadError(`The constructor of model class ${className} threw`, entry, cause);
   }
-  retainCode.set(instance, mod);
   const hasPredict = guarded(
     () => onPrototype || hasMethod(instance, predictFn),
     (cause) => loadError(`Reading "${predictFn}" of the model instance threw`, entry, cause)

@@ -20,18 +20,6 @@
  *   `import.meta.resolve` resolves as `require.resolve` from it; dynamic `import()` becomes a
  *   `require` in a promise (the `vm` hook for a real `import()` is experimental in Node 20);
  *   static imports of externals are imported (ESM) before the body runs, in source order.
- *   **One evaluation per thread while it is in use**: a second load of the same bundle file
- *   with the same text (a second `loadModel`, the UDF's model on the calling thread, another
- *   `modelConfig` in a worker) reuses the exports of the first, as Python's import reuses a
- *   module (MLflow's `load_model` imports a model's code once per process). Each load still
- *   constructs its own instance and calls its `loadContext`; module-level state is shared, as
- *   it is for an ES module. Why: each evaluation compiled a separate copy of the code, which
- *   V8 optimized on its own: on the same 2M rows in one process, the linear model's `predict`
- *   took 1.1-1.7x as long in the UDF's copy as in the user's own (12 processes), and
- *   0.91-1.10x with one evaluation shared (issue 9). One copy also means one compiled script
- *   in memory. The cache holds the exports
- *   weakly: the models hold them (see `retainCode` in `flavors/js-function.ts`), so the code
- *   is still collected when the last model using it is.
  * - **`code/model.mjs`, an ES module**, when the code uses top-level `await`, which CommonJS
  *   cannot express, and for packages written by earlier jsfunc versions or by hand. It is
  *   imported as a `data:` URL tagged with `//# sourceURL=` so stack traces name the real file;
@@ -39,7 +27,6 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -226,10 +213,8 @@ function staticRequires(text: string, urls: ReadonlySet<string>): string[] {
  *
  * An ES module is imported from its `data:` URL (Node keeps it until the process exits). A
  * function body is compiled with `vm.compileFunction` in the main context and called like a
- * CommonJS module, once per thread and bundle (file and text) while its exports are in use: a
- * later call returns the same exports. The cache holds them weakly, so a caller keeps them for
- * as long as it uses the code, and the code is collected with the last one. Its `require`
- * gives: the externals (imported before the body
+ * CommonJS module; only the returned exports (and what the model keeps of them) hold it, so it
+ * is collected with the model. Its `require` gives: the externals (imported before the body
  * runs when the body uses them at once, else loaded on first use), Node's built-ins, and
  * anything else as `require` from the bundle file would.
  *
@@ -242,40 +227,6 @@ export async function evaluateBundle(prepared: PreparedBundle): Promise<BundleEx
     const ns = (await import(prepared.url)) as Record<string, unknown>;
     return { get: (name) => ns[name], names: () => Object.keys(ns) };
   }
-  const key = `${prepared.fileUrl}\n${createHash('sha256').update(prepared.text).digest('base64')}`;
-  const hit = evaluated.get(key)?.deref();
-  if (hit !== undefined) return hit;
-  let running = evaluating.get(key);
-  if (running === undefined) {
-    running = evaluateFunctionBody(prepared).then((exports) => {
-      evaluated.set(key, new WeakRef(exports));
-      forgetEvaluated.register(exports, key);
-      return exports;
-    });
-    // Settled either way: a failed evaluation is not cached (the next load tries again).
-    const settle = (): void => void evaluating.delete(key);
-    running.then(settle, settle);
-    evaluating.set(key, running);
-  }
-  return running;
-}
-
-/**
- * Function-body bundles evaluated on this thread, by bundle file and text: held weakly, so
- * that the code goes with the last model using it (see the module comment).
- */
-const evaluated = new Map<string, WeakRef<BundleExports>>();
-
-/** Evaluations under way, so that concurrent loads of one bundle evaluate it once. */
-const evaluating = new Map<string, Promise<BundleExports>>();
-
-/** Drops the entry of collected exports (unless a newer evaluation took the key since). */
-const forgetEvaluated = new FinalizationRegistry<string>((key) => {
-  if (evaluated.get(key)?.deref() === undefined) evaluated.delete(key);
-});
-
-/** Compiles and runs a function-body bundle (see {@link evaluateBundle}). */
-async function evaluateFunctionBody(prepared: PreparedBundle): Promise<BundleExports> {
   const file = fileURLToPath(prepared.fileUrl);
   const urls = new Set(Object.values(prepared.resolved));
   const loaded = new Map<string, unknown>();

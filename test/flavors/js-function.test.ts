@@ -73,7 +73,7 @@ describe('loadJsFunction lifecycle', () => {
     expect(model.loadCalls).toBe(1);
   });
 
-  it('loads two models from one package as separate instances, each with its own config', async () => {
+  it('loads two models from one package independently (no shared state)', async () => {
     const flavor = await flavorOf(counterDir);
     const a = await loadJsFunction(counterDir, flavor, { modelConfig: { scale: 3 } });
     const b = await loadJsFunction(counterDir, flavor);
