@@ -36,7 +36,18 @@ const { values } = parseArgs({
 // placement: own predict vs apply with placement auto/workers/caller, and the spread of repeated
 // calls (issue 9); its table is printed (`node benchmarks/placement.mjs --report`), not rendered
 // into the README's results block (see the placement section there).
-const all = ['scaling', 'overhead', 'placement', 'load-once', 'memory', 'cold-start', 'dataframe'];
+// caller: the calling thread alone, own predict vs auto/caller with nothing else in the rounds
+// (issue 9); its table is printed, not rendered.
+const all = [
+  'scaling',
+  'overhead',
+  'placement',
+  'caller',
+  'load-once',
+  'memory',
+  'cold-start',
+  'dataframe',
+];
 const optional = ['e2e', 'serve']; // long: only on request (--e2e, --serve or --only <name>)
 const names = values.only ? values.only.split(',').map((s) => s.trim()) : [...all];
 for (const n of names)

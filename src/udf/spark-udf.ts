@@ -17,7 +17,9 @@
  * a second batch waits for this thread; each worker then gets a warm-up task (`pool/warm-up.ts`,
  * the batches' cache key), and the first warm-up to succeed (or the last to fail) ends the start:
  * batches waiting go to the workers, and auto measures as usual. On 2 cores, starting the threads
- * first made a small model's first result 2-3x slower (benchmarks/cold-start.mjs).
+ * first made a small model's first result 2-3x slower (benchmarks/cold-start.mjs). The first
+ * batch placed on this thread after the start loads a fresh copy of the model there and releases
+ * the start's, when its load was quick (`kRenewCallerMaxLoadMs`: the start's copy ran slower).
  *
  * @module
  */
@@ -70,7 +72,7 @@ import { appendResultColumn } from './append-result.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
-import { CallerScorer } from './placement-caller.js';
+import { CallerScorer, type CallerModelSpec, type CallerResult } from './placement-caller.js';
 import { bytesPerRow, callerMergeRows, castBytesPerRow, mappedColumns } from './placement-input.js';
 import {
   CostModel,
@@ -160,9 +162,13 @@ export interface PlacementStats {
   callerRows: number;
   /** Milliseconds in `predict` on the calling thread (also in the `predictMs` total). */
   callerPredictMs: number;
-  /** Model loads on the calling thread (0 or 1; not in `modelLoads`, which counts workers). */
+  /**
+   * Model loads on the calling thread (not in `modelLoads`, which counts workers): 0 or 1, or 2
+   * when auto's start loaded it and a fresh copy replaced that one after the start (see the
+   * README's placement section).
+   */
   callerLoads: number;
-  /** Milliseconds that load took. */
+  /** Milliseconds those loads took. */
   callerLoadMs: number;
   /** The measured costs (medians of recent samples; null until measured). */
   costs: CostEstimates;
@@ -415,6 +421,17 @@ type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 const kNoCopy = new SharedArrayBuffer(0);
 
 /**
+ * Auto's start leaves the model loaded on the calling thread; when that load took at most this
+ * long, the first batch placed here after the start loads a fresh copy and releases the start's
+ * (see `#renewCaller`). Why: V8 optimizes each loaded copy of a model's code on its own, and the
+ * copy that ran the start (small batches, one at a time, beside booting workers) ran the linear
+ * model at 0.48-0.72x its own `predict` in 4 processes of 4, while a fresh copy, or the same
+ * model forced to 'caller', ran at 0.97-1.03x (benchmarks/caller.mjs, issue 9). A longer load
+ * is not repeated: its second run would cost more than a slower copy is likely to.
+ */
+const kRenewCallerMaxLoadMs = 250;
+
+/**
  * The UDF's machinery for callers inside jsfunc that run their own kinds of task on its pool
  * with its model (file scoring: `score/score-files.ts`). Not part of the public API.
  */
@@ -483,7 +500,17 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   /** Where each batch runs (see `placement-model.ts`). */
   readonly #placement: CostModel;
   /** The model on this thread, loaded on the first batch placed here. */
-  readonly #callerScorer: CallerScorer;
+  #callerScorer: CallerScorer;
+  /** What {@link #callerScorer} was made from (a fresh copy after the start is made from it). */
+  readonly #callerSpec: CallerModelSpec;
+  /** Loads of calling-thread copies released by {@link #renewCaller} (for stats). */
+  readonly #renewed = { loads: 0, loadMs: 0 };
+  /** The start ended with the model loaded here: the next batch here first loads a fresh copy. */
+  #renewCallerDue = false;
+  /** The fresh copy's load, while it runs (batches placed here meanwhile wait for it). */
+  #renewing: Promise<void> | undefined;
+  /** Batches being scored on this thread (a copy is not swapped under one). */
+  #callerInFlight = 0;
   /** Worker tasks posted and not yet settled (a task posted while all W are busy waits). */
   #workerTasks = 0;
   /** Worker tasks started so far (tells whether one ran beside a batch on this thread). */
@@ -539,7 +566,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       {},
       pinned
     );
-    this.#callerScorer = new CallerScorer({
+    this.#callerSpec = {
       modelUri: setup.modelUri,
       modelConfig: opts.modelConfig,
       predictFn: opts.predictFn,
@@ -547,7 +574,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       params: setup.params,
       warn: (message) => this.#warnOnce(message),
       loadTimeoutMs: opts.loadTimeoutMs,
-    });
+    };
+    this.#callerScorer = new CallerScorer(this.#callerSpec);
     this.#pool = setup.pool;
     if (setup.callerStart) this.#placement.beginCallerStart();
     else if (this.#pool === undefined) this.#startWorkers();
@@ -590,6 +618,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   #endCallerStart(): void {
     if (!this.#placement.starting) return;
     this.#placement.endCallerStart();
+    const scorer = this.#callerScorer;
+    this.#renewCallerDue = scorer.loaded && scorer.loadMs <= kRenewCallerMaxLoadMs;
     for (const wake of this.#start.waiters.splice(0)) wake();
   }
 
@@ -755,8 +785,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         callerBatches: this.#caller.batches,
         callerRows: this.#caller.rows,
         callerPredictMs: this.#caller.predictMs,
-        callerLoads: this.#callerScorer.loads,
-        callerLoadMs: this.#callerScorer.loadMs,
+        callerLoads: this.#renewed.loads + this.#callerScorer.loads,
+        callerLoadMs: this.#renewed.loadMs + this.#callerScorer.loadMs,
         costs: p.estimates(),
         forecast: p.lastForecast === null ? null : { ...p.lastForecast },
       },
@@ -1144,10 +1174,21 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     // What runTask checks before posting a task, with the same errors.
     if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
+    if (this.#renewCallerDue && this.#callerInFlight === 0 && !this.#placement.starting) {
+      this.#renewCallerDue = false;
+      this.#renewing = this.#renewCaller().finally(() => (this.#renewing = undefined));
+    }
+    if (this.#renewing !== undefined) await this.#renewing;
     const started = performance.now();
     // Alone: no worker task in flight now, and none started until the batch is done.
     const alone = this.#workerTasks === 0 ? this.#workerTasksStarted : -1;
-    const result = await this.#callerScorer.score(table, mapping);
+    let result: CallerResult;
+    this.#callerInFlight++;
+    try {
+      result = await this.#callerScorer.score(table, mapping);
+    } finally {
+      this.#callerInFlight--;
+    }
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
     // What this thread costs alone: batches of the start share the cores with booting workers,
@@ -1162,6 +1203,26 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#stats.predictMs += result.predictMs;
     this.#stats.waitMs += result.convertMs;
     return result.vector;
+  }
+
+  /**
+   * Replaces the copy of the model that ran auto's start by a fresh one (see
+   * {@link kRenewCallerMaxLoadMs}): the fresh copy is loaded first, then the start's released.
+   * A fresh load that fails changes nothing: the start's copy, which works, stays.
+   */
+  async #renewCaller(): Promise<void> {
+    const fresh = new CallerScorer(this.#callerSpec);
+    try {
+      await fresh.model();
+    } catch {
+      await fresh.close();
+      return;
+    }
+    const old = this.#callerScorer;
+    this.#callerScorer = fresh;
+    this.#renewed.loads += old.loads;
+    this.#renewed.loadMs += old.loadMs;
+    await old.close();
   }
 
   /**

@@ -397,6 +397,116 @@ describe('auto placement: the start on the calling thread (default pool)', () =>
   });
 });
 
+/**
+ * Counts its loads and releases on this thread under `modelConfig.tag` (workers count in their
+ * own globals); `delayMs` slows its load, `failAgain` fails every load after the first here.
+ */
+const RENEW_MODEL = `
+export default class Renew {
+  async loadContext(context) {
+    const { tag, delayMs, failAgain } = context.modelConfig;
+    const counts = ((globalThis.__jsfuncRenew ??= {})[tag] ??= { loads: 0, closes: 0 });
+    counts.loads++;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (failAgain && counts.loads > 1) throw new Error('only the first load works');
+    this.counts = counts;
+  }
+  close() {
+    this.counts.closes++;
+  }
+  predict(context, input) {
+    return Float64Array.from(input.getChild('x').toArray(), (x) => x * 2);
+  }
+}
+`;
+
+function renewCounts(tag: string): { loads: number; closes: number } {
+  const all = (globalThis as { __jsfuncRenew?: Record<string, { loads: number; closes: number }> })
+    .__jsfuncRenew;
+  return all?.[tag] ?? { loads: 0, closes: 0 };
+}
+
+/**
+ * Auto on the default pool with a cheap model: the start on this thread, then cheap batches
+ * until auto has scored 3 of them here after the start. Checks every result.
+ */
+async function startThenCaller(udf: SparkUdf): Promise<void> {
+  let after: number | undefined;
+  let i = 0;
+  const more = (): boolean => {
+    const p = udf.stats().placement;
+    if (after === undefined && !p.reason.startsWith('starting')) after = p.callerBatches;
+    return after === undefined || p.callerBatches < after + 3;
+  };
+  const batches = function* () {
+    for (; i < 5000 && more(); i++) yield xs(10, i * 10);
+  };
+  let row = 0;
+  for await (const b of udf.mapBatches(batches())) {
+    expect([...(b.getChild('prediction') as Vector)]).toEqual(
+      Array.from({ length: b.numRows }, (_, k) => 2 * (row + k))
+    );
+    row += b.numRows;
+  }
+  expect(udf.stats().placement.callerBatches).toBeGreaterThanOrEqual((after ?? 0) + 3);
+}
+
+describe('auto placement: a fresh copy of the model on the calling thread after the start', () => {
+  it("loads a fresh copy for the first batch placed here after the start, and releases the start's", async () => {
+    const path = writeModel(join(dir, 'renew'), RENEW_MODEL, undefined, { tag: 'renew' });
+    const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
+    try {
+      await startThenCaller(udf);
+      const s = udf.stats().placement;
+      expect(s.current).toBe('caller');
+      expect(s.callerLoads).toBe(2);
+      // Loaded twice on this thread, the start's copy released (close() called) once.
+      expect(renewCounts('renew')).toEqual({ loads: 2, closes: 1 });
+    } finally {
+      await udf.close();
+    }
+    expect(renewCounts('renew')).toEqual({ loads: 2, closes: 2 });
+  });
+
+  it("keeps the start's copy when its load took over 250 ms", async () => {
+    const path = writeModel(join(dir, 'renew-slow'), RENEW_MODEL, undefined, {
+      tag: 'slow',
+      delayMs: 300,
+    });
+    const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
+    try {
+      await startThenCaller(udf);
+      expect(udf.stats().placement.callerLoads).toBe(1);
+      expect(udf.stats().placement.callerLoadMs).toBeGreaterThanOrEqual(250);
+      expect(renewCounts('slow')).toEqual({ loads: 1, closes: 0 });
+    } finally {
+      await udf.close();
+    }
+  });
+
+  it("keeps the start's copy, without an error or a warning, when the fresh load fails", async () => {
+    const path = writeModel(join(dir, 'renew-fails'), RENEW_MODEL, undefined, {
+      tag: 'fails',
+      failAgain: true,
+    });
+    const warnings: string[] = [];
+    const udf = await sparkUdf(path, { workers: 1, warn: (m) => warnings.push(m) });
+    try {
+      await startThenCaller(udf);
+      const s = udf.stats();
+      expect(s.placement.current).toBe('caller');
+      expect(s.placement.callerLoads).toBe(1);
+      expect(s.failures).toBe(0);
+      // The fresh copy was tried once (and failed); the start's copy was not released.
+      expect(renewCounts('fails')).toEqual({ loads: 2, closes: 0 });
+      expect(warnings).toEqual([]);
+    } finally {
+      await udf.close();
+    }
+    expect(renewCounts('fails').closes).toBe(1);
+  });
+});
+
 describe('auto placement', () => {
   it('moves cheap batches to the calling thread, and back to the workers when they get expensive', async () => {
     const udf = await sparkUdf(spin, { pool, warn: () => undefined });
