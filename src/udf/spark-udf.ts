@@ -17,9 +17,10 @@
  * a second batch waits for this thread; each worker then gets a warm-up task (`pool/warm-up.ts`,
  * the batches' cache key), and the first warm-up to succeed (or the last to fail) ends the start:
  * batches waiting go to the workers, and auto measures as usual. On 2 cores, starting the threads
- * first made a small model's first result 2-3x slower (benchmarks/cold-start.mjs). The first
- * batch placed on this thread after the start loads a fresh copy of the model there and releases
- * the start's, when its load was quick (`kRenewCallerMaxLoadMs`: the start's copy ran slower).
+ * first made a small model's first result 2-3x slower (benchmarks/cold-start.mjs). Once auto
+ * has moved to this thread after the start, its first batch here loads a fresh copy of the model
+ * and releases the start's, when its load was quick (`kRenewCallerMaxLoadMs`: the start's copy
+ * ran slower).
  *
  * @module
  */
@@ -422,8 +423,9 @@ const kNoCopy = new SharedArrayBuffer(0);
 
 /**
  * Auto's start leaves the model loaded on the calling thread; when that load took at most this
- * long, the first batch placed here after the start loads a fresh copy and releases the start's
- * (see `#renewCaller`). Why: V8 optimizes each loaded copy of a model's code on its own, and the
+ * long, the first batch auto places here once it has moved here after the start (a probe while
+ * it measures uses the start's copy) loads a fresh copy and releases the start's (see
+ * `#renewCaller`). Why: V8 optimizes each loaded copy of a model's code on its own, and the
  * copy that ran the start (small batches, one at a time, beside booting workers) ran the linear
  * model at 0.48-0.72x its own `predict` in 4 processes of 4, while a fresh copy, or the same
  * model forced to 'caller', ran at 0.97-1.03x (benchmarks/caller.mjs, issue 9). A longer load
@@ -508,7 +510,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   /** The start ended with the model loaded here: the next batch here first loads a fresh copy. */
   #renewCallerDue = false;
   /** The fresh copy's load, while it runs (batches placed here meanwhile wait for it). */
-  #renewing: Promise<void> | undefined;
+  #renewing: Promise<boolean> | undefined;
   /** Batches being scored on this thread (a copy is not swapped under one). */
   #callerInFlight = 0;
   /** Worker tasks posted and not yet settled (a task posted while all W are busy waits). */
@@ -1174,11 +1176,21 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     // What runTask checks before posting a task, with the same errors.
     if (this.#cancel.signal.aborted) throw this.#abortError('close', undefined);
     if (this.#s.opts.signal?.aborted === true) throw this.#aborted();
-    if (this.#renewCallerDue && this.#callerInFlight === 0 && !this.#placement.starting) {
+    // Once auto has moved here (not for a probe while measuring: the start's copy is warm, and
+    // a fresh copy's first batches would overstate what this thread costs).
+    let fresh = false;
+    if (
+      this.#renewCallerDue &&
+      this.#placement.current === 'caller' &&
+      !this.#placement.starting &&
+      this.#callerInFlight === 0
+    ) {
       this.#renewCallerDue = false;
       this.#renewing = this.#renewCaller().finally(() => (this.#renewing = undefined));
+      fresh = await this.#renewing;
+    } else if (this.#renewing !== undefined) {
+      await this.#renewing;
     }
-    if (this.#renewing !== undefined) await this.#renewing;
     const started = performance.now();
     // Alone: no worker task in flight now, and none started until the batch is done.
     const alone = this.#workerTasks === 0 ? this.#workerTasksStarted : -1;
@@ -1192,8 +1204,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
     // What this thread costs alone: batches of the start share the cores with booting workers,
-    // and one that ran beside a worker task (the tail of a switch, a probe) shared them too.
-    if (observe && alone === this.#workerTasksStarted)
+    // and one that ran beside a worker task (the tail of a switch, a probe) shared them too. A
+    // fresh copy's first batch runs code V8 has not optimized yet: not a sample either.
+    if (observe && !fresh && alone === this.#workerTasksStarted)
       this.#placement.observeCaller({ rows, computeMs: result.predictMs + result.convertMs });
     this.#caller.batches++;
     this.#caller.rows += rows;
@@ -1209,20 +1222,23 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
    * Replaces the copy of the model that ran auto's start by a fresh one (see
    * {@link kRenewCallerMaxLoadMs}): the fresh copy is loaded first, then the start's released.
    * A fresh load that fails changes nothing: the start's copy, which works, stays.
+   *
+   * @returns whether the copy was replaced
    */
-  async #renewCaller(): Promise<void> {
+  async #renewCaller(): Promise<boolean> {
     const fresh = new CallerScorer(this.#callerSpec);
     try {
       await fresh.model();
     } catch {
       await fresh.close();
-      return;
+      return false;
     }
     const old = this.#callerScorer;
     this.#callerScorer = fresh;
     this.#renewed.loads += old.loads;
     this.#renewed.loadMs += old.loadMs;
     await old.close();
+    return true;
   }
 
   /**
