@@ -20,6 +20,8 @@
  */
 import type { Table, Vector } from 'apache-arrow';
 import { ModelError, deserializeError, serializeError } from '../errors.js';
+import { JS_FUNCTION_FLAVOR, parseJsFunctionFlavor } from '../flavors/js-function.js';
+import { bundleFormatOf } from '../package/load-bundle.js';
 import { loadModel } from '../package/load-model.js';
 import type { LoadedModel } from '../package/types.js';
 import { releaseModel } from '../pool/model-cache.js';
@@ -76,6 +78,20 @@ export class CallerScorer {
   /** True once the model is loaded here. */
   get loaded(): boolean {
     return this.#model !== undefined;
+  }
+
+  /**
+   * Whether loading the model again would give a new copy of its code: a `js_function` model
+   * whose code is a function-body bundle (`code/model.cjs`, see `package/load-bundle.ts`). An
+   * ES module bundle is the same module again (Node caches it), and an ONNX model runs native
+   * code. False until loaded.
+   */
+  get reloadGivesNewCode(): boolean {
+    const model = this.#model;
+    const conf = model?.metadata.flavors[JS_FUNCTION_FLAVOR];
+    if (model === undefined || conf === undefined) return false;
+    const { entry } = parseJsFunctionFlavor(conf, model.path);
+    return bundleFormatOf(entry) === 'cjs';
   }
 
   /**

@@ -429,7 +429,8 @@ const kNoCopy = new SharedArrayBuffer(0);
  * copy that ran the start (small batches, one at a time, beside booting workers) ran the linear
  * model at 0.47-0.74x its own `predict` in 8 processes of 8, a fresh copy at 0.88-1.11x in 12
  * (benchmarks/caller.mjs, issue 9). A longer load is not repeated: its second run would cost
- * more than a slower copy is likely to.
+ * more than a slower copy is likely to. Nor is a load that would not copy the model's code
+ * (`CallerScorer.reloadGivesNewCode`: an ES module bundle, an ONNX model).
  */
 const kRenewCallerMaxLoadMs = 250;
 
@@ -621,7 +622,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     if (!this.#placement.starting) return;
     this.#placement.endCallerStart();
     const scorer = this.#callerScorer;
-    this.#renewCallerDue = scorer.loaded && scorer.loadMs <= kRenewCallerMaxLoadMs;
+    this.#renewCallerDue =
+      scorer.loaded && scorer.loadMs <= kRenewCallerMaxLoadMs && scorer.reloadGivesNewCode;
     for (const wake of this.#start.waiters.splice(0)) wake();
   }
 

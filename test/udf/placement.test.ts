@@ -3,7 +3,7 @@
 // what stats() reports, the shared-memory slabs task inputs are copied into (reused, never
 // aliased by a result), and the documented behaviour for a model that keeps its input.
 // The decisions themselves, from injected costs, are in placement-model.test.ts.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,6 +16,7 @@ import {
 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelError } from '../../src/errors.js';
+import { saveModel } from '../../src/package/save-model.js';
 import { createPool, type ModelPool } from '../../src/pool/pool.js';
 import { shareTable } from '../../src/pool/shared-table.js';
 import { resolveSparkUdfOptions } from '../../src/udf/options.js';
@@ -420,6 +421,23 @@ export default class Renew {
 }
 `;
 
+/** RENEW_MODEL saved as jsfunc saves a model: a function-body bundle (`code/model.cjs`). */
+async function saveRenewModel(name: string, config: Record<string, unknown>): Promise<string> {
+  const src = join(dir, `${name}-src`);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'model.mjs'), RENEW_MODEL);
+  const path = join(dir, name);
+  await saveModel(path, {
+    model: join(src, 'model.mjs'),
+    modelConfig: config,
+    signature: {
+      inputs: '[{"type": "double", "name": "x", "required": true}]',
+      outputs: '[{"type": "double", "required": true}]',
+    },
+  });
+  return path;
+}
+
 function renewCounts(tag: string): { loads: number; closes: number } {
   const all = (globalThis as { __jsfuncRenew?: Record<string, { loads: number; closes: number }> })
     .__jsfuncRenew;
@@ -453,7 +471,7 @@ async function startThenCaller(udf: SparkUdf): Promise<void> {
 
 describe('auto placement: a fresh copy of the model on the calling thread after the start', () => {
   it("loads a fresh copy for the first batch placed here after the start, and releases the start's", async () => {
-    const path = writeModel(join(dir, 'renew'), RENEW_MODEL, undefined, { tag: 'renew' });
+    const path = await saveRenewModel('renew', { tag: 'renew', delayMs: 0, failAgain: false });
     const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
     try {
       await startThenCaller(udf);
@@ -469,9 +487,10 @@ describe('auto placement: a fresh copy of the model on the calling thread after 
   });
 
   it("keeps the start's copy when its load took over 250 ms", async () => {
-    const path = writeModel(join(dir, 'renew-slow'), RENEW_MODEL, undefined, {
+    const path = await saveRenewModel('renew-slow', {
       tag: 'slow',
       delayMs: 300,
+      failAgain: false,
     });
     const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
     try {
@@ -485,10 +504,7 @@ describe('auto placement: a fresh copy of the model on the calling thread after 
   });
 
   it("keeps the start's copy, without an error or a warning, when the fresh load fails", async () => {
-    const path = writeModel(join(dir, 'renew-fails'), RENEW_MODEL, undefined, {
-      tag: 'fails',
-      failAgain: true,
-    });
+    const path = await saveRenewModel('renew-fails', { tag: 'fails', delayMs: 0, failAgain: true });
     const warnings: string[] = [];
     const udf = await sparkUdf(path, { workers: 1, warn: (m) => warnings.push(m) });
     try {
@@ -504,6 +520,19 @@ describe('auto placement: a fresh copy of the model on the calling thread after 
       await udf.close();
     }
     expect(renewCounts('fails').closes).toBe(1);
+  });
+
+  it('does not reload an ES module package (code/model.mjs): a second load is the same module', async () => {
+    const path = writeModel(join(dir, 'renew-esm'), RENEW_MODEL, undefined, { tag: 'esm' });
+    const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
+    try {
+      await startThenCaller(udf);
+      expect(udf.stats().placement.current).toBe('caller');
+      expect(udf.stats().placement.callerLoads).toBe(1);
+      expect(renewCounts('esm')).toEqual({ loads: 1, closes: 0 });
+    } finally {
+      await udf.close();
+    }
   });
 });
 
