@@ -427,7 +427,7 @@ const kNoCopy = new SharedArrayBuffer(0);
  * it measures uses the start's copy) loads a fresh copy and releases the start's (see
  * `#renewCaller`). Why: V8 optimizes each loaded copy of a model's code on its own, and the
  * copy that ran the start (small batches, one at a time, beside booting workers) ran the linear
- * model at 0.47-0.74x its own `predict` in 8 processes of 8, a fresh copy at 0.88-1.11x in 12
+ * model at 0.47-0.74x its own `predict` in 8 processes of 8, a fresh copy at 0.88-1.11x in 16
  * (benchmarks/caller.mjs, issue 9). A longer load is not repeated: its second run would cost
  * more than a slower copy is likely to. Nor is a load that would not copy the model's code
  * (`CallerScorer.reloadGivesNewCode`: an ES module bundle, an ONNX model).
