@@ -470,7 +470,7 @@ async function startThenCaller(udf: SparkUdf): Promise<void> {
 }
 
 describe('auto placement: a fresh copy of the model on the calling thread after the start', () => {
-  it("loads a fresh copy for the first batch placed here after the start, and releases the start's", async () => {
+  it("loads a fresh copy once auto has moved here after the start, and releases the start's", async () => {
     const path = await saveRenewModel('renew', { tag: 'renew', delayMs: 0, failAgain: false });
     const udf = await sparkUdf(path, { workers: 1, warn: () => undefined });
     try {
