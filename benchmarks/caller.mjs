@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
+  childRuns,
   cores,
   flags,
   importDist,
@@ -33,7 +34,6 @@ import {
   numericTable,
   ownPredict,
   round,
-  runChild,
   summarize,
   table,
   writeResults,
@@ -109,12 +109,7 @@ async function measure() {
 
 /** `n` fresh processes, one after the other; per variant the median of their medians and ratios. */
 async function inProcesses(n) {
-  const runs = [];
-  for (let i = 0; i < n; i++) {
-    process.stderr.write(`caller: process ${i + 1} of ${n} `);
-    const args = [...process.argv.slice(2), '--processes', '1', '--child'];
-    runs.push(await runChild(fileURLToPath(import.meta.url), args));
-  }
+  const runs = await childRuns(n, fileURLToPath(import.meta.url), 'caller');
   const mid = (xs) => round(median(xs), 4);
   const results = runs[0].results.map((first) => {
     const all = runs.map((r) => r.results.find((x) => x.variant === first.variant));

@@ -341,6 +341,24 @@ export function batchesOf(t, size) {
 // ---------------------------------------------------------------------------------- children
 
 /**
+ * Runs the calling benchmark `n` times, each in a fresh process, one after the other: `script`
+ * with this process's own arguments plus `--processes 1 --child`, each child's last JSON line
+ * parsed (see {@link runChild}).
+ * @param {number} n processes
+ * @param {string} script the benchmark's file (`fileURLToPath(import.meta.url)`)
+ * @param {string} label what the progress line on stderr names
+ * @returns {Promise<object[]>} one result per process, in order
+ */
+export async function childRuns(n, script, label) {
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    process.stderr.write(`${label}: process ${i + 1} of ${n}\n`);
+    runs.push(await runChild(script, [...process.argv.slice(2), '--processes', '1', '--child']));
+  }
+  return runs;
+}
+
+/**
  * Runs `node <script> <args>` and parses the last stdout line that is JSON.
  * @returns {Promise<object>}
  */

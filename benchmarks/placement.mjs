@@ -53,6 +53,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
+  childRuns,
   cores,
   flags,
   importDist,
@@ -63,10 +64,9 @@ import {
   num,
   numericTable,
   ownPredict,
+  rawModelThreads,
   resultsDir,
   round,
-  rawModelThreads,
-  runChild,
   spinProbe,
   summarize,
   table,
@@ -334,12 +334,7 @@ function renderPlacement(r) {
  * them chose.
  */
 async function inProcesses(n) {
-  const runs = [];
-  for (let i = 0; i < n; i++) {
-    process.stderr.write(`placement: process ${i + 1} of ${n}\n`);
-    const args = [...process.argv.slice(2), '--processes', '1', '--child'];
-    runs.push(await runChild(fileURLToPath(import.meta.url), args));
-  }
+  const runs = await childRuns(n, fileURLToPath(import.meta.url), 'placement');
   const mid = (xs) => round(median(xs), 4);
   const present = (xs) => xs.filter((x) => x !== undefined && x !== null);
   const results = runs[0].results.map((first) => {
