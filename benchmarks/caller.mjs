@@ -24,6 +24,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
   childRuns,
+  combineSummaries,
   cores,
   flags,
   importDist,
@@ -117,11 +118,7 @@ async function inProcesses(n) {
     const maybe = (k) => (field(k).length === 0 ? undefined : mid(field(k)));
     return {
       ...first,
-      medianMs: mid(field('medianMs')),
-      p25Ms: mid(field('p25Ms')),
-      p75Ms: mid(field('p75Ms')),
-      reps: field('reps').reduce((a, b) => a + b, 0),
-      bestMs: Math.min(...field('bestMs')),
+      ...combineSummaries(all),
       vsOwn: round(median(field('vsOwn'))),
       vsOwnPerProcess: field('vsOwn'),
       inPredictMs: maybe('inPredictMs'),

@@ -161,6 +161,22 @@ export function summarize(samples) {
   };
 }
 
+/**
+ * One variant's per-process results (each with `summarize`'s fields and `bestMs`) combined:
+ * the median of their medians and quartiles, their reps added up, the best time of all.
+ * @param {object[]} all one result per process (missing ones skipped)
+ */
+export function combineSummaries(all) {
+  const each = (k) => all.map((x) => x?.[k]).filter((v) => v !== undefined && v !== null);
+  return {
+    medianMs: round(median(each('medianMs')), 4),
+    p25Ms: round(median(each('p25Ms')), 4),
+    p75Ms: round(median(each('p75Ms')), 4),
+    reps: each('reps').reduce((a, b) => a + b, 0),
+    bestMs: Math.min(...each('bestMs')),
+  };
+}
+
 /** Prints a titled console.table. */
 export function table(title, rows) {
   console.log(`\n${title}`);

@@ -54,6 +54,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
   childRuns,
+  combineSummaries,
   cores,
   flags,
   importDist,
@@ -335,7 +336,6 @@ function renderPlacement(r) {
  */
 async function inProcesses(n) {
   const runs = await childRuns(n, fileURLToPath(import.meta.url), 'placement');
-  const mid = (xs) => round(median(xs), 4);
   const present = (xs) => xs.filter((x) => x !== undefined && x !== null);
   const results = runs[0].results.map((first) => {
     const all = runs.map((r) =>
@@ -354,11 +354,7 @@ async function inProcesses(n) {
     const callerShare = field('callerShare');
     return {
       ...first,
-      medianMs: mid(field('medianMs')),
-      p25Ms: mid(field('p25Ms')),
-      p75Ms: mid(field('p75Ms')),
-      reps: field('reps').reduce((a, b) => a + b, 0),
-      bestMs: Math.min(...field('bestMs')),
+      ...combineSummaries(all),
       vsOwn: round(median(vsOwn)),
       vsOwnPerProcess: vsOwn,
       perWorker: perWorker.length === 0 ? undefined : round(median(perWorker)),
