@@ -63,9 +63,13 @@ export class CallerScorer {
   #model: LoadedModel | undefined;
   #closed = false;
   #since = performance.now();
-  /** Loads done (0 or 1). */
+  /** Batches being scored (a copy is not replaced under one: see {@link renew}). */
+  #inFlight = 0;
+  /** A {@link renew} under way (batches wait for it). */
+  #renewing: Promise<boolean> | undefined;
+  /** Loads done: 0 or 1, 2 after a {@link renew}. */
   loads = 0;
-  /** ms the load took. */
+  /** ms those loads took. */
   loadMs = 0;
 
   /**
@@ -78,6 +82,38 @@ export class CallerScorer {
   /** True once the model is loaded here. */
   get loaded(): boolean {
     return this.#model !== undefined;
+  }
+
+  /** No batch being scored and no {@link renew} under way. */
+  get idle(): boolean {
+    return this.#inFlight === 0 && this.#renewing === undefined;
+  }
+
+  /**
+   * Replaces the loaded model by a fresh load of it: the fresh copy is loaded first, then the
+   * old one released (its `close()` / `dispose()`). A fresh load that fails changes nothing:
+   * the copy that works stays. Batches scored meanwhile wait for it; call it when
+   * {@link idle}, so that no batch is using the old copy.
+   *
+   * @returns whether the model was replaced
+   */
+  renew(): Promise<boolean> {
+    this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<boolean> {
+    const old = this.#model;
+    if (old === undefined) return false;
+    let fresh: LoadedModel;
+    try {
+      fresh = await this.#load();
+    } catch {
+      return false;
+    }
+    this.#model = fresh;
+    await releaseModel(old).catch(() => undefined);
+    return true;
   }
 
   /**
@@ -104,6 +140,16 @@ export class CallerScorer {
    *   comment); E_LOAD_TIMEOUT when an asynchronous load outlasts `loadTimeoutMs`
    */
   async score(table: Table, mapping: ColumnMapping): Promise<CallerResult> {
+    this.#inFlight++;
+    try {
+      return await this.#score(table, mapping);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async #score(table: Table, mapping: ColumnMapping): Promise<CallerResult> {
+    if (this.#renewing !== undefined) await this.#renewing;
     if (performance.now() - this.#since > kYieldEveryMs) {
       await new Promise((resolve) => setImmediate(resolve));
       this.#since = performance.now();
@@ -178,7 +224,7 @@ export class CallerScorer {
       const model = await (limit === undefined ? load : Promise.race([load, limit]));
       settled = true;
       this.loads++;
-      this.loadMs = performance.now() - started;
+      this.loadMs += performance.now() - started;
       if (this.#closed) {
         await releaseModel(model).catch(() => undefined);
         throw new ModelError('E_POOL_CLOSED', `The UDF for ${modelUri} is closed`);

@@ -73,7 +73,7 @@ import { appendResultColumn } from './append-result.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
-import { CallerScorer, type CallerModelSpec, type CallerResult } from './placement-caller.js';
+import { CallerScorer } from './placement-caller.js';
 import { bytesPerRow, callerMergeRows, castBytesPerRow, mappedColumns } from './placement-input.js';
 import {
   CostModel,
@@ -424,13 +424,13 @@ const kNoCopy = new SharedArrayBuffer(0);
 /**
  * Auto's start leaves the model loaded on the calling thread; when that load took at most this
  * long, the first batch auto places here once it has moved here after the start (a probe while
- * it measures uses the start's copy) loads a fresh copy and releases the start's (see
- * `#renewCaller`). Why: V8 optimizes each loaded copy of a model's code on its own, and the
- * copy that ran the start (small batches, one at a time, beside booting workers) ran the linear
- * model at 0.47-0.74x its own `predict` in 8 processes of 8, a fresh copy at 0.88-1.11x in 16
- * (benchmarks/caller.mjs, issue 9). A longer load is not repeated: its second run would cost
- * more than a slower copy is likely to. Nor is a load that would not copy the model's code
- * (`CallerScorer.reloadGivesNewCode`: an ES module bundle, an ONNX model).
+ * it measures uses the start's copy) loads a fresh copy and releases the start's
+ * (`CallerScorer.renew`). Why: V8 optimizes each loaded copy of a model's code on its own, and
+ * the copy that ran the start (small batches, one at a time, beside booting workers) ran the
+ * linear model at 0.47-0.74x its own `predict` in 8 processes of 8, a fresh copy at
+ * 0.88-1.11x in 16 (benchmarks/caller.mjs, issue 9). A longer load is not repeated: its second
+ * run would cost more than a slower copy is likely to. Nor is a load that would not copy the
+ * model's code (`CallerScorer.reloadGivesNewCode`: an ES module bundle, an ONNX model).
  */
 const kRenewCallerMaxLoadMs = 250;
 
@@ -503,17 +503,9 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
   /** Where each batch runs (see `placement-model.ts`). */
   readonly #placement: CostModel;
   /** The model on this thread, loaded on the first batch placed here. */
-  #callerScorer: CallerScorer;
-  /** What {@link #callerScorer} was made from (a fresh copy after the start is made from it). */
-  readonly #callerSpec: CallerModelSpec;
-  /** Loads of calling-thread copies released by {@link #renewCaller} (for stats). */
-  readonly #renewed = { loads: 0, loadMs: 0 };
+  readonly #callerScorer: CallerScorer;
   /** The start ended with the model loaded here: the next batch here first loads a fresh copy. */
   #renewCallerDue = false;
-  /** The fresh copy's load, while it runs (batches placed here meanwhile wait for it). */
-  #renewing: Promise<boolean> | undefined;
-  /** Batches being scored on this thread (a copy is not swapped under one). */
-  #callerInFlight = 0;
   /** Worker tasks posted and not yet settled (a task posted while all W are busy waits). */
   #workerTasks = 0;
   /** Worker tasks started so far (tells whether one ran beside a batch on this thread). */
@@ -569,7 +561,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       {},
       pinned
     );
-    this.#callerSpec = {
+    this.#callerScorer = new CallerScorer({
       modelUri: setup.modelUri,
       modelConfig: opts.modelConfig,
       predictFn: opts.predictFn,
@@ -577,8 +569,7 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       params: setup.params,
       warn: (message) => this.#warnOnce(message),
       loadTimeoutMs: opts.loadTimeoutMs,
-    };
-    this.#callerScorer = new CallerScorer(this.#callerSpec);
+    });
     this.#pool = setup.pool;
     if (setup.callerStart) this.#placement.beginCallerStart();
     else if (this.#pool === undefined) this.#startWorkers();
@@ -789,8 +780,8 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
         callerBatches: this.#caller.batches,
         callerRows: this.#caller.rows,
         callerPredictMs: this.#caller.predictMs,
-        callerLoads: this.#renewed.loads + this.#callerScorer.loads,
-        callerLoadMs: this.#renewed.loadMs + this.#callerScorer.loadMs,
+        callerLoads: this.#callerScorer.loads,
+        callerLoadMs: this.#callerScorer.loadMs,
         costs: p.estimates(),
         forecast: p.lastForecast === null ? null : { ...p.lastForecast },
       },
@@ -1185,24 +1176,15 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
       this.#renewCallerDue &&
       this.#placement.current === 'caller' &&
       !this.#placement.starting &&
-      this.#callerInFlight === 0
+      this.#callerScorer.idle
     ) {
       this.#renewCallerDue = false;
-      this.#renewing = this.#renewCaller().finally(() => (this.#renewing = undefined));
-      fresh = await this.#renewing;
-    } else if (this.#renewing !== undefined) {
-      await this.#renewing;
+      fresh = await this.#callerScorer.renew();
     }
     const started = performance.now();
     // Alone: no worker task in flight now, and none started until the batch is done.
     const alone = this.#workerTasks === 0 ? this.#workerTasksStarted : -1;
-    let result: CallerResult;
-    this.#callerInFlight++;
-    try {
-      result = await this.#callerScorer.score(table, mapping);
-    } finally {
-      this.#callerInFlight--;
-    }
+    const result = await this.#callerScorer.score(table, mapping);
     this.#busyMs += performance.now() - started;
     this.#checkLength(result.vector, rows);
     // What this thread costs alone: batches of the start share the cores with booting workers,
@@ -1218,29 +1200,6 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
     this.#stats.predictMs += result.predictMs;
     this.#stats.waitMs += result.convertMs;
     return result.vector;
-  }
-
-  /**
-   * Replaces the copy of the model that ran auto's start by a fresh one (see
-   * {@link kRenewCallerMaxLoadMs}): the fresh copy is loaded first, then the start's released.
-   * A fresh load that fails changes nothing: the start's copy, which works, stays.
-   *
-   * @returns whether the copy was replaced
-   */
-  async #renewCaller(): Promise<boolean> {
-    const fresh = new CallerScorer(this.#callerSpec);
-    try {
-      await fresh.model();
-    } catch {
-      await fresh.close();
-      return false;
-    }
-    const old = this.#callerScorer;
-    this.#callerScorer = fresh;
-    this.#renewed.loads += old.loads;
-    this.#renewed.loadMs += old.loadMs;
-    await old.close();
-    return true;
   }
 
   /**
