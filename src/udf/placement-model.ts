@@ -6,6 +6,8 @@
  * {@link CostModel.decide} per batch, so tests drive it with injected costs.
  *
  * ## What is measured (medians of the last 15 samples, per row, byte or task)
+ * A worker's first 2 tasks are its warm-up and are not sampled (see
+ * {@link CostModelOptions.warmupTasksPerWorker}).
  * - compute on the workers, ms per row: the model's `predict` (enforcement included) plus the
  *   conversion of its output to the result vector, as the workers report it per task. Measured
  *   while W workers run at once, so it includes what they cost each other (a memory-bound model
@@ -39,7 +41,8 @@
  * at a time, while the workers start and load the model ({@link CostModel.beginCallerStart}):
  * a bridge, not a measurement (those batches share the cores with booting workers), so they
  * are not sampled. Once a worker has the model ({@link CostModel.endCallerStart}), or else
- * from the start, the next batches run on the workers (nothing is known yet), and:
+ * from the start, the next batches run on the workers (nothing is known yet, and the first
+ * 2 x W tasks are not sampled), and:
  * - speedup under 1.1: moving costs more than it gains: the calling thread. The first such
  *   switch waits until the time it would have saved on the batches seen so far pays its price,
  *   the model's load there (as the workers measured it; at least 20 ms), and never happens for
@@ -194,6 +197,13 @@ export interface CostModelOptions {
    * min(W, cores). Default 0.8.
    */
   poorScaling?: number;
+  /**
+   * Worker tasks per worker whose costs are not sampled: a UDF's first tasks run cold (the
+   * calling thread's first call-sized result arrays page-fault until the allocator keeps
+   * memory of that size, the handler's code is not yet optimized) and cost 2-6x what later
+   * ones do. Loads are still recorded. Default 2.
+   */
+  warmupTasksPerWorker?: number;
 }
 
 /** Defaults of {@link CostModelOptions}. */
@@ -206,6 +216,7 @@ export const kDefaultCostModelOptions: Readonly<Required<CostModelOptions>> = Ob
   probeEvery: 16,
   maxProbeBackoff: 16,
   poorScaling: 0.8,
+  warmupTasksPerWorker: 2,
 });
 
 /** Prior for the copy cost before any copy was measured: 2 GB/s. */
@@ -302,6 +313,8 @@ export class CostModel {
   /** Multiplier of the probe interval: doubles per probe, back to 1 on a switch. */
   #backoff = 1;
   #workerSamples = 0;
+  /** Worker tasks observed, warm-up included. */
+  #workerTasks = 0;
   #switches = 0;
   #probes = 0;
   #reason: string;
@@ -415,6 +428,13 @@ export class CostModel {
    * @param o - its measurements
    */
   observeWorkers(o: WorkerObservation): void {
+    if (o.loadMs > 0) this.#loadMs = Math.max(this.#loadMs ?? 0, o.loadMs);
+    // Why skip the first tasks: on 2M rows of a table in shared memory (two 1M-row tasks per
+    // call), the first four tasks after the start measured the result copy at 6-17 ms per 1M
+    // rows and the trip at 7-10 ms, against 1-3 and 1-2 from the third call on; a median of
+    // those few samples put the workers under the calling thread (0.9-1x where they ran
+    // 1.4-1.8x faster) and auto moved there for good (issue 9).
+    if (this.#workerTasks++ < this.#o.warmupTasksPerWorker * this.#env.workers) return;
     this.#workerSamples++;
     this.#compute.add(o.predictMs + o.convertMs, o.rows);
     if (o.copiedBytes > 0) this.#copy.add(o.encodeMs, o.copiedBytes);
@@ -423,7 +443,6 @@ export class CostModel {
     // A first task (a load, the handler's import) or one that waited for a worker would
     // overstate the trip.
     if (!o.queued && o.loadMs === 0) this.#trip.add(o.elapsedMs - o.handlerMs - o.busyMs, 1);
-    if (o.loadMs > 0) this.#loadMs = Math.max(this.#loadMs ?? 0, o.loadMs);
   }
 
   /**

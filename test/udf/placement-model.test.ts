@@ -38,7 +38,8 @@ function model(
   options: CostModelOptions = {},
   pinned: string | null = null
 ) {
-  return new CostModel(mode, env, { probeEvery: 0, ...options }, pinned);
+  // No warm-up: these tests inject the samples they mean (the warm-up has its own test).
+  return new CostModel(mode, env, { probeEvery: 0, warmupTasksPerWorker: 0, ...options }, pinned);
 }
 
 const task = { rows: ROWS, copiedBytes: 800_000 };
@@ -236,6 +237,32 @@ describe('CostModel decisions', () => {
     expect(m.current).toBe('caller');
   });
 
+  it("does not sample a worker's first tasks (its warm-up), yet records their load", () => {
+    const m = model('auto', { warmupTasksPerWorker: 2 });
+    m.callerLoaded();
+    // Four cold tasks (2 per worker) that make the workers look slower than the calling thread.
+    m.observeWorkers(worker(0.5, { loadMs: 40, tripMs: 30 }));
+    for (let i = 0; i < 3; i++) m.observeWorkers(worker(20, { tripMs: 30 }));
+    expect(m.estimates()).toMatchObject({ computeMsPerRow: null, tripMs: null, loadMs: 40 });
+    expect(m.decide(task)).toMatchObject({ placement: 'workers', forecast: null });
+    expect(m.reason).toMatch(/measuring/);
+    // Warm tasks of a costly model: sampled, and the workers keep it.
+    for (let i = 0; i < 3; i++) m.observeWorkers(worker(20, { tripMs: 0.5 }));
+    expect(m.estimates().computeMsPerRow).toBeCloseTo(20 / ROWS);
+    expect(m.estimates().tripMs).toBeCloseTo(0.5);
+    expect(m.decide(task)).toMatchObject({ placement: 'workers', probe: false });
+    expect(m.switches).toBe(0);
+  });
+
+  it('defaults to a warm-up of 2 tasks per worker', () => {
+    const m = new CostModel('auto', env, { probeEvery: 0 });
+    m.callerLoaded();
+    for (let i = 0; i < 4; i++) m.observeWorkers(worker(0.5, { tripMs: 2 }));
+    expect(m.decide(task).forecast).toBeNull();
+    m.observeWorkers(worker(0.5, { tripMs: 2 }));
+    expect(m.decide(task).placement).toBe('caller');
+  });
+
   it('ignores trips of tasks that waited for a worker or loaded the model', () => {
     const m = model();
     m.observeWorkers(worker(1, { tripMs: 100, queued: true }));
@@ -277,7 +304,11 @@ describe('CostModel decisions', () => {
     const pinned = model('auto', {}, 'timeoutMs is set');
     expect(cheap(pinned).every((p) => p === 'workers')).toBe(true);
     expect(pinned.reason).toMatch(/timeoutMs/);
-    const big = new CostModel('auto', { ...env, modelBytes: 300 * 2 ** 20 }, { probeEvery: 0 });
+    const big = new CostModel(
+      'auto',
+      { ...env, modelBytes: 300 * 2 ** 20 },
+      { probeEvery: 0, warmupTasksPerWorker: 0 }
+    );
     expect(cheap(big).every((p) => p === 'workers')).toBe(true);
     expect(big.reason).toMatch(/too large/);
     const failed = model();
