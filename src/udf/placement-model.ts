@@ -6,7 +6,7 @@
  * {@link CostModel.decide} per batch, so tests drive it with injected costs.
  *
  * ## What is measured (medians of the last 15 samples, per row, byte or task)
- * A worker's first 2 tasks are its warm-up and are not sampled (see
+ * The first 2 x W worker tasks are the workers' warm-up and are not sampled (see
  * {@link CostModelOptions.warmupTasksPerWorker}).
  * - compute on the workers, ms per row: the model's `predict` (enforcement included) plus the
  *   conversion of its output to the result vector, as the workers report it per task. Measured
@@ -198,10 +198,10 @@ export interface CostModelOptions {
    */
   poorScaling?: number;
   /**
-   * Worker tasks per worker whose costs are not sampled: a UDF's first tasks run cold (the
-   * calling thread's first call-sized result arrays page-fault until the allocator keeps
-   * memory of that size, the handler's code is not yet optimized) and cost 2-6x what later
-   * ones do. Loads are still recorded. Default 2.
+   * The first `warmupTasksPerWorker x W` worker tasks of a UDF are not sampled (their loads
+   * are still recorded): they run cold, and their result copy and trip cost 2-6x what later
+   * tasks' do (measured on 1M-row tasks; see {@link CostModel.observeWorkers}). Counted over
+   * all workers, not per thread: tasks go to whichever worker is free. Default 2.
    */
   warmupTasksPerWorker?: number;
 }

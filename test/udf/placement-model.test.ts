@@ -237,7 +237,7 @@ describe('CostModel decisions', () => {
     expect(m.current).toBe('caller');
   });
 
-  it("does not sample a worker's first tasks (its warm-up), yet records their load", () => {
+  it("does not sample the workers' first 2 x W tasks (their warm-up), yet records their load", () => {
     const m = model('auto', { warmupTasksPerWorker: 2 });
     m.callerLoaded();
     // Four cold tasks (2 per worker) that make the workers look slower than the calling thread.
