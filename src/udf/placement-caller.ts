@@ -111,6 +111,11 @@ export class CallerScorer {
     } catch {
       return false;
     }
+    if (this.#closed) {
+      // close() ran after the load's own check: it released the old copy; this one is ours.
+      await releaseModel(fresh).catch(() => undefined);
+      return false;
+    }
     this.#model = fresh;
     await releaseModel(old).catch(() => undefined);
     return true;

@@ -1569,19 +1569,8 @@ function modelColumns(
  * @returns one slice over their rows, with the parts kept
  */
 function mergedSlice(parts: Slice[]): Slice {
-  const first = parts[0]!;
-  const last = parts[parts.length - 1]!;
-  return {
-    source: first.source,
-    sourceStart: first.sourceStart,
-    mapping: first.mapping,
-    batchIndex: first.batchIndex,
-    rowStart: first.rowStart,
-    rowEnd: last.rowEnd,
-    ...(first.shape === undefined ? {} : { shape: first.shape }),
-    ...(first.target === undefined ? {} : { target: first.target }),
-    parts,
-  };
+  // Not the first part's cut table, if it has one: the merged rows are cut for themselves.
+  return { ...parts[0]!, table: undefined, rowEnd: parts[parts.length - 1]!.rowEnd, parts };
 }
 
 /**
