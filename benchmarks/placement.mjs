@@ -115,7 +115,8 @@ const { loadavgStart, results, probes, decisions } = measured;
 
 /** One process's measurements: every model and table, all variants interleaved. */
 async function measure() {
-  const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
+  const { sparkUdf } = await importDist('udf/spark-udf.js');
+  const { planTaskSizes } = await importDist('udf/plan-task-sizes.js');
   const { shareTable } = await importDist('pool/shared-table.js');
   let before;
   if (values.baseline !== undefined) {

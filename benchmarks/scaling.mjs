@@ -65,7 +65,8 @@ const specs = {
   },
 };
 
-const { sparkUdf, planTaskSizes } = await importDist('udf/spark-udf.js');
+const { sparkUdf } = await importDist('udf/spark-udf.js');
+const { planTaskSizes } = await importDist('udf/plan-task-sizes.js');
 const { shareTable } = await importDist('pool/shared-table.js');
 const workerCounts = Array.from({ length: cores }, (_, i) => i + 1);
 const results = [];

@@ -73,6 +73,7 @@ import { appendResultColumn } from './append-result.js';
 import { resolveColumns, type ColumnMapping } from './column-mapping.js';
 import type { ModelTaskFields } from './model-task.js';
 import { resolveSparkUdfOptions, type SparkUdfOptions } from './options.js';
+import { planTaskSizes } from './plan-task-sizes.js';
 import { CallerScorer } from './placement-caller.js';
 import { bytesPerRow, callerMergeRows, castBytesPerRow, mappedColumns } from './placement-input.js';
 import {
@@ -87,6 +88,14 @@ import {
 } from './placement-model.js';
 import { ResultAssembler, isCopiedResultType } from './result-assembler.js';
 import type { ScoreBatchResult, ScoreBatchTask } from './score-batch.js';
+import {
+  mergedSlice,
+  slicesOf,
+  tableOf,
+  type ResultTarget,
+  type Slice,
+  type TaskPosition,
+} from './slice.js';
 import {
   inferResultType,
   parseResultType,
@@ -364,59 +373,6 @@ interface UdfSetup {
   /** The first batches run on the calling thread while the workers start. */
   callerStart: boolean;
   opts: ReturnType<typeof resolveSparkUdfOptions>;
-}
-
-/** Where a task's rows sit in the call's input (for error details and ordering). */
-export interface TaskPosition {
-  /** 0-based index of the task in the call. */
-  batchIndex: number;
-  /** Index of the task's first row in the whole input. */
-  rowStart: number;
-  /** One past its last row. */
-  rowEnd: number;
-}
-
-/** One task: rows [rowStart, rowEnd) of the call's input. */
-interface Slice extends TaskPosition {
-  /**
-   * A table holding the slice's rows: its row 0 is row `sourceStart` of the call's input. The
-   * slice's own table is cut from it only when the slice is scored on its own ({@link
-   * tableOf}): a call of 2M rows in 32 tasks merged into one batch on the calling thread spent
-   * 1.6 ms per call slicing 32 tables it never used (apache-arrow's `slice` rebuilds schema and
-   * record batches), most of what jsfunc added on that thread (issue 9).
-   */
-  source: Table;
-  sourceStart: number;
-  /** The slice's rows of `source`, once cut. */
-  table?: Table;
-  mapping: ColumnMapping;
-  /**
-   * What auto decides every task of the call for, when the whole call's input was planned once
-   * (`apply`, `withColumn`): the call's first task (its largest), the bytes moving it copies,
-   * and whether the call's result is assembled on the calling thread too. The decision then
-   * needs no plan of its own, a slice scored on the calling thread is never planned, and a call
-   * whose tasks shrink towards the end (`planTaskSizes`) is not placed differently task by task
-   * (the per-task trip weighs more on a small task). Undefined (a stream's batch): plan the
-   * slice and decide for its own size.
-   */
-  shape?: TaskShape;
-  /**
-   * A merged batch for the calling thread (`callerBatchSize`): the planned slices it spans,
-   * scored one by one when the merged batch fails or does not run on this thread.
-   */
-  parts?: Slice[];
-  /**
-   * The call's result and this slice's first row in it (`apply`, `withColumn` with a
-   * fixed-width numeric result, more than one slice): a worker writes the result into a
-   * result slab, and it is copied from there straight to its place as the reply arrives.
-   */
-  target?: ResultTarget;
-}
-
-/** Where a slice's result goes: its first row in its call's result (`ResultAssembler.write`). */
-interface ResultTarget {
-  result: ResultAssembler;
-  at: number;
 }
 
 /** The batch handler module, compiled (resolved once). */
@@ -1448,89 +1404,6 @@ class SparkUdfImpl implements SparkUdf, UdfInternals {
 }
 
 /**
- * Splits a table into tasks of at most `batchSize` rows, and into enough tasks that every
- * worker gets work: a multiple of `workers` tasks (at least `minTasksPerWorker` per worker,
- * default 2) when the table has `minTaskRows` rows for each of them. Uneven fixed-size tasks
- * leave a core idle (perf-probes: 200K rows, 65536-row tasks, 2 workers ran 1.5x instead of
- * 2.4x).
- *
- * When that minimum, not `batchSize`, sets the number of tasks (a table of less than
- * `minTasksPerWorker * workers` batches), the tasks shrink towards the end ({@link guidedSizes}):
- * tasks are handed to whichever worker is free, and with equal tasks, 2 per worker, each worker
- * ends up with 2 whatever its speed, so the call waits for the slower one. On this VM two
- * workers ran the same model 2-20% apart within one call (issue 9: the MLP, 60K rows).
- *
- * @param numRows - rows of the table
- * @param opts - the UDF's options (`minTasksPerWorker`: 1 for input already in shared memory)
- * @returns the row count of each task, in order
- */
-export function planTaskSizes(
-  numRows: number,
-  opts: { batchSize: number; workers: number; minTaskRows: number; minTasksPerWorker?: number }
-): number[] {
-  if (numRows === 0) return [];
-  const { batchSize, workers, minTaskRows, minTasksPerWorker = 2 } = opts;
-  const byBatch = Math.ceil(numRows / batchSize);
-  let tasks = byBatch;
-  const affordable = Math.max(1, Math.floor(numRows / minTaskRows));
-  if (affordable >= workers) {
-    tasks = Math.max(tasks, Math.min(minTasksPerWorker * workers, affordable));
-    tasks = Math.ceil(tasks / workers) * workers;
-  } else {
-    tasks = Math.max(tasks, affordable);
-  }
-  const guided =
-    minTasksPerWorker >= 2 && workers > 1 && byBatch <= minTasksPerWorker * workers
-      ? guidedSizes(numRows, workers, minTaskRows, batchSize)
-      : undefined;
-  return guided ?? evenSizes(numRows, tasks);
-}
-
-/**
- * Guided self-scheduling in rounds of `workers` tasks: each round takes half of the rows left
- * (a task each of `1 / (2 * workers)` of them), down to tasks of a quarter of the first one's
- * size; what remains then is split evenly over the workers. A worker that runs slower
- * takes fewer tasks, and the call waits at most for a small last one. 60K rows on 2 workers:
- * 15000, 15000, 7500, 7500, 3750 x 4 (8 tasks instead of 4 x 15000; the MLP of
- * `benchmarks/placement.mjs` ran 4% faster in 8 of 10 A/B pairs of fresh processes).
- *
- * @returns the sizes, or undefined when the first task is too small to halve twice above
- *   `minTaskRows` (even tasks then)
- */
-function guidedSizes(
-  numRows: number,
-  workers: number,
-  minTaskRows: number,
-  batchSize: number
-): number[] | undefined {
-  const first = Math.min(batchSize, Math.ceil(numRows / (2 * workers)));
-  const floor = Math.max(minTaskRows, Math.ceil(first / 4));
-  if (first < 2 * floor) return undefined;
-  const sizes: number[] = [];
-  let rest = numRows;
-  for (let size = first; size >= floor && rest > 0; size = Math.ceil(rest / (2 * workers))) {
-    for (let i = 0; i < workers && rest > 0; i++) {
-      const task = Math.min(size, rest);
-      sizes.push(task);
-      rest -= task;
-    }
-  }
-  if (rest > 0) {
-    const spread = Math.min(workers, Math.max(1, Math.floor(rest / minTaskRows)));
-    sizes.push(...evenSizes(rest, Math.max(spread, Math.ceil(rest / batchSize))));
-  }
-  return sizes;
-}
-
-/** `numRows` split into `tasks` sizes that differ by at most 1. */
-function evenSizes(numRows: number, tasks: number): number[] {
-  const sizes: number[] = [];
-  for (let i = 0; i < tasks; i++)
-    sizes.push(Math.floor(((i + 1) * numRows) / tasks) - Math.floor((i * numRows) / tasks));
-  return sizes;
-}
-
-/**
  * The frame columns the model reads, for a dataframe that converts column by column (Polars:
  * one copy per converted column; its `withColumn` result is built from the whole frame, not
  * from the converted table): the explicit `columns`, or the signature's names when every
@@ -1560,52 +1433,6 @@ function modelColumns(
     }
     return wanted.length > 0 ? wanted : null;
   };
-}
-
-/**
- * The slice spanning `parts` (consecutive slices of one source), for the calling thread.
- *
- * @param parts - consecutive slices, at least one
- * @returns one slice over their rows, with the parts kept
- */
-function mergedSlice(parts: Slice[]): Slice {
-  // Not the first part's cut table, if it has one: the merged rows are cut for themselves.
-  return { ...parts[0]!, table: undefined, rowEnd: parts[parts.length - 1]!.rowEnd, parts };
-}
-
-/**
- * A slice's rows as a table of their own: `source` itself when it is exactly those rows, else
- * a zero-copy slice of it, cut once.
- */
-function tableOf(slice: Slice): Table {
-  if (slice.table !== undefined) return slice.table;
-  const start = slice.rowStart - slice.sourceStart;
-  const end = slice.rowEnd - slice.sourceStart;
-  slice.table =
-    start === 0 && end === slice.source.numRows ? slice.source : slice.source.slice(start, end);
-  return slice.table;
-}
-
-/**
- * The call's tasks: one per planned size (`planTaskSizes`), in order, each cut from `table`
- * when it is scored on its own ({@link tableOf}).
- */
-function slicesOf(table: Table, mapping: ColumnMapping, sizes: readonly number[]): Slice[] {
-  const slices: Slice[] = [];
-  let rowStart = 0;
-  for (const size of sizes) {
-    const rowEnd = rowStart + size;
-    slices.push({
-      source: table,
-      sourceStart: 0,
-      mapping,
-      batchIndex: slices.length,
-      rowStart,
-      rowEnd,
-    });
-    rowStart = rowEnd;
-  }
-  return slices;
 }
 
 function toArrowTable(input: UdfInput): Table {
